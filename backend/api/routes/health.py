@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from backend.deps import ContextDep
+
+router = APIRouter(tags=["health"])
+
+ComponentState = Literal["ok", "unavailable", "not_configured"]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    components: dict[str, ComponentState]
+
+
+@router.get("/health", response_model=HealthOut)
+async def health(context: ContextDep) -> HealthOut:
+    """``degraded`` when a configured component does not answer; the LLM arrives with the ask flow."""
+    try:
+        async with context.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        database: ComponentState = "ok"
+    except Exception:  # any failure of the store means it is unavailable
+        database = "unavailable"
+    embedding: ComponentState = "ok" if await context.embedder.health() else "unavailable"
+    components: dict[str, ComponentState] = {"database": database, "embedding": embedding, "llm": "not_configured"}
+    status: Literal["ok", "degraded"] = "ok" if "unavailable" not in components.values() else "degraded"
+    return HealthOut(status=status, components=components)

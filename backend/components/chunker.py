@@ -1,0 +1,187 @@
+"""Turn a ``SchemaSnapshot`` into text chunks: one per table/view, split when very wide.
+
+The text is written for two readers: the embedding model (names first, so the
+model's 256-token window sees what matters) and the LLM prompt later on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from backend.schemas.schema_snapshot import ColumnInfo, ObjectInfo, SchemaSnapshot
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NON_WORD = re.compile(r"[^0-9A-Za-z]+")
+_PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
+# Low-cardinality values are listed for recognition, not reading: long ones are cut.
+VALUE_LIST_CHARS = 60
+
+
+@dataclass(frozen=True)
+class ChunkDraft:
+    object_name: str
+    object_kind: str
+    part: int
+    text: str
+    embed_text: str
+    name_keywords: str
+    keywords: str
+
+    def content_hash(self, model: str) -> str:
+        """Stable identity of what gets embedded; equal hashes may reuse an embedding."""
+        return hashlib.sha256(f"{model}\n{self.embed_text}".encode()).hexdigest()
+
+
+def identifier_words(identifier: str) -> list[str]:
+    """Split ``film_actor``, ``FilmActor`` and ``"filmActor"`` into lower-case words."""
+    words: list[str] = []
+    for piece in _NON_WORD.split(identifier):
+        words.extend(w.lower() for w in _CAMEL.split(piece) if w)
+    return words
+
+
+def sql_ident(name: str) -> str:
+    """The identifier as SQL must spell it: mixed case and odd characters get double quotes."""
+    return name if _PLAIN_IDENT.match(name) else '"' + name.replace('"', '""') + '"'
+
+
+def sql_name(qualified: str) -> str:
+    schema, _, name = qualified.partition(".")
+    return f"{sql_ident(schema)}.{sql_ident(name)}"
+
+
+def _cut(value: str) -> str:
+    return value if len(value) <= VALUE_LIST_CHARS else value[: VALUE_LIST_CHARS - 3] + "..."
+
+
+def _keywords(*identifiers: str) -> str:
+    out: list[str] = []
+    for ident in identifiers:
+        words = identifier_words(ident)
+        out.append(" ".join(words))
+        joined = "".join(words)
+        if len(words) > 1:
+            out.append(joined)
+    return " ".join(x for x in out if x)
+
+
+def _column_line(col: ColumnInfo, obj: ObjectInfo, fk_by_column: dict[str, str]) -> str:
+    attrs = [col.type]
+    if col.name in obj.primary_key:
+        attrs.append("primary key")
+    if not col.nullable:
+        attrs.append("not null")
+    if col.name in fk_by_column:
+        attrs.append(f"references {fk_by_column[col.name]}")
+    if col.generated:
+        attrs.append(f"generated as {col.generated}")
+    line = f"- {sql_ident(col.name)} ({', '.join(attrs)})"
+    if col.comment:
+        line += f": {col.comment}"
+    if col.values:
+        line += "; values: " + ", ".join(_cut(v) for v in col.values)
+    return line
+
+
+def _header(obj: ObjectInfo, part: int, parts: int) -> list[str]:
+    kind = obj.kind.replace("_", " ")
+    title = f"{kind.capitalize()} {sql_name(obj.qualified_name)}"
+    if parts > 1:
+        title += f" (columns part {part + 1} of {parts})"
+    lines = [title]
+    if obj.row_estimate is not None:
+        lines.append(f"Rows: about {obj.row_estimate}")
+    if obj.comment:
+        lines.append(f"Comment: {obj.comment}")
+    if obj.primary_key:
+        lines.append(f"Primary key: {', '.join(map(sql_ident, obj.primary_key))}")
+    return lines
+
+
+def _links(obj: ObjectInfo) -> list[str]:
+    lines: list[str] = []
+    for fk in obj.foreign_keys:
+        cols = ", ".join(map(sql_ident, fk.columns))
+        refs = ", ".join(map(sql_ident, fk.ref_columns))
+        lines.append(f"Joins {sql_name(fk.target)} on ({cols}) = ({refs})")
+    for fk in obj.referenced_by:
+        lines.append(f"Referenced by {sql_name(fk.source)} ({', '.join(map(sql_ident, fk.columns))})")
+    if obj.partitions:
+        lines.append("Partitions: " + ", ".join(map(sql_name, obj.partitions)))
+    return lines
+
+
+def _sample_lines(obj: ObjectInfo, columns: list[ColumnInfo]) -> list[str]:
+    names = [c.name for c in columns]
+    lines = []
+    for row in obj.samples:
+        cells = [f"{n}={'NULL' if row[n] is None else row[n]}" for n in names if n in row]
+        lines.append("  " + " | ".join(cells))
+    return ["Sample rows:", *lines] if lines else []
+
+
+def _words(identifier: str) -> str:
+    return " ".join(identifier_words(identifier))
+
+
+def _embed_text(obj: ObjectInfo, columns: list[ColumnInfo], part: int) -> str:
+    """A short, word-like description for the embedding model.
+
+    MiniLM reads 256 tokens and knows words, not ``snake_case``: names are split into
+    words and types, samples and syntax are left to the display text.
+    """
+    kind = obj.kind.replace("_", " ")
+    pieces = [f"{kind} {_words(obj.name)}"]
+    if obj.comment:
+        pieces.append(obj.comment)
+    pieces.append("columns: " + ", ".join(_words(c.name) for c in columns))
+    if part == 0:
+        targets = sorted({_words(fk.target.partition(".")[2]) for fk in obj.foreign_keys})
+        sources = sorted({_words(fk.source.partition(".")[2]) for fk in obj.referenced_by})
+        if targets:
+            pieces.append("refers to " + ", ".join(targets))
+        if sources:
+            pieces.append("used by " + ", ".join(sources))
+    described = [f"{_words(c.name)}: {c.comment}" for c in columns if c.comment]
+    valued = [f"{_words(c.name)} such as {', '.join(_cut(v) for v in c.values[:8])}" for c in columns if c.values]
+    pieces.extend(described + valued)
+    return ". ".join(pieces)
+
+
+def chunk_object(obj: ObjectInfo, max_columns: int) -> list[ChunkDraft]:
+    fk_by_column: dict[str, str] = {}
+    for fk in obj.foreign_keys:
+        for col, ref in zip(fk.columns, fk.ref_columns, strict=False):
+            fk_by_column[col] = f"{sql_name(fk.target)}.{sql_ident(ref)}"
+    groups = [obj.columns[i : i + max_columns] for i in range(0, len(obj.columns), max_columns)] or [[]]
+    name_keywords = " ".join(identifier_words(obj.name))
+    drafts = []
+    for part, columns in enumerate(groups):
+        lines = _header(obj, part, len(groups))
+        lines.append("Columns:")
+        lines.extend(_column_line(c, obj, fk_by_column) for c in columns)
+        if part == 0:
+            lines.extend(_links(obj))
+        lines.extend(_sample_lines(obj, columns))
+        keyword_parts = [_keywords(obj.name, obj.schema_name), _keywords(*(c.name for c in columns))]
+        keyword_parts.extend(c.comment for c in columns if c.comment)
+        if obj.comment:
+            keyword_parts.append(obj.comment)
+        drafts.append(
+            ChunkDraft(
+                object_name=obj.qualified_name,
+                object_kind=obj.kind,
+                part=part,
+                text="\n".join(lines),
+                embed_text=_embed_text(obj, columns, part),
+                name_keywords=name_keywords,
+                keywords=" ".join(keyword_parts),
+            )
+        )
+    return drafts
+
+
+def chunk_snapshot(snapshot: SchemaSnapshot, max_columns: int) -> list[ChunkDraft]:
+    return [draft for obj in snapshot.objects for draft in chunk_object(obj, max_columns)]

@@ -1,0 +1,16 @@
+"""Connector adapters, one per kind of user database, chosen by ``build_connector``."""
+
+from __future__ import annotations
+
+from backend.components.connectors.base import Connector, ConnectorError, IntrospectOptions
+from backend.components.connectors.postgres import PostgresConnector
+
+
+def build_connector(kind: str, url: str, options: IntrospectOptions) -> Connector:
+    """Raise ``ConnectorError`` for a malformed URL or a kind this build cannot read."""
+    if kind == "postgres":
+        return PostgresConnector(url, options)
+    raise ConnectorError(f"Connections of kind '{kind}' are not supported yet")
+
+
+__all__ = ["Connector", "ConnectorError", "IntrospectOptions", "PostgresConnector", "build_connector"]

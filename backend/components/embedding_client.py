@@ -1,0 +1,68 @@
+"""The ``EmbeddingClient`` seam and its HTTP adapter to the embedding service."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import httpx
+
+from backend.errors import UpstreamUnavailableError
+
+
+class EmbeddingError(UpstreamUnavailableError):
+    default_detail = "The embedding service is unavailable"
+
+
+class EmbeddingClient(Protocol):
+    model: str
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """One unit vector per text, in order; raise ``EmbeddingError`` when the service fails."""
+        ...
+
+    async def health(self) -> bool: ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpEmbeddingClient:
+    """Talks to the embedding service; splits large inputs into the configured batch size."""
+
+    def __init__(self, base_url: str, batch_size: int, timeout_s: float, dimension: int):
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
+        self._batch_size = batch_size
+        self._dimension = dimension
+        self.model = "unknown"
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self._batch_size):
+            batch = texts[start : start + self._batch_size]
+            try:
+                response = await self._client.post("/embed", json={"texts": batch})
+            except httpx.HTTPError as exc:
+                raise EmbeddingError(f"The embedding service is unreachable: {type(exc).__name__}") from exc
+            if response.status_code != 200:
+                raise EmbeddingError(f"The embedding service answered {response.status_code}: {response.text[:200]}")
+            body = response.json()
+            if body.get("dimension") != self._dimension:
+                raise EmbeddingError(
+                    f"The embedding model has dimension {body.get('dimension')}, the store expects {self._dimension}"
+                )
+            self.model = str(body.get("model", self.model))
+            vectors.extend(body["embeddings"])
+        return vectors
+
+    async def health(self) -> bool:
+        try:
+            response = await self._client.get("/health", timeout=5.0)
+        except httpx.HTTPError:
+            return False
+        if response.status_code != 200:
+            return False
+        body = response.json()
+        self.model = str(body.get("model", self.model))
+        return bool(body.get("dimension") == self._dimension)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

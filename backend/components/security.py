@@ -1,0 +1,55 @@
+"""Password hashing (bcrypt) and access tokens (PyJWT, HS256 with expiry)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import bcrypt
+import jwt
+
+from backend.errors import UnauthorizedError
+
+# bcrypt reads only the first 72 bytes (bcrypt 5 raises on longer input): cut explicitly
+# so that hashing and checking agree.
+_BCRYPT_MAX_BYTES = 72
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode()[:_BCRYPT_MAX_BYTES], bcrypt.gensalt()).decode()
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode()[:_BCRYPT_MAX_BYTES], password_hash.encode())
+    except ValueError:
+        return False
+
+
+class TokenIssuer:
+    """Issues and checks bearer tokens whose subject is a user id."""
+
+    def __init__(self, secret: str, algorithm: str, ttl: timedelta):
+        self._secret = secret
+        self._algorithm = algorithm
+        self.ttl = ttl
+
+    def issue(self, user_id: uuid.UUID) -> str:
+        now = datetime.now(UTC)
+        claims = {"sub": str(user_id), "iat": now, "exp": now + self.ttl, "typ": "access"}
+        return jwt.encode(claims, self._secret, algorithm=self._algorithm)
+
+    def subject(self, token: str) -> uuid.UUID:
+        """Return the user id of a valid token; raise ``UnauthorizedError`` otherwise."""
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[self._algorithm], options={"require": ["exp", "sub"]})
+        except jwt.ExpiredSignatureError as exc:
+            raise UnauthorizedError("Token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise UnauthorizedError("Invalid token") from exc
+        if claims.get("typ") != "access":
+            raise UnauthorizedError("Invalid token")
+        try:
+            return uuid.UUID(str(claims["sub"]))
+        except ValueError as exc:
+            raise UnauthorizedError("Invalid token") from exc

@@ -1,0 +1,149 @@
+"""Backend settings: the only module that reads the environment.
+
+Every setting has a flat environment name (``DATABASE_URL``, ``ALLOW_SIGNUP``...)
+so that ``.env`` stays readable; the groups only organise them in code.
+Tests build ``Settings(...)`` directly and never touch the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "placeholder"}
+
+
+def _env_config() -> SettingsConfigDict:
+    return SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _env_config()
+
+    database_url: SecretStr | None = Field(
+        default=None, description="The appliance store; unset means the embedded PostgreSQL."
+    )
+    migrate_on_start: bool = True
+    pool_size: int = 10
+
+
+class AuthSettings(BaseSettings):
+    model_config = _env_config()
+
+    jwt_secret: SecretStr | None = None
+    jwt_algorithm: str = "HS256"
+    token_ttl_minutes: int = Field(default=720, ge=1)
+    allow_signup: bool = True
+    min_password_length: int = Field(default=8, ge=1)
+
+
+class CryptoSettings(BaseSettings):
+    model_config = _env_config()
+
+    encryption_key: SecretStr | None = Field(
+        default=None, description="Fernet key that encrypts stored connection URLs."
+    )
+
+
+class EmbeddingSettings(BaseSettings):
+    model_config = _env_config()
+
+    embedding_url: str = "http://127.0.0.1:8001"
+    embedding_timeout_s: float = 120.0
+    embedding_batch_size: int = Field(default=64, ge=1, le=256)
+    embedding_dimension: int = 384
+
+
+class IndexingSettings(BaseSettings):
+    model_config = _env_config()
+
+    index_sample_rows: int = Field(default=3, ge=0, le=50)
+    index_value_max_chars: int = Field(default=200, ge=10)
+    index_distinct_limit: int = Field(default=20, ge=0, le=100)
+    index_distinct_scan_rows: int = Field(default=10_000, ge=100)
+    index_statement_timeout_ms: int = Field(default=15_000, ge=100)
+    index_connect_timeout_s: int = Field(default=5, ge=1)
+    index_max_columns_per_chunk: int = Field(default=40, ge=5)
+    job_stale_after_s: int = Field(default=120, ge=5)
+    job_sweep_interval_s: float = Field(default=30.0, gt=0)
+
+
+class SearchSettings(BaseSettings):
+    model_config = _env_config()
+
+    search_default_k: int = Field(default=5, ge=1)
+    search_max_k: int = Field(default=50, ge=1)
+    search_candidates: int = Field(default=40, ge=5)
+    search_join_hops: int = Field(default=3, ge=0, le=5)
+
+
+class Settings(BaseSettings):
+    """Everything the backend needs, grouped; built once and passed to ``create_app``."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "production"] = Field(default="development", validation_alias="SEXTANT_ENV")
+    data_dir: Path = Field(default=Path("./data"), validation_alias="SEXTANT_DATA_DIR")
+    log_level: str = "INFO"
+    frontend_dir: Path | None = None
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    crypto: CryptoSettings = Field(default_factory=CryptoSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    indexing: IndexingSettings = Field(default_factory=IndexingSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+
+
+class ResolvedSecrets(BaseModel):
+    jwt_secret: SecretStr
+    encryption_key: SecretStr
+
+
+class InsecureConfigurationError(RuntimeError):
+    """Raised at start-up when a production profile carries placeholder secrets."""
+
+
+def resolve_secrets(settings: Settings) -> ResolvedSecrets:
+    """Return the JWT and encryption secrets.
+
+    Given values win. Missing ones are generated once into ``<data_dir>/secrets.json``
+    (mode 0600) and reused on every later start. The production profile refuses
+    to start without explicit, non-placeholder secrets.
+    """
+    given_jwt = settings.auth.jwt_secret.get_secret_value() if settings.auth.jwt_secret else None
+    given_key = settings.crypto.encryption_key.get_secret_value() if settings.crypto.encryption_key else None
+    if settings.environment == "production":
+        for name, value in (("JWT_SECRET", given_jwt), ("ENCRYPTION_KEY", given_key)):
+            if value is None or value.strip().lower() in PLACEHOLDER_SECRETS:
+                raise InsecureConfigurationError(f"{name} must be set to a real secret when SEXTANT_ENV=production")
+    if given_jwt and given_key:
+        return ResolvedSecrets(jwt_secret=SecretStr(given_jwt), encryption_key=SecretStr(given_key))
+
+    path = settings.data_dir / "secrets.json"
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text())
+    changed = False
+    if "jwt_secret" not in stored:
+        stored["jwt_secret"] = secrets.token_urlsafe(48)
+        changed = True
+    if "encryption_key" not in stored:
+        stored["encryption_key"] = Fernet.generate_key().decode()
+        changed = True
+    if changed:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(stored, fh)
+    return ResolvedSecrets(
+        jwt_secret=SecretStr(given_jwt or stored["jwt_secret"]),
+        encryption_key=SecretStr(given_key or stored["encryption_key"]),
+    )

@@ -1,0 +1,83 @@
+"""One error hierarchy for the backend, mapped to HTTP in one place (``install_error_handlers``)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+logger = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """Base of every error the API reports on purpose; ``status_code`` is the HTTP status."""
+
+    status_code = 500
+    default_detail = "Internal error"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(detail or self.default_detail)
+        self.detail = detail or self.default_detail
+        self.headers = headers
+
+
+class BadRequestError(AppError):
+    status_code = 400
+    default_detail = "Bad request"
+
+
+class UnauthorizedError(AppError):
+    status_code = 401
+    default_detail = "Not authenticated"
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class ForbiddenError(AppError):
+    status_code = 403
+    default_detail = "Forbidden"
+
+
+class NotFoundError(AppError):
+    status_code = 404
+    default_detail = "Not found"
+
+
+class ConflictError(AppError):
+    status_code = 409
+    default_detail = "Conflict"
+
+
+class UnprocessableError(AppError):
+    status_code = 422
+    default_detail = "Invalid input"
+
+
+class UpstreamUnavailableError(AppError):
+    """A component Sextant depends on (embedding service, user database) did not answer."""
+
+    status_code = 503
+    default_detail = "A required service is unavailable"
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else str(err.get("msg", "invalid")))
+    return "; ".join(parts) or "Invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every ``AppError`` and request-validation error to ``{"detail": "..."}``."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(exc)}, status_code=422)

@@ -1,0 +1,52 @@
+"""The backend application factory: ``create_app(settings)``; run with ``uvicorn --factory``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from backend.api.routes import auth, connections, health
+from backend.components.embedding_client import EmbeddingClient
+from backend.config import Settings
+from backend.context import build_context
+from backend.db.store import create_engine, migrate, start_embedded_store
+from backend.errors import install_error_handlers
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, embedder: EmbeddingClient | None = None) -> FastAPI:
+    """Build the API. Nothing connects until the lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg = settings or Settings()
+        logging.basicConfig(level=cfg.log_level)
+        if cfg.database.database_url is not None:
+            url = cfg.database.database_url.get_secret_value()
+        else:
+            url = await asyncio.to_thread(start_embedded_store, cfg.data_dir)
+            logger.info("using the embedded store under %s", cfg.data_dir)
+        if cfg.database.migrate_on_start:
+            await asyncio.to_thread(migrate, url)
+        context = build_context(cfg, create_engine(url, cfg.database.pool_size), embedder)
+        await context.embedder.health()
+        await context.runner.start()
+        app.state.context = context
+        try:
+            yield
+        finally:
+            await context.aclose()
+
+    app = FastAPI(title="Sextant", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    api = APIRouter(prefix="/api")
+    api.include_router(auth.router)
+    api.include_router(connections.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,53 @@
+"""The extracted structure of a user database, stored as JSON and served by ``/schema``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ColumnInfo(BaseModel):
+    name: str
+    type: str
+    nullable: bool = True
+    default: str | None = None
+    generated: str | None = None
+    comment: str | None = None
+    values: list[str] | None = Field(default=None, description="Distinct values of a low-cardinality column")
+
+
+class ForeignKeyInfo(BaseModel):
+    """``columns`` of ``source`` reference ``ref_columns`` of ``target`` (both ``schema.table``)."""
+
+    name: str
+    source: str
+    columns: list[str]
+    target: str
+    ref_columns: list[str]
+
+
+class ObjectInfo(BaseModel):
+    schema_name: str
+    name: str
+    kind: str = Field(description="table, view, materialized_view, partitioned_table, foreign_table")
+    comment: str | None = None
+    row_estimate: int | None = None
+    columns: list[ColumnInfo] = Field(default_factory=list)
+    primary_key: list[str] = Field(default_factory=list)
+    foreign_keys: list[ForeignKeyInfo] = Field(default_factory=list)
+    referenced_by: list[ForeignKeyInfo] = Field(default_factory=list)
+    samples: list[dict[str, str | None]] = Field(default_factory=list)
+    partitions: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema_name}.{self.name}"
+
+
+class SchemaSnapshot(BaseModel):
+    kind: str
+    server_version: str | None = None
+    objects: list[ObjectInfo] = Field(default_factory=list)
+
+    def by_name(self) -> dict[str, ObjectInfo]:
+        return {o.qualified_name: o for o in self.objects}

@@ -1,0 +1,170 @@
+"""Connections of one owner: test, create (then index), list, read, delete, sync status, schema."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
+from backend.components.url_cipher import UrlCipher, redact_url
+from backend.db.models import Connection, IndexJob
+from backend.errors import BadRequestError, ConflictError, NotFoundError
+from backend.schemas.connections import (
+    ConnectionIn,
+    ConnectionOut,
+    ConnectionTestOut,
+    Progress,
+    SchemaOut,
+    SyncStatus,
+)
+from backend.schemas.schema_snapshot import SchemaSnapshot
+from backend.services.indexing_service import IndexingService
+from backend.services.job_runner import JobRunner
+
+
+def _job_out(job: IndexJob) -> SyncStatus:
+    return SyncStatus(
+        job_id=job.id,
+        status=job.status,
+        progress=Progress(done=job.done, total=job.total),
+        counts=job.counts or {},
+        error=job.error,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+class ConnectionService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        cipher: UrlCipher,
+        introspect: IntrospectOptions,
+        indexing: IndexingService,
+        runner: JobRunner,
+    ):
+        self._sessions = sessions
+        self._cipher = cipher
+        self._introspect = introspect
+        self._indexing = indexing
+        self._runner = runner
+
+    async def test(self, kind: str, url: str) -> ConnectionTestOut:
+        """Never raises for a bad URL or an unreachable database: the answer carries the reason."""
+        try:
+            version = await build_connector(kind, url, self._introspect).test()
+        except ConnectorError as exc:
+            return ConnectionTestOut(ok=False, error=str(exc))
+        return ConnectionTestOut(ok=True, server_version=version)
+
+    async def create(self, owner_id: uuid.UUID, body: ConnectionIn) -> ConnectionOut:
+        result = await self.test(body.kind, body.url)
+        if not result.ok:
+            raise BadRequestError(result.error)
+        connection = Connection(
+            id=uuid.uuid4(),
+            owner_id=owner_id,
+            name=body.name.strip(),
+            kind=body.kind,
+            url_encrypted=self._cipher.encrypt(body.url),
+            url_redacted=redact_url(body.url),
+            options=body.options,
+            server_version=result.server_version,
+        )
+        async with self._sessions() as session:
+            session.add(connection)
+            try:
+                await session.commit()
+            except IntegrityError as exc:
+                raise ConflictError(f"You already have a connection named '{connection.name}'") from exc
+        await self.start_sync(owner_id, connection.id)
+        return await self.get(owner_id, connection.id)
+
+    async def _owned(self, session: AsyncSession, owner_id: uuid.UUID, connection_id: uuid.UUID) -> Connection:
+        connection = await session.get(Connection, connection_id)
+        # Another owner's connection is reported exactly like a missing one.
+        if connection is None or connection.owner_id != owner_id:
+            raise NotFoundError("Connection not found")
+        return connection
+
+    async def _latest_job(self, session: AsyncSession, connection_id: uuid.UUID) -> IndexJob | None:
+        job: IndexJob | None = await session.scalar(
+            select(IndexJob)
+            .where(IndexJob.connection_id == connection_id)
+            .order_by(IndexJob.created_at.desc(), IndexJob.id)
+            .limit(1)
+        )
+        return job
+
+    def _out(self, connection: Connection, job: IndexJob | None) -> ConnectionOut:
+        snapshot: dict[str, Any] | None = connection.schema_snapshot
+        return ConnectionOut(
+            id=connection.id,
+            name=connection.name,
+            kind=connection.kind,
+            url=connection.url_redacted,
+            options=connection.options or {},
+            server_version=connection.server_version,
+            indexed_at=connection.indexed_at,
+            created_at=connection.created_at,
+            status=job.status if job else None,
+            object_count=len(snapshot.get("objects", [])) if snapshot else None,
+        )
+
+    async def get(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> ConnectionOut:
+        async with self._sessions() as session:
+            connection = await self._owned(session, owner_id, connection_id)
+            return self._out(connection, await self._latest_job(session, connection.id))
+
+    async def list(self, owner_id: uuid.UUID) -> list[ConnectionOut]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Connection).where(Connection.owner_id == owner_id).order_by(Connection.created_at)
+            )
+            return [self._out(c, await self._latest_job(session, c.id)) for c in rows.all()]
+
+    async def delete(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> None:
+        async with self._sessions() as session, session.begin():
+            connection = await self._owned(session, owner_id, connection_id)
+            await session.delete(connection)
+
+    async def start_sync(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> uuid.UUID:
+        async with self._sessions() as session:
+            await self._owned(session, owner_id, connection_id)
+        job_id, created = await self._indexing.enqueue(connection_id)
+        if created:
+            self._runner.submit(job_id)
+        return job_id
+
+    async def sync_status(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> SyncStatus:
+        async with self._sessions() as session:
+            await self._owned(session, owner_id, connection_id)
+            job = await self._latest_job(session, connection_id)
+        if job is None:
+            raise NotFoundError("This connection has never been indexed")
+        return _job_out(job)
+
+    async def schema(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> SchemaOut:
+        async with self._sessions() as session:
+            connection = await self._owned(session, owner_id, connection_id)
+        if connection.schema_snapshot is None:
+            raise NotFoundError("This connection has not been indexed yet")
+        snapshot = SchemaSnapshot.model_validate(connection.schema_snapshot)
+        return SchemaOut(
+            connection_id=connection.id,
+            kind=snapshot.kind,
+            server_version=snapshot.server_version,
+            indexed_at=connection.indexed_at,
+            objects=snapshot.objects,
+        )
+
+    async def snapshot(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> SchemaSnapshot | None:
+        async with self._sessions() as session:
+            connection = await self._owned(session, owner_id, connection_id)
+        if connection.schema_snapshot is None:
+            return None
+        return SchemaSnapshot.model_validate(connection.schema_snapshot)

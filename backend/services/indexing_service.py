@@ -1,0 +1,202 @@
+"""Indexing jobs: introspect -> chunk -> embed what changed -> swap the index in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.components.chunker import chunk_snapshot
+from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
+from backend.components.embedding_client import EmbeddingClient
+from backend.components.url_cipher import UrlCipher
+from backend.components.vector_store import StoredChunk, VectorStore
+from backend.config import IndexingSettings
+from backend.db.models import Connection, IndexJob
+from backend.errors import AppError
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_STATUSES = ("pending", "running")
+# Texts per embedding call during indexing; also how often progress moves.
+EMBED_BATCH = 64
+
+
+def introspect_options(settings: IndexingSettings) -> IntrospectOptions:
+    return IntrospectOptions(
+        sample_rows=settings.index_sample_rows,
+        value_max_chars=settings.index_value_max_chars,
+        distinct_limit=settings.index_distinct_limit,
+        distinct_scan_rows=settings.index_distinct_scan_rows,
+        statement_timeout_ms=settings.index_statement_timeout_ms,
+        connect_timeout_s=settings.index_connect_timeout_s,
+    )
+
+
+class IndexingService:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        cipher: UrlCipher,
+        embedder: EmbeddingClient,
+        store: VectorStore,
+        settings: IndexingSettings,
+    ):
+        self._engine = engine
+        self._sessions = sessions
+        self._cipher = cipher
+        self._embedder = embedder
+        self._store = store
+        self._settings = settings
+
+    async def enqueue(self, connection_id: uuid.UUID) -> tuple[uuid.UUID, bool]:
+        """Return ``(job_id, created)``: an active job of the connection is reused, not doubled."""
+        async with self._sessions() as session, session.begin():
+            # Row lock on the connection serialises two concurrent sync requests.
+            await session.execute(select(Connection.id).where(Connection.id == connection_id).with_for_update())
+            active = await session.scalar(
+                select(IndexJob.id).where(IndexJob.connection_id == connection_id, IndexJob.status.in_(ACTIVE_STATUSES))
+            )
+            if active:
+                return active, False
+            job = IndexJob(id=uuid.uuid4(), connection_id=connection_id, status="pending", counts={})
+            session.add(job)
+            return job.id, True
+
+    async def _set_job(self, job_id: uuid.UUID, **values: Any) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(update(IndexJob).where(IndexJob.id == job_id).values(**values))
+
+    async def run(self, job_id: uuid.UUID) -> None:
+        """Run one job to ``succeeded`` or ``failed``; never raises for a job-level failure."""
+        now = datetime.now(UTC)
+        await self._set_job(job_id, status="running", started_at=now, heartbeat_at=now)
+        try:
+            counts = await self._index(job_id)
+        except (ConnectorError, AppError) as exc:
+            await self._fail(job_id, str(exc))
+        except Exception as exc:  # a job must end in a state, whatever broke
+            logger.exception("indexing job %s crashed", job_id)
+            await self._fail(job_id, f"Internal error: {type(exc).__name__}")
+        else:
+            logger.info("indexing job %s succeeded: %s", job_id, counts)
+
+    async def _fail(self, job_id: uuid.UUID, reason: str) -> None:
+        await self._set_job(job_id, status="failed", error=reason, finished_at=datetime.now(UTC))
+
+    async def _index(self, job_id: uuid.UUID) -> dict[str, Any]:
+        async with self._sessions() as session:
+            job = await session.get(IndexJob, job_id)
+            if job is None:
+                raise AppError("job vanished")
+            connection = await session.get(Connection, job.connection_id)
+            if connection is None:
+                raise AppError("The connection was deleted")
+            connection_id, kind, url_token = connection.id, connection.kind, connection.url_encrypted
+
+        last_beat = 0.0
+        progress_state = {"done": 0, "total": 0}
+
+        async def report(done: int, total: int, force: bool = False) -> None:
+            nonlocal last_beat
+            progress_state.update(done=done, total=total)
+            if force or time.monotonic() - last_beat >= 0.5:
+                last_beat = time.monotonic()
+                await self._set_job(job_id, done=done, total=total, heartbeat_at=datetime.now(UTC))
+
+        connector = build_connector(kind, self._cipher.decrypt(url_token), introspect_options(self._settings))
+        snapshot = await connector.introspect(report)
+        objects = len(snapshot.objects)
+
+        model = self._embedder.model
+        drafts = chunk_snapshot(snapshot, self._settings.index_max_columns_per_chunk)
+        known = await self._store.embeddings_by_hash(connection_id)
+        hashes = [d.content_hash(model) for d in drafts]
+        missing = sorted({h: d for h, d in zip(hashes, drafts, strict=True) if h not in known}.items())
+        total = objects + len(missing)
+        await report(objects, total, force=True)
+        for start in range(0, len(missing), EMBED_BATCH):
+            part = missing[start : start + EMBED_BATCH]
+            vectors = await self._embedder.embed([d.embed_text for _, d in part])
+            for (h, _), vec in zip(part, vectors, strict=True):
+                known[h] = vec
+            await report(objects + start + len(part), total)
+        chunks = [
+            StoredChunk(d.object_name, d.object_kind, d.part, d.text, d.name_keywords, d.keywords, h, known[h])
+            for d, h in zip(drafts, hashes, strict=True)
+        ]
+        kinds: dict[str, int] = {}
+        for obj in snapshot.objects:
+            kinds[obj.kind] = kinds.get(obj.kind, 0) + 1
+        counts: dict[str, Any] = {
+            "objects": objects,
+            **kinds,
+            "chunks": len(chunks),
+            "embedded": len(missing),
+            "reused": len(chunks) - len(missing),
+        }
+        finished = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            still_there = await conn.execute(
+                text("SELECT 1 FROM connections WHERE id = :cid FOR UPDATE"), {"cid": connection_id}
+            )
+            if still_there.first() is None:
+                raise AppError("The connection was deleted during indexing")
+            await self._store.replace(conn, connection_id, chunks)
+            await conn.execute(
+                update(Connection)
+                .where(Connection.id == connection_id)
+                .values(
+                    schema_snapshot=snapshot.model_dump(mode="json"),
+                    server_version=snapshot.server_version,
+                    indexed_at=finished,
+                )
+            )
+            await conn.execute(
+                update(IndexJob)
+                .where(IndexJob.id == job_id)
+                .values(
+                    status="succeeded",
+                    done=total,
+                    total=total,
+                    counts=counts,
+                    finished_at=finished,
+                    heartbeat_at=finished,
+                    error=None,
+                )
+            )
+        return counts
+
+    async def fail_stale_jobs(self) -> int:
+        """Mark jobs whose runner stopped beating as failed; returns how many."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.job_stale_after_s)
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(IndexJob)
+                .where(
+                    IndexJob.status.in_(ACTIVE_STATUSES),
+                    text("coalesce(heartbeat_at, created_at) < :cutoff").bindparams(cutoff=cutoff),
+                )
+                .values(
+                    status="failed",
+                    error="Interrupted: the backend stopped while indexing; start a new sync",
+                    finished_at=datetime.now(UTC),
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def fail_jobs(self, job_ids: list[uuid.UUID], reason: str) -> None:
+        if not job_ids:
+            return
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(IndexJob)
+                .where(IndexJob.id.in_(job_ids), IndexJob.status.in_(ACTIVE_STATUSES))
+                .values(status="failed", error=reason, finished_at=datetime.now(UTC))
+            )

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need, only those that are missing.
+set -euo pipefail
+
+need=()
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+
+if ((${#need[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "missing packages: ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import jwt
+from fastapi.testclient import TestClient
+
+from backend.components.security import TokenIssuer
+from backend.config import AuthSettings, Settings
+from backend.main import create_app
+from tests.conftest import TEST_JWT_SECRET, register_and_login
+
+
+def _email() -> str:
+    return f"a-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def test_register_login_me(client: TestClient) -> None:
+    email = _email()
+    created = client.post("/api/auth/register", json={"email": email, "password": "s3cret-pass"})
+    assert created.status_code == 201
+    assert created.json()["email"] == email
+    assert created.json()["role"] in ("admin", "user")
+    login = client.post("/api/auth/login", json={"email": email.upper(), "password": "s3cret-pass"})
+    assert login.status_code == 200
+    body = login.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] > 0
+    me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json() == created.json()
+
+
+def test_first_user_is_admin_and_later_ones_are_not(client: TestClient, store_dsn: str) -> None:
+    import psycopg
+
+    with psycopg.connect(store_dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE users CASCADE")
+    first = client.post("/api/auth/register", json={"email": _email(), "password": "password1"})
+    second = client.post("/api/auth/register", json={"email": _email(), "password": "password2"})
+    assert first.json()["role"] == "admin"
+    assert second.json()["role"] == "user"
+
+
+def test_duplicate_email_is_409(client: TestClient) -> None:
+    email = _email()
+    assert client.post("/api/auth/register", json={"email": email, "password": "password1"}).status_code == 201
+    again = client.post("/api/auth/register", json={"email": email, "password": "password2"})
+    assert again.status_code == 409
+    assert "already registered" in again.json()["detail"]
+
+
+def test_bad_registration_input_is_4xx(client: TestClient) -> None:
+    short = client.post("/api/auth/register", json={"email": _email(), "password": "short"})
+    assert short.status_code == 400
+    not_email = client.post("/api/auth/register", json={"email": "nobody", "password": "long enough"})
+    assert not_email.status_code == 422
+    assert isinstance(not_email.json()["detail"], str)
+
+
+def test_wrong_password_and_unknown_email_are_the_same_401(client: TestClient) -> None:
+    email = _email()
+    client.post("/api/auth/register", json={"email": email, "password": "right-password"})
+    wrong = client.post("/api/auth/login", json={"email": email, "password": "wrong-password"})
+    unknown = client.post("/api/auth/login", json={"email": _email(), "password": "right-password"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json() == {"detail": "Wrong email or password"}
+
+
+def test_expired_forged_and_missing_tokens_are_rejected(client: TestClient) -> None:
+    headers = register_and_login(client)
+    user_id = uuid.UUID(client.get("/api/auth/me", headers=headers).json()["id"])
+    expired = TokenIssuer(TEST_JWT_SECRET, "HS256", timedelta(seconds=-10)).issue(user_id)
+    forged = TokenIssuer("another-secret-" + "y" * 32, "HS256", timedelta(minutes=5)).issue(user_id)
+    unsigned = jwt.encode({"sub": str(user_id), "exp": 9_999_999_999, "typ": "access"}, key="", algorithm="none")
+    for token, reason in ((expired, "Token expired"), (forged, "Invalid token"), (unsigned, "Invalid token")):
+        response = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+        assert response.json()["detail"] == reason
+    assert client.get("/api/auth/me").status_code == 401
+    assert client.get("/api/auth/me", headers={"Authorization": "Bearer garbage"}).status_code == 401
+
+
+def test_token_of_a_deleted_user_stops_working(client: TestClient, store_dsn: str) -> None:
+    import psycopg
+
+    headers = register_and_login(client)
+    user_id = client.get("/api/auth/me", headers=headers).json()["id"]
+    with psycopg.connect(store_dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
+
+
+def test_closed_signup_refuses_later_users(settings_factory: Callable[..., Settings]) -> None:
+    settings = settings_factory(auth=AuthSettings(jwt_secret=TEST_JWT_SECRET, allow_signup=False))
+    with TestClient(create_app(settings)) as client:
+        client.post("/api/auth/register", json={"email": _email(), "password": "password1"})
+        refused = client.post("/api/auth/register", json={"email": _email(), "password": "password2"})
+    assert refused.status_code == 403

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from backend.config import AuthSettings, CryptoSettings, InsecureConfigurationError, Settings, resolve_secrets
+
+
+def test_missing_secrets_are_generated_once_and_kept_private(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, auth=AuthSettings(), crypto=CryptoSettings())
+    first = resolve_secrets(settings)
+    second = resolve_secrets(settings)
+    assert first.jwt_secret.get_secret_value() == second.jwt_secret.get_secret_value()
+    assert first.encryption_key.get_secret_value() == second.encryption_key.get_secret_value()
+    mode = stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode)
+    assert mode == 0o600
+
+
+def test_given_secrets_win(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        auth=AuthSettings(jwt_secret=SecretStr("j" * 40)),
+        crypto=CryptoSettings(encryption_key=SecretStr("k" * 43 + "=")),
+    )
+    resolved = resolve_secrets(settings)
+    assert resolved.jwt_secret.get_secret_value() == "j" * 40
+    assert not (tmp_path / "secrets.json").exists()
+
+
+@pytest.mark.parametrize("jwt", [None, "change-me", ""])
+def test_production_refuses_placeholder_secrets(tmp_path: Path, jwt: str | None) -> None:
+    settings = Settings(
+        environment="production",
+        data_dir=tmp_path,
+        auth=AuthSettings(jwt_secret=SecretStr(jwt) if jwt is not None else None),
+        crypto=CryptoSettings(encryption_key=SecretStr("k" * 43 + "=")),
+    )
+    with pytest.raises(InsecureConfigurationError, match="JWT_SECRET"):
+        resolve_secrets(settings)
+
+
+def test_flat_environment_names_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ALLOW_SIGNUP", "false")
+    monkeypatch.setenv("SEXTANT_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("EMBEDDING_URL", "http://embedding:8001")
+    settings = Settings()
+    assert settings.auth.allow_signup is False
+    assert settings.data_dir == tmp_path / "d"
+    assert settings.embedding.embedding_url == "http://embedding:8001"
+    assert settings.database.database_url is None
