@@ -92,7 +92,6 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = Field(default="development", validation_alias="SEXTANT_ENV")
     data_dir: Path = Field(default=Path("./data"), validation_alias="SEXTANT_DATA_DIR")
     log_level: str = "INFO"
-    frontend_dir: Path | None = None
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -13,7 +13,7 @@ from backend.api.routes import auth, connections, health
 from backend.components.embedding_client import EmbeddingClient
 from backend.config import Settings
 from backend.context import build_context
-from backend.db.store import create_engine, migrate, start_embedded_store
+from backend.db.store import EmbeddedStore, create_engine, migrate
 from backend.errors import install_error_handlers
 
 logger = logging.getLogger(__name__)
@@ -26,21 +26,27 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cfg = settings or Settings()
         logging.basicConfig(level=cfg.log_level)
+        embedded: EmbeddedStore | None = None
         if cfg.database.database_url is not None:
             url = cfg.database.database_url.get_secret_value()
         else:
-            url = await asyncio.to_thread(start_embedded_store, cfg.data_dir)
-            logger.info("using the embedded store under %s", cfg.data_dir)
-        if cfg.database.migrate_on_start:
-            await asyncio.to_thread(migrate, url)
-        context = build_context(cfg, create_engine(url, cfg.database.pool_size), embedder)
-        await context.embedder.health()
-        await context.runner.start()
-        app.state.context = context
+            embedded = EmbeddedStore(cfg.data_dir)
+            url = await asyncio.to_thread(embedded.start)
+            logger.info("using the embedded store under %s", embedded.pgdata)
         try:
-            yield
+            if cfg.database.migrate_on_start:
+                await asyncio.to_thread(migrate, url)
+            context = build_context(cfg, create_engine(url, cfg.database.pool_size), embedder)
+            await context.embedder.health()
+            await context.runner.start()
+            app.state.context = context
+            try:
+                yield
+            finally:
+                await context.aclose()
         finally:
-            await context.aclose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
 
     app = FastAPI(title="Sextant", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)

@@ -1,5 +1,5 @@
 """The ``VectorStore`` seam and ``PgVectorStore``: chunks with embeddings in pgvector plus
-Postgres full-text keywords, both scoped to one connection."""
+Postgres full-text keywords, always scoped to one connection."""
 
 from __future__ import annotations
 
@@ -49,26 +49,49 @@ def keyword_query(question: str) -> str | None:
     return " | ".join(f"{t}:*" for t in terms) or None
 
 
+@dataclass(frozen=True)
+class RankedHits:
+    """The three ranked lists one search produces, best first."""
+
+    by_vector: list[ChunkHit]
+    by_keyword: list[ChunkHit]
+    by_name: list[ChunkHit]
+
+
 class VectorStore(Protocol):
     async def embeddings_by_hash(self, connection_id: uuid.UUID) -> dict[str, list[float]]: ...
 
     async def replace(self, conn: AsyncConnection, connection_id: uuid.UUID, chunks: list[StoredChunk]) -> None: ...
 
-    async def vector_search(self, connection_id: uuid.UUID, vector: list[float], limit: int) -> list[ChunkHit]: ...
-
-    async def keyword_search(self, connection_id: uuid.UUID, question: str, limit: int) -> list[ChunkHit]: ...
-
-    async def name_search(self, connection_id: uuid.UUID, question: str, limit: int) -> list[ChunkHit]: ...
-
-    async def count(self, connection_id: uuid.UUID) -> int: ...
+    async def search(self, connection_id: uuid.UUID, vector: list[float], question: str, limit: int) -> RankedHits: ...
 
     async def first_chunks(self, connection_id: uuid.UUID, object_names: list[str]) -> dict[str, str]: ...
 
 
+# One round trip for three rankings:
+# - vec: cosine distance through the HNSW index (iterative scans are enabled per connection
+#   in ``backend.db.store`` so that the connection filter does not starve the index);
+# - kw: prefix keywords over the weighted tsvector (object names weigh most);
+# - nm: objects whose whole name is made of the question's words, stemmed, so that
+#   "films in each category" names film, category and film_category; longer names first.
+HYBRID_SQL = """
+WITH q AS (SELECT to_tsquery('english', CAST(:expr AS text)) AS tq,
+                  tsvector_to_array(to_tsvector('english', CAST(:question AS text))) AS words),
+vec AS (SELECT id, 'vector' AS list, 1 - (embedding <=> CAST(:q AS vector)) AS score FROM chunks
+         WHERE connection_id = :cid ORDER BY embedding <=> CAST(:q AS vector) LIMIT :n),
+kw AS (SELECT c.id, 'keyword' AS list, ts_rank(c.tsv, q.tq) AS score FROM chunks c, q
+        WHERE c.connection_id = :cid AND c.tsv @@ q.tq ORDER BY score DESC, c.object_name LIMIT :n),
+nm AS (SELECT c.id, 'name' AS list, cardinality(c.name_words)::float8 AS score FROM chunks c, q
+        WHERE c.connection_id = :cid AND c.part = 0 AND cardinality(c.name_words) > 0
+          AND c.name_words <@ q.words ORDER BY score DESC, c.object_name LIMIT :n)
+SELECT r.list, r.score, c.object_name, c.object_kind, c.part, c.text
+  FROM (SELECT * FROM vec UNION ALL SELECT * FROM kw UNION ALL SELECT * FROM nm) r JOIN chunks c ON c.id = r.id
+"""
+
+
 class PgVectorStore:
-    def __init__(self, engine: AsyncEngine, ef_search: int = 100):
+    def __init__(self, engine: AsyncEngine):
         self._engine = engine
-        self._ef_search = ef_search
 
     async def embeddings_by_hash(self, connection_id: uuid.UUID) -> dict[str, list[float]]:
         async with self._engine.connect() as conn:
@@ -105,66 +128,21 @@ class PgVectorStore:
             ],
         )
 
-    async def vector_search(self, connection_id: uuid.UUID, vector: list[float], limit: int) -> list[ChunkHit]:
-        async with self._engine.begin() as conn:
-            # Iterative scans keep the HNSW index useful under the per-connection filter.
-            await conn.execute(text(f"SET LOCAL hnsw.ef_search = {int(self._ef_search)}"))
-            await conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-            rows = await conn.execute(
-                text(
-                    "SELECT object_name, object_kind, part, text,"
-                    " 1 - (embedding <=> CAST(:q AS vector)) AS similarity"
-                    " FROM chunks WHERE connection_id = :cid"
-                    " ORDER BY embedding <=> CAST(:q AS vector) LIMIT :n"
-                ),
-                {"q": vector_literal(vector), "cid": connection_id, "n": limit},
-            )
-            hits = [ChunkHit(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
-        return sorted(hits, key=lambda h: h.score, reverse=True)
-
-    async def keyword_search(self, connection_id: uuid.UUID, question: str, limit: int) -> list[ChunkHit]:
-        expression = keyword_query(question)
-        if expression is None:
-            return []
+    async def search(self, connection_id: uuid.UUID, vector: list[float], question: str, limit: int) -> RankedHits:
+        params = {
+            "q": vector_literal(vector),
+            "expr": keyword_query(question),
+            "question": question,
+            "cid": connection_id,
+            "n": limit,
+        }
+        lists: dict[str, list[ChunkHit]] = {"vector": [], "keyword": [], "name": []}
         async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT object_name, object_kind, part, text, ts_rank_cd(tsv, q) AS rank"
-                    " FROM chunks, to_tsquery('english', :expr) AS q"
-                    " WHERE connection_id = :cid AND tsv @@ q ORDER BY rank DESC, object_name LIMIT :n"
-                ),
-                {"expr": expression, "cid": connection_id, "n": limit},
-            )
-            return [ChunkHit(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
-
-    async def name_search(self, connection_id: uuid.UUID, question: str, limit: int) -> list[ChunkHit]:
-        """Objects whose whole name is made of the question's words (stemmed).
-
-        "films in each category" names ``film``, ``category`` and ``film_category``; the
-        longer names rank first. Partial matches (``customer_list`` for "customers") are
-        left to the keyword search, so each entity the question names gets a place.
-        """
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "WITH q AS (SELECT tsvector_to_array(to_tsvector('english', :question)) AS words),"
-                    " names AS (SELECT object_name, object_kind, part, text,"
-                    "   tsvector_to_array(to_tsvector('english', name_keywords)) AS words"
-                    "   FROM chunks WHERE connection_id = :cid AND part = 0)"
-                    " SELECT object_name, object_kind, part, text, cardinality(names.words) AS size"
-                    " FROM names, q WHERE cardinality(names.words) > 0 AND names.words <@ q.words"
-                    " ORDER BY size DESC, object_name LIMIT :n"
-                ),
-                {"question": question, "cid": connection_id, "n": limit},
-            )
-            return [ChunkHit(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
-
-    async def count(self, connection_id: uuid.UUID) -> int:
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                text("SELECT count(*) FROM chunks WHERE connection_id = :cid"), {"cid": connection_id}
-            )
-            return int(result.scalar_one())
+            for row in await conn.execute(text(HYBRID_SQL), params):
+                lists[row[0]].append(ChunkHit(row[2], row[3], row[4], row[5], float(row[1])))
+        for hits in lists.values():
+            hits.sort(key=lambda h: (-h.score, h.object_name, h.part))
+        return RankedHits(lists["vector"], lists["keyword"], lists["name"])
 
     async def first_chunks(self, connection_id: uuid.UUID, object_names: list[str]) -> dict[str, str]:
         """The text of part 0 of each named object."""

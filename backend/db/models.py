@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 EMBEDDING_DIMENSION = 384
@@ -30,6 +30,8 @@ CHUNK_TSV_EXPRESSION = (
     "setweight(to_tsvector('english', coalesce(name_keywords, '')), 'A') || "
     "setweight(to_tsvector('english', coalesce(keywords, '')), 'B')"
 )
+# The stemmed words of the object's own name, for whole-name matches.
+CHUNK_NAME_WORDS_EXPRESSION = "tsvector_to_array(to_tsvector('english', coalesce(name_keywords, '')))"
 
 
 class Base(DeclarativeBase):
@@ -64,7 +66,10 @@ class Connection(Base):
     url_redacted: Mapped[str] = mapped_column(Text, nullable=False)
     options: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     server_version: Mapped[str | None] = mapped_column(Text)
-    schema_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Large for big schemas: loaded only where asked for (``undefer``).
+    schema_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB, deferred=True)
+    join_graph: Mapped[dict[str, Any] | None] = mapped_column(JSONB, deferred=True)
+    object_count: Mapped[int | None] = mapped_column(Integer)
     indexed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now_column()
 
@@ -98,6 +103,7 @@ class Chunk(Base):
             postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
         Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
+        Index("ix_chunks_name_words", "name_words", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -113,6 +119,7 @@ class Chunk(Base):
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     embedding: Mapped[list[float]] = mapped_column(Vector(EMBEDDING_DIMENSION), nullable=False)
     tsv: Mapped[Any] = mapped_column(TSVECTOR, Computed(CHUNK_TSV_EXPRESSION, persisted=True))
+    name_words: Mapped[list[str]] = mapped_column(ARRAY(Text), Computed(CHUNK_NAME_WORDS_EXPRESSION, persisted=True))
 
 
 class QueryHistory(Base):

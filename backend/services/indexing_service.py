@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from backend.components.chunker import chunk_snapshot
 from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
 from backend.components.embedding_client import EmbeddingClient
+from backend.components.join_graph import JoinGraph
 from backend.components.url_cipher import UrlCipher
 from backend.components.vector_store import StoredChunk, VectorStore
 from backend.config import IndexingSettings
@@ -154,6 +155,8 @@ class IndexingService:
                 .where(Connection.id == connection_id)
                 .values(
                     schema_snapshot=snapshot.model_dump(mode="json"),
+                    join_graph=JoinGraph.from_snapshot(snapshot).to_json(),
+                    object_count=objects,
                     server_version=snapshot.server_version,
                     indexed_at=finished,
                 )
@@ -171,6 +174,10 @@ class IndexingService:
                     error=None,
                 )
             )
+        # Fresh statistics so the planner sees the new rows (HNSW vs exact scan, GIN use).
+        async with self._engine.connect() as conn:
+            await conn.execute(text("ANALYZE chunks"))
+            await conn.commit()
         return counts
 
     async def fail_stale_jobs(self) -> int:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections import deque
 from collections.abc import Iterable
 
 from backend.components.embedding_client import EmbeddingClient
+from backend.components.join_graph import JoinGraph
 from backend.components.vector_store import ChunkHit, VectorStore
 from backend.config import SearchSettings
-from backend.errors import ConflictError
 from backend.schemas.connections import SearchOut, SearchResult
-from backend.schemas.schema_snapshot import SchemaSnapshot
 from backend.services.connection_service import ConnectionService
 
 RRF_K = 60
@@ -44,64 +42,6 @@ def fuse(ranked_lists: Iterable[list[ChunkHit]]) -> list[tuple[str, float, Chunk
     return sorted(fused, key=lambda item: (-item[1], item[0]))
 
 
-def foreign_key_graph(snapshot: SchemaSnapshot) -> dict[str, set[str]]:
-    graph: dict[str, set[str]] = {o.qualified_name: set() for o in snapshot.objects}
-    for obj in snapshot.objects:
-        for fk in obj.foreign_keys:
-            if fk.target in graph and fk.target != fk.source:
-                graph[fk.source].add(fk.target)
-                graph[fk.target].add(fk.source)
-    return graph
-
-
-def shortest_path(graph: dict[str, set[str]], start: str, goal: str, max_hops: int) -> list[str] | None:
-    if start not in graph or goal not in graph:
-        return None
-    queue: deque[list[str]] = deque([[start]])
-    seen = {start}
-    while queue:
-        path = queue.popleft()
-        if path[-1] == goal:
-            return path
-        if len(path) > max_hops:
-            continue
-        for nxt in sorted(graph[path[-1]]):
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append([*path, nxt])
-    return None
-
-
-def join_objects(
-    graph: dict[str, set[str]], references: dict[str, list[str]], anchors: list[str], max_hops: int
-) -> list[str]:
-    """Tables a query over the anchors is likely to join, anchors excluded.
-
-    First the objects on the shortest foreign-key paths between any two anchors (the
-    bridges of a join), then the tables the best hit references (its lookups, such as
-    ``country`` for ``city``).
-    """
-    found: list[str] = []
-    for i, a in enumerate(anchors):
-        for b in anchors[i + 1 :]:
-            path = shortest_path(graph, a, b, max_hops)
-            for node in (path or [])[1:-1]:
-                if node not in anchors and node not in found:
-                    found.append(node)
-    if anchors:
-        for target in references.get(anchors[0], []):
-            if target not in anchors and target not in found:
-                found.append(target)
-    return found
-
-
-def outgoing_references(snapshot: SchemaSnapshot) -> dict[str, list[str]]:
-    return {
-        o.qualified_name: sorted({fk.target for fk in o.foreign_keys if fk.target != o.qualified_name})
-        for o in snapshot.objects
-    }
-
-
 class SearchService:
     def __init__(
         self,
@@ -116,35 +56,35 @@ class SearchService:
         self._settings = settings
 
     async def search(self, owner_id: uuid.UUID, connection_id: uuid.UUID, query: str, k: int | None) -> SearchOut:
-        snapshot = await self._connections.snapshot(owner_id, connection_id)
-        if snapshot is None:
-            raise ConflictError("This connection has not been indexed yet; wait for its sync to succeed")
-        return SearchOut(results=await self.retrieve(connection_id, snapshot, query, k))
+        graph = await self._connections.join_graph(owner_id, connection_id)
+        return SearchOut(results=await self.retrieve(connection_id, graph, query, k))
 
     async def retrieve(
-        self, connection_id: uuid.UUID, snapshot: SchemaSnapshot, query: str, k: int | None
+        self, connection_id: uuid.UUID, graph: JoinGraph, query: str, k: int | None
     ) -> list[SearchResult]:
+        vector = (await self._embedder.embed([query]))[0]
+        return await self.rank(connection_id, graph, query, vector, k)
+
+    async def rank(
+        self, connection_id: uuid.UUID, graph: JoinGraph, query: str, vector: list[float], k: int | None
+    ) -> list[SearchResult]:
+        """Retrieval for an already embedded question: fuse the three rankings, add join tables."""
         k = min(k or self._settings.search_default_k, self._settings.search_max_k)
         candidates = max(self._settings.search_candidates, 4 * k)
-        vector = (await self._embedder.embed([query]))[0]
-        by_vector = await self._store.vector_search(connection_id, vector, candidates)
-        by_keyword = await self._store.keyword_search(connection_id, query, candidates)
-        by_name = await self._store.name_search(connection_id, query, candidates)
-        fused = fuse([by_vector, by_keyword, by_name])[:k]
+        ranked = await self._store.search(connection_id, vector, query, candidates)
+        fused = fuse([ranked.by_vector, ranked.by_keyword, ranked.by_name])[:k]
         results = [
             SearchResult(object=name, kind=hit.object_kind, score=round(score, 4), text=hit.text, via="search")
             for name, score, hit in fused
         ]
         anchors = [r.object for r in results[:JOIN_ANCHORS]]
-        extra = join_objects(
-            foreign_key_graph(snapshot), outgoing_references(snapshot), anchors, self._settings.search_join_hops
-        )
+        extra = graph.join_objects(anchors, self._settings.search_join_hops)
         if extra:
             texts = await self._store.first_chunks(connection_id, extra)
-            objects = snapshot.by_name()
             results.extend(
-                SearchResult(object=name, kind=objects[name].kind, score=0.0, text=texts.get(name, ""), via="join")
+                SearchResult(
+                    object=name, kind=graph.kinds.get(name, "table"), score=0.0, text=texts.get(name, ""), via="join"
+                )
                 for name in extra
-                if name not in {r.object for r in results}
             )
         return results

@@ -52,3 +52,21 @@ def test_flat_environment_names_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert settings.data_dir == tmp_path / "d"
     assert settings.embedding.embedding_url == "http://embedding:8001"
     assert settings.database.database_url is None
+
+
+def test_env_example_documents_every_setting_and_nothing_else() -> None:
+    import re
+
+    from embedding_service.config import EmbeddingServiceSettings
+
+    names: set[str] = set()
+    for field_name, info in Settings.model_fields.items():
+        group = info.annotation
+        if isinstance(group, type) and hasattr(group, "model_fields"):
+            names |= {k.upper() for k in group.model_fields}
+        else:
+            names.add(str(info.validation_alias or field_name).upper())
+    names |= {k.upper() for k in EmbeddingServiceSettings.model_fields}
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
+    assert documented == names

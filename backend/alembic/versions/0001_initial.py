@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 from pgvector.sqlalchemy import Vector
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 
 revision = "0001"
 down_revision = None
@@ -21,6 +21,8 @@ TSV = (
     "setweight(to_tsvector('english', coalesce(name_keywords, '')), 'A') || "
     "setweight(to_tsvector('english', coalesce(keywords, '')), 'B')"
 )
+
+NAME_WORDS = "tsvector_to_array(to_tsvector('english', coalesce(name_keywords, '')))"
 
 
 def _now() -> sa.Column[object]:
@@ -48,6 +50,8 @@ def upgrade() -> None:
         sa.Column("options", JSONB, nullable=False, server_default="{}"),
         sa.Column("server_version", sa.Text),
         sa.Column("schema_snapshot", JSONB),
+        sa.Column("join_graph", JSONB),
+        sa.Column("object_count", sa.Integer),
         sa.Column("indexed_at", sa.DateTime(timezone=True)),
         _now(),
         sa.UniqueConstraint("owner_id", "name", name="uq_connections_owner_name"),
@@ -86,6 +90,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(64), nullable=False),
         sa.Column("embedding", Vector(384), nullable=False),
         sa.Column("tsv", TSVECTOR, sa.Computed(TSV, persisted=True)),
+        sa.Column("name_words", ARRAY(sa.Text), sa.Computed(NAME_WORDS, persisted=True)),
     )
     op.create_index("ix_chunks_connection_object", "chunks", ["connection_id", "object_name"])
     op.create_index(
@@ -96,6 +101,7 @@ def upgrade() -> None:
         postgresql_ops={"embedding": "vector_cosine_ops"},
     )
     op.create_index("ix_chunks_tsv", "chunks", ["tsv"], postgresql_using="gin")
+    op.create_index("ix_chunks_name_words", "chunks", ["name_words"], postgresql_using="gin")
     op.create_table(
         "query_history",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),

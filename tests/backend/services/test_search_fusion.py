@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from backend.components.join_graph import JoinGraph
 from backend.components.vector_store import ChunkHit
 from backend.schemas.schema_snapshot import ForeignKeyInfo, ObjectInfo, SchemaSnapshot
-from backend.services.search_service import foreign_key_graph, fuse, join_objects, outgoing_references
+from backend.services.search_service import fuse
 
 
 def _hit(name: str, part: int = 0) -> ChunkHit:
@@ -40,10 +41,11 @@ def test_join_paths_bring_bridge_tables() -> None:
         ("s.inventory", "s.film"),
         ("s.film", "s.language"),
     ]
-    snap = _snapshot(edges, names)
-    graph = foreign_key_graph(snap)
-    refs = outgoing_references(snap)
-    assert join_objects(graph, refs, ["s.customer", "s.film"], max_hops=3) == ["s.rental", "s.inventory"]
-    assert join_objects(graph, refs, ["s.customer", "s.film"], max_hops=2) == []
+    graph = JoinGraph.from_snapshot(_snapshot(edges, names))
+    assert graph.join_objects(["s.customer", "s.film"], max_hops=3) == ["s.rental", "s.inventory"]
+    assert graph.join_objects(["s.customer", "s.film"], max_hops=2) == []
     # The best hit brings the tables it references.
-    assert join_objects(graph, refs, ["s.film"], max_hops=3) == ["s.language"]
+    assert graph.join_objects(["s.film"], max_hops=3) == ["s.language"]
+    # What the store keeps is enough to rebuild the same graph.
+    again = JoinGraph.from_json(graph.to_json())
+    assert again.neighbors == graph.neighbors and again.kinds == graph.kinds

@@ -1,0 +1,71 @@
+"""(a) Embedding service throughput against the same model in-process, same batches.
+
+Both sides embed the same texts (the chunk texts of Sakila, Chinook and Northwind) in
+the same batches; rounds alternate between the two so machine noise hits both alike.
+Result: texts per second for each and the ratio service / in-process (target >= 0.9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from backend.components.chunker import chunk_snapshot
+from backend.components.connectors.postgres import PostgresConnector
+from bench.common import USER_PG_ADMIN, embedding_service, load_samples, median
+from embedding_service.config import EmbeddingServiceSettings
+from embedding_service.embedder import Embedder
+
+BATCH = 32
+ROUNDS = 5
+
+
+async def sample_texts() -> list[str]:
+    texts: list[str] = []
+    for name in ("sakila", "chinook", "northwind"):
+        snapshot = await PostgresConnector(load_samples.load(USER_PG_ADMIN, name)).introspect()
+        drafts = chunk_snapshot(snapshot, 40)
+        texts.extend(d.text for d in drafts)
+        texts.extend(d.embed_text for d in drafts)
+    return texts
+
+
+def run() -> dict[str, Any]:
+    texts = asyncio.run(sample_texts())
+    batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
+    embedder = Embedder.from_settings(EmbeddingServiceSettings())
+    local: list[float] = []
+    remote: list[float] = []
+    with embedding_service() as url, httpx.Client(base_url=url, timeout=600) as client:
+        embedder.embed(batches[0])
+        client.post("/embed", json={"texts": batches[0]}).raise_for_status()
+        for _ in range(ROUNDS):
+            start = time.perf_counter()
+            for batch in batches:
+                embedder.embed(batch)
+            local.append(len(texts) / (time.perf_counter() - start))
+            start = time.perf_counter()
+            for batch in batches:
+                response = client.post("/embed", json={"texts": batch})
+                response.raise_for_status()
+                assert len(response.json()["embeddings"]) == len(batch)
+            remote.append(len(texts) / (time.perf_counter() - start))
+    return {
+        "texts": len(texts),
+        "batch": BATCH,
+        "rounds": ROUNDS,
+        "in_process_texts_per_s": round(median(local), 1),
+        "service_texts_per_s": round(median(remote), 1),
+        "ratio": round(median(remote) / median(local), 3),
+        "target": ">= 0.9",
+    }
+
+
+if __name__ == "__main__":
+    json.dump(run(), sys.stdout, indent=2)
+    print()

@@ -1,0 +1,180 @@
+"""(b) Indexing time for a generated schema of 1,000 tables x 10 columns, and
+(c) search latency against a raw pgvector query on the same store.
+
+Everything is real: the machine's PostgreSQL holds the user databases, a fresh embedded
+PostgreSQL 18 + pgvector is the store, the embedding service runs in its own process
+with the bundled MiniLM model, and the backend is the real app (in-process ASGI).
+
+(b) is the wall time from ``POST /api/connections`` to the job's ``succeeded``, plus
+introspection alone and a re-index where every embedding is reused.
+(c) alternates, question by question, our retrieval (three rankings in one SQL round
+trip, fusion, join expansion) and the raw query ``ORDER BY embedding <=> q LIMIT k``
+with the same question vector; the question's embedding is excluded from both and
+reported separately, as is the whole ``POST /search`` request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from backend.components.connectors.postgres import PostgresConnector
+from backend.components.vector_store import vector_literal
+from backend.config import AuthSettings, CryptoSettings, DatabaseSettings, EmbeddingSettings, Settings
+from backend.main import create_app
+from bench.common import USER_PG_ADMIN, embedded_store, embedding_service, load_samples, make_wide_database, percentile
+
+PASSES = 3
+K = 5
+SAKILA_QUESTIONS = [
+    "which customers rented films last month",
+    "which actors played in the most films",
+    "total payments received per staff member",
+    "how many films are in each category",
+    "list the cities in Canada",
+    "films that were never rented",
+    "average rental duration per film rating",
+    "stores and their managers",
+    "customers living in each country",
+    "revenue per store by month",
+]
+
+
+def wide_questions(n: int) -> list[str]:
+    columns = ["attr 3 numeric", "attr 5 varchar", "attr 2 integer"]
+    return [f"show the {columns[i % 3]} values of generated table {i * 37 % 1000}" for i in range(n)]
+
+
+def _wait(client: TestClient, headers: dict[str, str], cid: str) -> dict[str, Any]:
+    while True:
+        body: dict[str, Any] = client.get(f"/api/connections/{cid}/sync", headers=headers).json()
+        if body["status"] in ("succeeded", "failed"):
+            return body
+        time.sleep(0.05)
+
+
+def _latencies(client: TestClient, owner: uuid.UUID, cid: str, questions: list[str]) -> dict[str, Any]:
+    context = client.app.state.context  # type: ignore[attr-defined]
+    connection_id = uuid.UUID(cid)
+
+    async def measure() -> dict[str, list[float]]:
+        graph = await context.connections.join_graph(owner, connection_id)
+        start = time.perf_counter()
+        vectors = await context.embedder.embed(questions)
+        embed_ms = (time.perf_counter() - start) * 1000 / len(questions)
+        ours: list[float] = []
+        raw: list[float] = []
+        for _ in range(PASSES):
+            for question, vector in zip(questions, vectors, strict=True):
+                t0 = time.perf_counter()
+                async with context.engine.connect() as conn:
+                    rows = await conn.execute(
+                        text(
+                            "SELECT object_name, text FROM chunks WHERE connection_id = :cid"
+                            " ORDER BY embedding <=> CAST(:q AS vector) LIMIT :k"
+                        ),
+                        {"cid": connection_id, "q": vector_literal(vector), "k": K},
+                    )
+                    rows.all()
+                raw.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                await context.search.rank(connection_id, graph, question, vector, K)
+                ours.append((time.perf_counter() - t0) * 1000)
+        return {"ours": ours, "raw": raw, "embed": [embed_ms]}
+
+    result = client.portal.call(measure)  # type: ignore[union-attr]
+    return {
+        "questions": len(questions) * PASSES,
+        "raw_p50_ms": round(percentile(result["raw"], 0.5), 2),
+        "raw_p95_ms": round(percentile(result["raw"], 0.95), 2),
+        "ours_p50_ms": round(percentile(result["ours"], 0.5), 2),
+        "ours_p95_ms": round(percentile(result["ours"], 0.95), 2),
+        "p50_ratio": round(percentile(result["ours"], 0.5) / percentile(result["raw"], 0.5), 2),
+        "p95_ratio": round(percentile(result["ours"], 0.95) / percentile(result["raw"], 0.95), 2),
+        "question_embedding_ms_each": round(result["embed"][0], 1),
+    }
+
+
+def _endpoint(client: TestClient, headers: dict[str, str], cid: str, questions: list[str]) -> dict[str, Any]:
+    times = []
+    for question in questions:
+        t0 = time.perf_counter()
+        response = client.post(f"/api/connections/{cid}/search", json={"query": question, "k": K}, headers=headers)
+        response.raise_for_status()
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": round(percentile(times, 0.5), 1), "p95_ms": round(percentile(times, 0.95), 1)}
+
+
+def run() -> dict[str, Any]:
+    wide_url = make_wide_database(1000, 10, 3)
+    sakila_url = load_samples.load(USER_PG_ADMIN, "sakila")
+    t0 = time.perf_counter()
+    snapshot = asyncio.run(PostgresConnector(wide_url).introspect())
+    introspect_s = time.perf_counter() - t0
+    with embedded_store() as store_url, embedding_service() as embedding_url, tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            data_dir=Path(tmp),
+            database=DatabaseSettings(database_url=SecretStr(store_url), migrate_on_start=False),
+            auth=AuthSettings(jwt_secret=SecretStr("bench-" + "x" * 40)),
+            crypto=CryptoSettings(encryption_key=SecretStr(Fernet.generate_key().decode())),
+            embedding=EmbeddingSettings(embedding_url=embedding_url),
+        )
+        with TestClient(create_app(settings)) as client:
+            creds = {"email": "bench@example.com", "password": "bench-password"}
+            client.post("/api/auth/register", json=creds).raise_for_status()
+            token = client.post("/api/auth/login", json=creds).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            owner = uuid.UUID(client.get("/api/auth/me", headers=headers).json()["id"])
+
+            t0 = time.perf_counter()
+            created = client.post(
+                "/api/connections", json={"name": "wide", "kind": "postgres", "url": wide_url}, headers=headers
+            ).json()
+            first = _wait(client, headers, created["id"])
+            index_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            client.post(f"/api/connections/{created['id']}/sync", headers=headers)
+            second = _wait(client, headers, created["id"])
+            reindex_s = time.perf_counter() - t0
+            sakila = client.post(
+                "/api/connections", json={"name": "sakila", "kind": "postgres", "url": sakila_url}, headers=headers
+            ).json()
+            _wait(client, headers, sakila["id"])
+
+            indexing = {
+                "schema": "1,000 tables x 10 columns, 3 rows each, a foreign key chain",
+                "objects": len(snapshot.objects),
+                "introspection_s": round(introspect_s, 2),
+                "first_index_s": round(index_s, 2),
+                "first_index_counts": first["counts"],
+                "status": first["status"],
+                "reindex_unchanged_s": round(reindex_s, 2),
+                "reindex_counts": second["counts"],
+                "target": "< 60 s",
+            }
+            wide_q = wide_questions(60)
+            search = {
+                "store": "embedded PostgreSQL 18 + pgvector 0.8 (HNSW, cosine)",
+                "wide_1000": _latencies(client, owner, created["id"], wide_q),
+                "sakila": _latencies(client, owner, sakila["id"], SAKILA_QUESTIONS * 6),
+                "endpoint_wide_1000": _endpoint(client, headers, created["id"], wide_q[:30]),
+                "endpoint_sakila": _endpoint(client, headers, sakila["id"], SAKILA_QUESTIONS * 3),
+                "target": "p95 ratio <= 1.3",
+            }
+    return {"indexing": indexing, "search": search}
+
+
+if __name__ == "__main__":
+    json.dump(run(), sys.stdout, indent=2)
+    print()

@@ -1,0 +1,119 @@
+"""Shared pieces of the benchmarks: real components started the way the tests start them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import load_samples as load_samples  # noqa: E402 - re-exported for the benches
+
+from backend.db.store import EmbeddedStore, migrate  # noqa: E402
+
+USER_PG_ADMIN = os.environ.get("BENCH_USER_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+@contextmanager
+def embedding_service() -> Iterator[str]:
+    """The embedding service in its own process, as ``make run`` starts it."""
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "embedding_service.main:create_app", "--factory", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("embedding service did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@contextmanager
+def embedded_store() -> Iterator[str]:
+    """A fresh embedded store (PostgreSQL 18 + pgvector) in a temporary directory, migrated."""
+    with tempfile.TemporaryDirectory(prefix="sextant-bench-") as tmp:
+        store = EmbeddedStore(Path(tmp))
+        url = store.start()
+        try:
+            migrate(url)
+            yield url
+        finally:
+            store.stop()
+
+
+def wide_schema_sql(tables: int, columns: int, rows: int) -> str:
+    """``tables`` tables of ``columns`` columns, each but the first referencing the previous one."""
+    kinds = ["text", "integer", "numeric(12,2)", "date", "boolean", "varchar(40)", "timestamptz", "bigint"]
+    parts = []
+    for t in range(tables):
+        cols = ["id serial PRIMARY KEY"]
+        if t:
+            cols.append(f"t{t - 1:04d}_id integer REFERENCES t{t - 1:04d}(id)")
+        while len(cols) < columns:
+            i = len(cols)
+            cols.append(f"attr_{i}_{kinds[i % len(kinds)].split('(')[0]} {kinds[i % len(kinds)]}")
+        parts.append(f"CREATE TABLE t{t:04d} ({', '.join(cols)});")
+        parts.append(f"COMMENT ON TABLE t{t:04d} IS 'generated table number {t}';")
+        parts.append(f"INSERT INTO t{t:04d} (id) SELECT g FROM generate_series(1, {rows}) g;")
+    return "\n".join(parts)
+
+
+def make_wide_database(tables: int = 1000, columns: int = 10, rows: int = 3) -> str:
+    """Create (once) a database with the generated wide schema on the user server; returns its URL."""
+    name = f"sextant_bench_{tables}x{columns}"
+    url = load_samples.database_url(USER_PG_ADMIN, name)
+    with psycopg.connect(USER_PG_ADMIN, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if found:
+        return url
+    with psycopg.connect(USER_PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(wide_schema_sql(tables, columns, rows).encode())
+        conn.execute("ANALYZE")
+    return url
