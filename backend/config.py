@@ -84,6 +84,30 @@ class SearchSettings(BaseSettings):
     search_join_hops: int = Field(default=3, ge=0, le=5)
 
 
+class LLMSettings(BaseSettings):
+    model_config = _env_config()
+
+    ollama_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "llama3.2"
+    llm_timeout_s: float = Field(default=120.0, gt=0)
+    llm_connect_timeout_s: float = Field(default=3.0, gt=0)
+    llm_temperature: float = Field(default=0.0, ge=0, le=2)
+
+
+class QuerySettings(BaseSettings):
+    model_config = _env_config()
+
+    query_max_rows: int = Field(default=200, ge=1, le=10_000)
+    query_statement_timeout_ms: int = Field(default=10_000, ge=100)
+    query_lock_timeout_ms: int = Field(default=1_000, ge=10)
+    query_idle_timeout_ms: int = Field(default=15_000, ge=100)
+    query_repair_attempts: int = Field(default=1, ge=0, le=3)
+    answer_rows_in_prompt: int = Field(default=50, ge=1)
+    history_turns_in_prompt: int = Field(default=3, ge=0, le=20)
+    ask_default_top_k: int = Field(default=6, ge=1, le=50)
+    ask_default_sample_rows: int = Field(default=2, ge=0, le=10)
+
+
 class Settings(BaseSettings):
     """Everything the backend needs, grouped; built once and passed to ``create_app``."""
 
@@ -99,6 +123,8 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     indexing: IndexingSettings = Field(default_factory=IndexingSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    query: QuerySettings = Field(default_factory=QuerySettings)
 
 
 class ResolvedSecrets(BaseModel):

@@ -8,15 +8,21 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend.components.embedding_client import EmbeddingClient, HttpEmbeddingClient
+from backend.components.llm_client import LLMClient, OllamaLLMClient
+from backend.components.query_runner import PostgresQueryRunner, QueryRunner
 from backend.components.security import TokenIssuer
 from backend.components.url_cipher import UrlCipher
 from backend.components.vector_store import PgVectorStore
 from backend.config import Settings, resolve_secrets
+from backend.services.ask_service import AskService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
+from backend.services.history_service import HistoryService
 from backend.services.indexing_service import IndexingService, introspect_options
 from backend.services.job_runner import JobRunner
+from backend.services.model_service import ModelService
 from backend.services.search_service import SearchService
+from backend.services.user_settings_service import UserSettingsService
 
 
 @dataclass
@@ -24,20 +30,31 @@ class AppContext:
     settings: Settings
     engine: AsyncEngine
     embedder: EmbeddingClient
+    llm: LLMClient
     runner: JobRunner
     auth: AuthService
     connections: ConnectionService
     indexing: IndexingService
     search: SearchService
+    ask: AskService
+    history: HistoryService
+    user_settings: UserSettingsService
+    models: ModelService
 
     async def aclose(self) -> None:
         await self.runner.stop()
         await self.embedder.aclose()
+        await self.llm.aclose()
         await self.engine.dispose()
 
 
-def build_context(settings: Settings, engine: AsyncEngine, embedder: EmbeddingClient | None = None) -> AppContext:
-    """Wire services to components; ``embedder`` may be replaced by tests that need a failing one."""
+def build_context(
+    settings: Settings,
+    engine: AsyncEngine,
+    embedder: EmbeddingClient | None = None,
+    query_runner: QueryRunner | None = None,
+) -> AppContext:
+    """Wire services to components. Components are the real adapters unless given."""
     secrets = resolve_secrets(settings)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     cipher = UrlCipher(secrets.encryption_key.get_secret_value())
@@ -54,13 +71,28 @@ def build_context(settings: Settings, engine: AsyncEngine, embedder: EmbeddingCl
     indexing = IndexingService(engine, sessions, cipher, embedding_client, store, settings.indexing)
     runner = JobRunner(indexing, settings.indexing.job_sweep_interval_s)
     connections = ConnectionService(sessions, cipher, introspect_options(settings.indexing), indexing, runner)
+    search = SearchService(connections, embedding_client, store, settings.search)
+    llm_cfg = settings.llm
+    llm = OllamaLLMClient(
+        llm_cfg.ollama_url, llm_cfg.llm_timeout_s, llm_cfg.llm_connect_timeout_s, llm_cfg.llm_temperature
+    )
+    history = HistoryService(sessions)
+    user_settings = UserSettingsService(sessions, settings.llm, settings.query)
+    ask = AskService(
+        connections, search, llm, query_runner or PostgresQueryRunner(), history, user_settings, settings.query
+    )
     return AppContext(
         settings=settings,
         engine=engine,
         embedder=embedding_client,
+        llm=llm,
         runner=runner,
         auth=AuthService(sessions, tokens, settings.auth),
         connections=connections,
         indexing=indexing,
-        search=SearchService(connections, embedding_client, store, settings.search),
+        search=search,
+        ask=ask,
+        history=history,
+        user_settings=user_settings,
+        models=ModelService(llm, settings.llm.ollama_model),
     )

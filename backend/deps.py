@@ -10,9 +10,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from backend.context import AppContext
 from backend.errors import UnauthorizedError
 from backend.schemas.auth import UserOut
+from backend.services.ask_service import AskService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
+from backend.services.history_service import HistoryService
+from backend.services.model_service import ModelService
 from backend.services.search_service import SearchService
+from backend.services.user_settings_service import UserSettingsService
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -37,7 +41,27 @@ def get_search_service(context: ContextDep) -> SearchService:
     return context.search
 
 
+def get_ask_service(context: ContextDep) -> AskService:
+    return context.ask
+
+
+def get_history_service(context: ContextDep) -> HistoryService:
+    return context.history
+
+
+def get_user_settings_service(context: ContextDep) -> UserSettingsService:
+    return context.user_settings
+
+
+def get_model_service(context: ContextDep) -> ModelService:
+    return context.models
+
+
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+AskServiceDep = Annotated[AskService, Depends(get_ask_service)]
+HistoryServiceDep = Annotated[HistoryService, Depends(get_history_service)]
+UserSettingsServiceDep = Annotated[UserSettingsService, Depends(get_user_settings_service)]
+ModelServiceDep = Annotated[ModelService, Depends(get_model_service)]
 ConnectionServiceDep = Annotated[ConnectionService, Depends(get_connection_service)]
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 

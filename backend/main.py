@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from backend.api.routes import auth, connections, health
+from backend.api.routes import auth, connections, health, history, query
+from backend.api.routes import settings as settings_routes
 from backend.components.embedding_client import EmbeddingClient
 from backend.config import Settings
 from backend.context import build_context
@@ -53,6 +54,9 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api = APIRouter(prefix="/api")
     api.include_router(auth.router)
     api.include_router(connections.router)
+    api.include_router(query.router)
+    api.include_router(history.router)
+    api.include_router(settings_routes.router)
     app.include_router(api)
     app.include_router(health.router)
     return app

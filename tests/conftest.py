@@ -27,12 +27,21 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 from pydantic import SecretStr
 
-from backend.config import AuthSettings, CryptoSettings, DatabaseSettings, EmbeddingSettings, IndexingSettings, Settings
+from backend.config import (
+    AuthSettings,
+    CryptoSettings,
+    DatabaseSettings,
+    EmbeddingSettings,
+    IndexingSettings,
+    LLMSettings,
+    Settings,
+)
 from backend.db.store import migrate, sqlalchemy_url
 from backend.main import create_app
 from embedding_service.config import EmbeddingServiceSettings
 from embedding_service.embedder import Embedder
 from embedding_service.main import create_app as create_embedding_app
+from tests.fake_ollama import OllamaScript, create_fake_ollama
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -167,11 +176,40 @@ def embedding_server(embedder: Embedder) -> Iterator[ServerThread]:
     server.stop()
 
 
+# ---- the LLM server (the one fake: Ollama's HTTP API, reached through the real client) -----
+
+
+class _ScriptHolder:
+    def __init__(self) -> None:
+        self.current = OllamaScript()
+
+
+@pytest.fixture(scope="session")
+def _ollama_holder() -> _ScriptHolder:
+    return _ScriptHolder()
+
+
+@pytest.fixture(scope="session")
+def ollama_server(_ollama_holder: _ScriptHolder) -> Iterator[ServerThread]:
+    server = ServerThread(create_fake_ollama(lambda: _ollama_holder.current), free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ollama(ollama_server: ServerThread, _ollama_holder: _ScriptHolder) -> OllamaScript:
+    """A fresh script for this test; the server keeps running."""
+    _ollama_holder.current = OllamaScript()
+    return _ollama_holder.current
+
+
 # ---- the backend ---------------------------------------------------------------------------
 
 
 @pytest.fixture
-def settings_factory(store_url: str, embedding_server: ServerThread, tmp_path: Path) -> Callable[..., Settings]:
+def settings_factory(
+    store_url: str, embedding_server: ServerThread, ollama_server: ServerThread, tmp_path: Path
+) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         indexing = IndexingSettings(job_sweep_interval_s=3600)
         values: dict[str, Any] = {
@@ -181,6 +219,7 @@ def settings_factory(store_url: str, embedding_server: ServerThread, tmp_path: P
             "crypto": CryptoSettings(),
             "embedding": EmbeddingSettings(embedding_url=embedding_server.url),
             "indexing": indexing,
+            "llm": LLMSettings(ollama_url=ollama_server.url, ollama_model="llama3.2", llm_timeout_s=10),
         }
         values.update(overrides)
         return Settings(**values)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,8 +28,30 @@ from backend.schemas.schema_snapshot import SchemaSnapshot
 from backend.services.indexing_service import IndexingService
 from backend.services.job_runner import JobRunner
 
-# Join graphs kept in memory; one per indexed connection version.
+K = TypeVar("K")
+V = TypeVar("V")
+
+# Join graphs and parsed schemas kept in memory; one per indexed connection version.
 GRAPH_CACHE_SIZE = 64
+SNAPSHOT_CACHE_SIZE = 16
+
+
+@dataclass(frozen=True)
+class AskTarget:
+    """What the ask flow needs of a connection: where it is and what the index knows of it."""
+
+    connection_id: uuid.UUID
+    kind: str
+    url: str
+    snapshot: SchemaSnapshot
+    graph: JoinGraph
+
+
+def _remember(cache: dict[K, V], key: K, value: V, size: int) -> V:
+    if len(cache) >= size:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
 
 
 def _job_out(job: IndexJob) -> SyncStatus:
@@ -57,6 +81,7 @@ class ConnectionService:
         self._indexing = indexing
         self._runner = runner
         self._graphs: dict[tuple[uuid.UUID, datetime], JoinGraph] = {}
+        self._snapshots: dict[tuple[uuid.UUID, datetime], SchemaSnapshot] = {}
 
     async def test(self, kind: str, url: str) -> ConnectionTestOut:
         """Never raises for a bad URL or an unreachable database: the answer carries the reason."""
@@ -180,8 +205,25 @@ class ConnectionService:
             graph = self._graphs.get(key)
             if graph is None:
                 await session.refresh(connection, ["join_graph"])
-                graph = JoinGraph.from_json(connection.join_graph or {})
-                if len(self._graphs) >= GRAPH_CACHE_SIZE:
-                    self._graphs.pop(next(iter(self._graphs)))
-                self._graphs[key] = graph
+                graph = _remember(self._graphs, key, JoinGraph.from_json(connection.join_graph or {}), GRAPH_CACHE_SIZE)
             return graph
+
+    async def ask_target(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> AskTarget:
+        """The decrypted URL, schema and join graph of an indexed connection of ``owner_id``."""
+        graph = await self.join_graph(owner_id, connection_id)
+        async with self._sessions() as session:
+            connection = await self._owned(session, owner_id, connection_id)
+            assert connection.indexed_at is not None  # join_graph() refused unindexed connections
+            key = (connection.id, connection.indexed_at)
+            snapshot = self._snapshots.get(key)
+            if snapshot is None:
+                await session.refresh(connection, ["schema_snapshot"])
+                parsed = SchemaSnapshot.model_validate(connection.schema_snapshot or {"kind": connection.kind})
+                snapshot = _remember(self._snapshots, key, parsed, SNAPSHOT_CACHE_SIZE)
+        return AskTarget(
+            connection_id=connection.id,
+            kind=connection.kind,
+            url=self._cipher.decrypt(connection.url_encrypted),
+            snapshot=snapshot,
+            graph=graph,
+        )

@@ -156,11 +156,6 @@ def test_a_job_cut_off_by_a_restart_is_marked_failed(
     assert "Interrupted" in status["error"]
 
 
-def test_health_is_ok_with_store_and_embedding(client: TestClient) -> None:
-    body = client.get("/health").json()
-    assert body == {"status": "ok", "components": {"database": "ok", "embedding": "ok", "llm": "not_configured"}}
-
-
 async def test_concurrent_sync_requests_share_one_job(client: TestClient, sakila_url: str) -> None:
     headers = register_and_login(client)
     cid = uuid.UUID(connect(client, headers, sakila_url)["id"])

@@ -10,7 +10,7 @@ from backend.deps import ContextDep
 
 router = APIRouter(tags=["health"])
 
-ComponentState = Literal["ok", "unavailable", "not_configured"]
+ComponentState = Literal["ok", "unavailable"]
 
 
 class HealthOut(BaseModel):
@@ -20,7 +20,7 @@ class HealthOut(BaseModel):
 
 @router.get("/health", response_model=HealthOut)
 async def health(context: ContextDep) -> HealthOut:
-    """``degraded`` when a configured component does not answer; the LLM arrives with the ask flow."""
+    """``degraded`` when the store, the embedding service or the LLM (with its default model) fails."""
     try:
         async with context.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -28,6 +28,7 @@ async def health(context: ContextDep) -> HealthOut:
     except Exception:  # any failure of the store means it is unavailable
         database = "unavailable"
     embedding: ComponentState = "ok" if await context.embedder.health() else "unavailable"
-    components: dict[str, ComponentState] = {"database": database, "embedding": embedding, "llm": "not_configured"}
+    llm: ComponentState = "ok" if await context.models.healthy() else "unavailable"
+    components: dict[str, ComponentState] = {"database": database, "embedding": embedding, "llm": llm}
     status: Literal["ok", "degraded"] = "ok" if "unavailable" not in components.values() else "degraded"
     return HealthOut(status=status, components=components)

@@ -1,0 +1,231 @@
+"""Ask: retrieve -> generate -> validate -> execute (read-only) -> answer -> history.
+
+One path serves both ``POST /api/query`` and its streaming twin: ``run`` yields events
+(``sources``, ``query``, ``rows``, ``token``, ``error``, ``done``) and the plain endpoint
+keeps the body of ``done``. Everything that can be refused for bad input is refused in
+``prepare``, before the first event, so it answers with a 4xx instead of an event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.components.llm_client import ChatMessage, LLMClient, LLMUnavailableError
+from backend.components.prompts import (
+    SQL_JSON_SCHEMA,
+    answer_messages,
+    extract_sql,
+    generation_messages,
+    repair_messages,
+)
+from backend.components.query_runner import QueryExecutionError, QueryLimits, QueryResult, QueryRunner
+from backend.components.sql_guard import QueryRefused, SchemaIndex, check_schema, check_statement
+from backend.config import QuerySettings
+from backend.errors import BadRequestError
+from backend.schemas.query import QueryIn, QueryOut, Source, UserSettingsOut
+from backend.services.connection_service import AskTarget, ConnectionService
+from backend.services.history_service import HistoryService
+from backend.services.search_service import SearchService
+from backend.services.user_settings_service import UserSettingsService
+
+logger = logging.getLogger(__name__)
+
+Event = tuple[str, dict[str, Any]]
+STEPS = ("retrieve", "generate", "validate", "execute", "answer")
+
+
+@dataclass
+class AskPlan:
+    user_id: uuid.UUID
+    question: str
+    conversation_id: uuid.UUID
+    target: AskTarget
+    prefs: UserSettingsOut
+
+
+@dataclass
+class _Attempt:
+    """The state of one question as it moves through the steps."""
+
+    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STEPS, 0.0))
+    sql: str | None = None
+    result: QueryResult | None = None
+    error: str | None = None
+
+    def add(self, step: str, started: float) -> None:
+        self.timings[step] = round(self.timings[step] + (time.perf_counter() - started) * 1000, 1)
+
+
+class AskService:
+    def __init__(
+        self,
+        connections: ConnectionService,
+        search: SearchService,
+        llm: LLMClient,
+        runner: QueryRunner,
+        history: HistoryService,
+        user_settings: UserSettingsService,
+        settings: QuerySettings,
+    ):
+        self._connections = connections
+        self._search = search
+        self._llm = llm
+        self._runner = runner
+        self._history = history
+        self._user_settings = user_settings
+        self._settings = settings
+
+    async def prepare(self, user_id: uuid.UUID, body: QueryIn) -> AskPlan:
+        target = await self._connections.ask_target(user_id, body.connection_id)
+        if target.kind != "postgres":
+            raise BadRequestError(f"Asking is not supported yet for connections of kind '{target.kind}'")
+        conversation_id = body.conversation_id or uuid.uuid4()
+        if body.conversation_id is not None:
+            await self._history.check_conversation(user_id, conversation_id)
+        prefs = await self._user_settings.get(user_id)
+        return AskPlan(user_id, body.question.strip(), conversation_id, target, prefs)
+
+    async def ask(self, user_id: uuid.UUID, body: QueryIn) -> QueryOut:
+        plan = await self.prepare(user_id, body)
+        async for name, data in self.run(plan):
+            if name == "done":
+                return QueryOut.model_validate(data)
+        raise RuntimeError("the ask flow ended without a result")  # run() always ends with done
+
+    def _limits(self) -> QueryLimits:
+        s = self._settings
+        return QueryLimits(
+            max_rows=s.query_max_rows,
+            statement_timeout_ms=s.query_statement_timeout_ms,
+            lock_timeout_ms=s.query_lock_timeout_ms,
+            idle_timeout_ms=s.query_idle_timeout_ms,
+        )
+
+    async def _write_query(self, plan: AskPlan, messages: list[ChatMessage], state: _Attempt) -> str | None:
+        """Generate, validate and (when allowed) execute, with repair rounds; None when it gave up."""
+        index = SchemaIndex(plan.target.snapshot)
+        for attempt in range(self._settings.query_repair_attempts + 1):
+            started = time.perf_counter()
+            reply = await self._llm.complete(messages, plan.prefs.model, SQL_JSON_SCHEMA)
+            state.add("generate", started)
+            sql = extract_sql(reply)
+            started = time.perf_counter()
+            problem: str | None = None
+            if sql is None:
+                problem = "Your reply contained no SQL query"
+            else:
+                try:
+                    checked = check_statement(sql)
+                    state.sql = checked.sql
+                    problems = check_schema(checked, index)
+                    problem = "; ".join(problems) if problems else None
+                except QueryRefused as exc:
+                    state.sql = sql
+                    problem = str(exc)
+            state.add("validate", started)
+            if problem is None and plan.prefs.execute_queries:
+                started = time.perf_counter()
+                try:
+                    state.result = await self._runner.run(plan.target.url, state.sql or "", self._limits())
+                except QueryExecutionError as exc:
+                    problem = f"The database said: {exc}"
+                state.add("execute", started)
+            if problem is None:
+                state.error = None
+                return state.sql
+            state.error = problem
+            logger.info("query attempt %d refused or failed: %s", attempt + 1, problem)
+            messages = repair_messages(messages, sql or reply[:500], problem)
+        return None
+
+    async def run(self, plan: AskPlan) -> AsyncIterator[Event]:
+        state = _Attempt()
+        model = plan.prefs.model
+        started = time.perf_counter()
+        hits = await self._search.retrieve(
+            plan.target.connection_id, plan.target.graph, plan.question, plan.prefs.top_k
+        )
+        state.add("retrieve", started)
+        sources = [Source(object=h.object, kind=h.kind, score=h.score, via=h.via) for h in hits]
+        yield "sources", {"sources": [s.model_dump() for s in sources]}
+
+        by_name = plan.target.snapshot.by_name()
+        objects = [by_name[h.object] for h in hits if h.object in by_name]
+        history = await self._history.recent_turns(
+            plan.user_id, plan.conversation_id, self._settings.history_turns_in_prompt
+        )
+        messages = generation_messages(plan.question, objects, plan.prefs.sample_rows, history)
+        answer = ""
+        try:
+            final_sql = await self._write_query(plan, messages, state)
+        except LLMUnavailableError as exc:
+            final_sql = None
+            state.error = f"{exc.detail}, so no query was written. The tables that look relevant are listed as sources."
+            answer = state.error
+        else:
+            if final_sql is None:
+                answer = (
+                    "I could not write a query for this question that the database accepts and that stays "
+                    f"read-only. Last problem: {state.error}"
+                )
+        if state.sql is not None:
+            yield "query", {"query": state.sql, "language": "sql", "valid": final_sql is not None}
+        if final_sql is not None and state.result is not None:
+            result = state.result
+            yield (
+                "rows",
+                {
+                    "columns": result.columns,
+                    "rows": result.rows,
+                    "row_count": result.row_count,
+                    "truncated": result.truncated,
+                },
+            )
+            started = time.perf_counter()
+            try:
+                async for fragment in self._llm.stream(
+                    answer_messages(
+                        plan.question,
+                        final_sql,
+                        result.columns,
+                        result.rows,
+                        result.truncated,
+                        self._settings.answer_rows_in_prompt,
+                    ),
+                    model,
+                ):
+                    answer += fragment
+                    yield "token", {"text": fragment}
+            except LLMUnavailableError as exc:
+                state.error = f"{exc.detail} while writing the answer; the rows above are the real result."
+                answer = (answer + "\n\n" if answer else "") + state.error
+            state.add("answer", started)
+        elif final_sql is not None:
+            answer = "The query was validated but not run, because running queries is turned off in your settings."
+        if state.error:
+            yield "error", {"detail": state.error}
+
+        final = state.result if final_sql is not None else None
+        out = QueryOut(
+            answer=answer.strip(),
+            query=state.sql,
+            language="sql",
+            columns=final.columns if final else [],
+            rows=final.rows if final else [],
+            row_count=final.row_count if final else 0,
+            truncated=final.truncated if final else False,
+            sources=sources,
+            timings=state.timings,
+            model=model,
+            history_id=None,
+            conversation_id=plan.conversation_id,
+            executed=final is not None,
+            error=state.error,
+        )
+        out.history_id = await self._history.record(plan.user_id, plan.target.connection_id, plan.question, out)
+        yield "done", out.model_dump(mode="json")
