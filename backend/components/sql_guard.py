@@ -40,6 +40,10 @@ ALLOWED_TYPED_FUNCTIONS = {
     "Sign", "Split", "SplitPart", "Sqrt", "Stddev", "StddevPop", "StddevSamp", "StrPosition", "StrToDate",
     "StrToTime", "StringToArray", "Substring", "Sum", "TimeToStr", "TimestampTrunc", "ToChar", "ToNumber", "Trim",
     "TsOrDsToDate", "UnixToTime", "Unnest", "Upper", "Variance", "VariancePop", "Week", "Year",
+    "Array", "ArrayPosition", "ArrayRemove", "Atan", "Atan2", "Cos", "Cot", "DateBin", "Degrees", "Exists",
+    "Explode", "Format", "Hex", "JustifyDays", "JustifyHours", "JustifyInterval", "Localtime", "Localtimestamp",
+    "Overlay", "Pi", "Radians", "Rand", "RegrAvgx", "RegrAvgy", "RegrCount", "RegrIntercept", "RegrR2",
+    "RegrSlope", "Sin", "StartsWith", "Tan", "Translate", "Trunc", "WidthBucket",
 }  # fmt: skip
 
 # Functions sqlglot leaves untyped (``Anonymous``) that are safe in PostgreSQL. Anything not
@@ -55,7 +59,7 @@ ALLOWED_POSTGRES_FUNCTIONS = {
     "jsonb_agg", "jsonb_array_elements", "jsonb_array_elements_text", "jsonb_array_length", "jsonb_build_array",
     "jsonb_build_object", "jsonb_each", "jsonb_each_text", "jsonb_extract_path", "jsonb_extract_path_text",
     "jsonb_object_keys", "jsonb_path_exists", "jsonb_path_query", "jsonb_path_query_array",
-    "jsonb_path_query_first", "jsonb_pretty", "jsonb_strip_nulls", "jsonb_typeof", "justify_days",
+    "jsonb_path_query_first", "jsonb_pretty", "jsonb_strip_nulls", "jsonb_typeof", "justify_days", "quote_literal",
     "justify_hours", "justify_interval", "log10", "lower_inf", "lpad", "ltrim", "make_date", "make_interval",
     "make_time", "make_timestamp", "make_timestamptz", "num_nonnulls", "num_nulls", "octet_length", "overlay",
     "pi", "power", "radians", "regexp_count", "regexp_instr", "regexp_match", "regexp_matches",
