@@ -11,22 +11,16 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import uvicorn
-from cryptography.fernet import Fernet
-from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
-from backend.config import AuthSettings, CryptoSettings, DatabaseSettings, EmbeddingSettings, LLMSettings, Settings
-from backend.main import create_app
-from bench.common import USER_PG_ADMIN, embedded_store, embedding_service, free_port, load_samples, percentile
+from backend.config import LLMSettings
+from bench.common import USER_PG_ADMIN, bench_app, free_port, load_samples, percentile, wait_synced
 from tests.fake_ollama import OllamaScript, create_fake_ollama
 
 QUESTIONS = [
@@ -58,44 +52,34 @@ def run() -> dict[str, Any]:
     totals: list[float] = []
     outside: list[float] = []
     direct: list[float] = []
-    with embedded_store() as store_url, embedding_service() as embedding_url, tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            database=DatabaseSettings(database_url=SecretStr(store_url), migrate_on_start=False),
-            auth=AuthSettings(jwt_secret=SecretStr("bench-" + "x" * 40)),
-            crypto=CryptoSettings(encryption_key=SecretStr(Fernet.generate_key().decode())),
-            embedding=EmbeddingSettings(embedding_url=embedding_url),
-            llm=LLMSettings(ollama_url=f"http://127.0.0.1:{port}", ollama_model="llama3.2"),
-        )
-        with TestClient(create_app(settings)) as client:
-            creds = {"email": "bench@example.com", "password": "bench-password"}
-            client.post("/api/auth/register", json=creds).raise_for_status()
-            headers = {"Authorization": f"Bearer {client.post('/api/auth/login', json=creds).json()['access_token']}"}
-            cid = client.post(
-                "/api/connections", json={"name": "sakila", "kind": "postgres", "url": sakila_url}, headers=headers
-            ).json()["id"]
-            while client.get(f"/api/connections/{cid}/sync", headers=headers).json()["status"] != "succeeded":
-                time.sleep(0.1)
-            for round_no in range(ROUNDS + 1):
-                for question, sql in QUESTIONS:
-                    t0 = time.perf_counter()
-                    with psycopg.connect(sakila_url) as conn:
-                        conn.execute(sql).fetchall()
-                    direct_ms = (time.perf_counter() - t0) * 1000
-                    script.queries = deque([json.dumps({"sql": sql})])
-                    t0 = time.perf_counter()
-                    body = client.post(
-                        "/api/query", json={"connection_id": cid, "question": question}, headers=headers
-                    ).json()
-                    total_ms = (time.perf_counter() - t0) * 1000
-                    assert body["error"] is None and body["executed"], body
-                    if round_no == 0:
-                        continue  # warm-up: caches, connection pools
-                    for step, value in body["timings"].items():
-                        steps[step].append(value)
-                    totals.append(total_ms)
-                    outside.append(total_ms - body["timings"]["generate"] - body["timings"]["answer"])
-                    direct.append(direct_ms)
+    with bench_app(llm=LLMSettings(ollama_url=f"http://127.0.0.1:{port}", ollama_model="llama3.2")) as (
+        client,
+        headers,
+    ):
+        cid = client.post(
+            "/api/connections", json={"name": "sakila", "kind": "postgres", "url": sakila_url}, headers=headers
+        ).json()["id"]
+        wait_synced(client, headers, cid)
+        for round_no in range(ROUNDS + 1):
+            for question, sql in QUESTIONS:
+                t0 = time.perf_counter()
+                with psycopg.connect(sakila_url) as conn:
+                    conn.execute(sql).fetchall()
+                direct_ms = (time.perf_counter() - t0) * 1000
+                script.queries = deque([json.dumps({"sql": sql})])
+                t0 = time.perf_counter()
+                body = client.post(
+                    "/api/query", json={"connection_id": cid, "question": question}, headers=headers
+                ).json()
+                total_ms = (time.perf_counter() - t0) * 1000
+                assert body["error"] is None and body["executed"], body
+                if round_no == 0:
+                    continue  # warm-up: caches, connection pools
+                for step, value in body["timings"].items():
+                    steps[step].append(value)
+                totals.append(total_ms)
+                outside.append(total_ms - body["timings"]["generate"] - body["timings"]["answer"])
+                direct.append(direct_ms)
     fake.should_exit = True
     return {
         "questions": len(totals),

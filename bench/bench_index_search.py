@@ -18,22 +18,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy import text
 
 from backend.components.connectors.postgres import PostgresConnector
 from backend.components.vector_store import vector_literal
-from backend.config import AuthSettings, CryptoSettings, DatabaseSettings, EmbeddingSettings, Settings
-from backend.main import create_app
-from bench.common import USER_PG_ADMIN, embedded_store, embedding_service, load_samples, make_wide_database, percentile
+from bench.common import USER_PG_ADMIN, bench_app, load_samples, make_wide_database, percentile, wait_synced
 
 PASSES = 3
 K = 5
@@ -54,14 +48,6 @@ SAKILA_QUESTIONS = [
 def wide_questions(n: int) -> list[str]:
     columns = ["attr 3 numeric", "attr 5 varchar", "attr 2 integer"]
     return [f"show the {columns[i % 3]} values of generated table {i * 37 % 1000}" for i in range(n)]
-
-
-def _wait(client: TestClient, headers: dict[str, str], cid: str) -> dict[str, Any]:
-    while True:
-        body: dict[str, Any] = client.get(f"/api/connections/{cid}/sync", headers=headers).json()
-        if body["status"] in ("succeeded", "failed"):
-            return body
-        time.sleep(0.05)
 
 
 def _latencies(client: TestClient, owner: uuid.UUID, cid: str, questions: list[str]) -> dict[str, Any]:
@@ -122,56 +108,44 @@ def run() -> dict[str, Any]:
     t0 = time.perf_counter()
     snapshot = asyncio.run(PostgresConnector(wide_url).introspect())
     introspect_s = time.perf_counter() - t0
-    with embedded_store() as store_url, embedding_service() as embedding_url, tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            database=DatabaseSettings(database_url=SecretStr(store_url), migrate_on_start=False),
-            auth=AuthSettings(jwt_secret=SecretStr("bench-" + "x" * 40)),
-            crypto=CryptoSettings(encryption_key=SecretStr(Fernet.generate_key().decode())),
-            embedding=EmbeddingSettings(embedding_url=embedding_url),
-        )
-        with TestClient(create_app(settings)) as client:
-            creds = {"email": "bench@example.com", "password": "bench-password"}
-            client.post("/api/auth/register", json=creds).raise_for_status()
-            token = client.post("/api/auth/login", json=creds).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
-            owner = uuid.UUID(client.get("/api/auth/me", headers=headers).json()["id"])
+    with bench_app() as (client, headers):
+        owner = uuid.UUID(client.get("/api/auth/me", headers=headers).json()["id"])
 
-            t0 = time.perf_counter()
-            created = client.post(
-                "/api/connections", json={"name": "wide", "kind": "postgres", "url": wide_url}, headers=headers
-            ).json()
-            first = _wait(client, headers, created["id"])
-            index_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            client.post(f"/api/connections/{created['id']}/sync", headers=headers)
-            second = _wait(client, headers, created["id"])
-            reindex_s = time.perf_counter() - t0
-            sakila = client.post(
-                "/api/connections", json={"name": "sakila", "kind": "postgres", "url": sakila_url}, headers=headers
-            ).json()
-            _wait(client, headers, sakila["id"])
+        t0 = time.perf_counter()
+        created = client.post(
+            "/api/connections", json={"name": "wide", "kind": "postgres", "url": wide_url}, headers=headers
+        ).json()
+        first = wait_synced(client, headers, created["id"])
+        index_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        client.post(f"/api/connections/{created['id']}/sync", headers=headers)
+        second = wait_synced(client, headers, created["id"])
+        reindex_s = time.perf_counter() - t0
+        sakila = client.post(
+            "/api/connections", json={"name": "sakila", "kind": "postgres", "url": sakila_url}, headers=headers
+        ).json()
+        wait_synced(client, headers, sakila["id"])
 
-            indexing = {
-                "schema": "1,000 tables x 10 columns, 3 rows each, a foreign key chain",
-                "objects": len(snapshot.objects),
-                "introspection_s": round(introspect_s, 2),
-                "first_index_s": round(index_s, 2),
-                "first_index_counts": first["counts"],
-                "status": first["status"],
-                "reindex_unchanged_s": round(reindex_s, 2),
-                "reindex_counts": second["counts"],
-                "target": "< 60 s",
-            }
-            wide_q = wide_questions(60)
-            search = {
-                "store": "embedded PostgreSQL 18 + pgvector 0.8 (HNSW, cosine)",
-                "wide_1000": _latencies(client, owner, created["id"], wide_q),
-                "sakila": _latencies(client, owner, sakila["id"], SAKILA_QUESTIONS * 6),
-                "endpoint_wide_1000": _endpoint(client, headers, created["id"], wide_q[:30]),
-                "endpoint_sakila": _endpoint(client, headers, sakila["id"], SAKILA_QUESTIONS * 3),
-                "target": "p95 ratio <= 1.3",
-            }
+        indexing = {
+            "schema": "1,000 tables x 10 columns, 3 rows each, a foreign key chain",
+            "objects": len(snapshot.objects),
+            "introspection_s": round(introspect_s, 2),
+            "first_index_s": round(index_s, 2),
+            "first_index_counts": first["counts"],
+            "status": first["status"],
+            "reindex_unchanged_s": round(reindex_s, 2),
+            "reindex_counts": second["counts"],
+            "target": "< 60 s",
+        }
+        wide_q = wide_questions(60)
+        search = {
+            "store": "embedded PostgreSQL 18 + pgvector 0.8 (HNSW, cosine)",
+            "wide_1000": _latencies(client, owner, created["id"], wide_q),
+            "sakila": _latencies(client, owner, sakila["id"], SAKILA_QUESTIONS * 6),
+            "endpoint_wide_1000": _endpoint(client, headers, created["id"], wide_q[:30]),
+            "endpoint_sakila": _endpoint(client, headers, sakila["id"], SAKILA_QUESTIONS * 3),
+            "target": "p95 ratio <= 1.3",
+        }
     return {"indexing": indexing, "search": search}
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -22,8 +23,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import load_samples as load_samples  # noqa: E402 - re-exported for the benches
+from cryptography.fernet import Fernet  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
 
+from backend.config import AuthSettings, CryptoSettings, DatabaseSettings, EmbeddingSettings, Settings  # noqa: E402
 from backend.db.store import EmbeddedStore, migrate  # noqa: E402
+from backend.main import create_app  # noqa: E402
 
 USER_PG_ADMIN = os.environ.get("BENCH_USER_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -117,3 +123,31 @@ def make_wide_database(tables: int = 1000, columns: int = 10, rows: int = 3) -> 
         conn.execute(wide_schema_sql(tables, columns, rows).encode())
         conn.execute("ANALYZE")
     return url
+
+
+@contextmanager
+def bench_app(**overrides: Any) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """The real backend on a fresh embedded store and embedding service, with one logged-in user."""
+    with embedded_store() as store_url, embedding_service() as embedding_url, tempfile.TemporaryDirectory() as tmp:
+        values: dict[str, Any] = {
+            "data_dir": Path(tmp),
+            "database": DatabaseSettings(database_url=SecretStr(store_url), migrate_on_start=False),
+            "auth": AuthSettings(jwt_secret=SecretStr("bench-" + "x" * 40)),
+            "crypto": CryptoSettings(encryption_key=SecretStr(Fernet.generate_key().decode())),
+            "embedding": EmbeddingSettings(embedding_url=embedding_url),
+            **overrides,
+        }
+        with TestClient(create_app(Settings(**values))) as client:
+            creds = {"email": "bench@example.com", "password": "bench-password"}
+            client.post("/api/auth/register", json=creds).raise_for_status()
+            token = client.post("/api/auth/login", json=creds).json()["access_token"]
+            yield client, {"Authorization": f"Bearer {token}"}
+
+
+def wait_synced(client: TestClient, headers: dict[str, str], connection_id: str) -> dict[str, Any]:
+    """Poll a connection's sync until it ends; returns the final status."""
+    while True:
+        body: dict[str, Any] = client.get(f"/api/connections/{connection_id}/sync", headers=headers).json()
+        if body["status"] in ("succeeded", "failed"):
+            return body
+        time.sleep(0.05)
