@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend.components.embedding_client import EmbeddingClient, HttpEmbeddingClient
 from backend.components.llm_client import LLMClient, OllamaLLMClient
+from backend.components.mongo_runner import MongoQueryRunner
+from backend.components.query_dialects import MongoDialect, QueryDialect, SqlDialect
 from backend.components.query_runner import PostgresQueryRunner, QueryRunner
 from backend.components.security import TokenIssuer
 from backend.components.url_cipher import UrlCipher
@@ -78,9 +80,11 @@ def build_context(
     )
     history = HistoryService(sessions)
     user_settings = UserSettingsService(sessions, settings.llm, settings.query)
-    ask = AskService(
-        connections, search, llm, query_runner or PostgresQueryRunner(), history, user_settings, settings.query
-    )
+    dialects: dict[str, QueryDialect] = {
+        "postgres": SqlDialect(query_runner or PostgresQueryRunner()),
+        "mongodb": MongoDialect(MongoQueryRunner()),
+    }
+    ask = AskService(connections, search, llm, dialects, history, user_settings, settings.query)
     return AppContext(
         settings=settings,
         engine=engine,

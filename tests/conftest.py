@@ -41,6 +41,7 @@ from backend.main import create_app
 from embedding_service.config import EmbeddingServiceSettings
 from embedding_service.embedder import Embedder
 from embedding_service.main import create_app as create_embedding_app
+from tests import mongo_fixtures
 from tests.fake_ollama import OllamaScript, create_fake_ollama
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,6 +159,20 @@ def oddtypes_url() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
     )
     yield url
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A MongoDB server (real mongod with MONGO_URL, else nx-27017) loaded with the samples."""
+    with mongo_fixtures.mongo_server(tmp_path_factory.mktemp("mongo")) as url:
+        mongo_fixtures.load(url)
+        yield url
+
+
+def mongo_db_url(server_url: str, database: str) -> str:
+    parts = server_url.split("?", 1)
+    base = parts[0].rstrip("/")
+    return f"{base}/{database}" + (f"?{parts[1]}" if len(parts) > 1 else "")
 
 
 # ---- the embedding service -----------------------------------------------------------------

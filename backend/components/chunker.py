@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from backend.schemas.schema_snapshot import ColumnInfo, ObjectInfo, SchemaSnapshot
@@ -52,6 +53,18 @@ def sql_name(qualified: str) -> str:
     return f"{sql_ident(schema)}.{sql_ident(name)}"
 
 
+@dataclass(frozen=True)
+class Spelling:
+    """How names are written in chunk text: SQL-quoted for PostgreSQL, as they are for MongoDB."""
+
+    ident: Callable[[str], str]
+    name: Callable[[str], str]
+
+
+SQL_SPELLING = Spelling(sql_ident, sql_name)
+PLAIN_SPELLING = Spelling(str, str)
+
+
 def _cut(value: str) -> str:
     return value if len(value) <= VALUE_LIST_CHARS else value[: VALUE_LIST_CHARS - 3] + "..."
 
@@ -67,7 +80,7 @@ def _keywords(*identifiers: str) -> str:
     return " ".join(x for x in out if x)
 
 
-def _column_line(col: ColumnInfo, obj: ObjectInfo, fk_by_column: dict[str, str]) -> str:
+def _column_line(col: ColumnInfo, obj: ObjectInfo, fk_by_column: dict[str, str], spell: Spelling) -> str:
     attrs = [col.type]
     if col.name in obj.primary_key:
         attrs.append("primary key")
@@ -77,7 +90,7 @@ def _column_line(col: ColumnInfo, obj: ObjectInfo, fk_by_column: dict[str, str])
         attrs.append(f"references {fk_by_column[col.name]}")
     if col.generated:
         attrs.append(f"generated as {col.generated}")
-    line = f"- {sql_ident(col.name)} ({', '.join(attrs)})"
+    line = f"- {spell.ident(col.name)} ({', '.join(attrs)})"
     if col.comment:
         line += f": {col.comment}"
     if col.values:
@@ -85,9 +98,9 @@ def _column_line(col: ColumnInfo, obj: ObjectInfo, fk_by_column: dict[str, str])
     return line
 
 
-def _header(obj: ObjectInfo, part: int, parts: int) -> list[str]:
+def _header(obj: ObjectInfo, part: int, parts: int, spell: Spelling) -> list[str]:
     kind = obj.kind.replace("_", " ")
-    title = f"{kind.capitalize()} {sql_name(obj.qualified_name)}"
+    title = f"{kind.capitalize()} {spell.name(obj.qualified_name)}"
     if parts > 1:
         title += f" (columns part {part + 1} of {parts})"
     lines = [title]
@@ -96,20 +109,22 @@ def _header(obj: ObjectInfo, part: int, parts: int) -> list[str]:
     if obj.comment:
         lines.append(f"Comment: {obj.comment}")
     if obj.primary_key:
-        lines.append(f"Primary key: {', '.join(map(sql_ident, obj.primary_key))}")
+        lines.append(f"Primary key: {', '.join(map(spell.ident, obj.primary_key))}")
     return lines
 
 
-def _links(obj: ObjectInfo) -> list[str]:
+def _links(obj: ObjectInfo, spell: Spelling) -> list[str]:
     lines: list[str] = []
     for fk in obj.foreign_keys:
-        cols = ", ".join(map(sql_ident, fk.columns))
-        refs = ", ".join(map(sql_ident, fk.ref_columns))
-        lines.append(f"Joins {sql_name(fk.target)} on ({cols}) = ({refs})")
+        cols = ", ".join(map(spell.ident, fk.columns))
+        refs = ", ".join(map(spell.ident, fk.ref_columns))
+        lines.append(f"Joins {spell.name(fk.target)} on ({cols}) = ({refs})")
     for fk in obj.referenced_by:
-        lines.append(f"Referenced by {sql_name(fk.source)} ({', '.join(map(sql_ident, fk.columns))})")
+        lines.append(f"Referenced by {spell.name(fk.source)} ({', '.join(map(spell.ident, fk.columns))})")
     if obj.partitions:
-        lines.append("Partitions: " + ", ".join(map(sql_name, obj.partitions)))
+        lines.append("Partitions: " + ", ".join(map(spell.name, obj.partitions)))
+    if obj.indexes:
+        lines.append("Indexes: " + "; ".join(obj.indexes))
     return lines
 
 
@@ -150,20 +165,20 @@ def _embed_text(obj: ObjectInfo, columns: list[ColumnInfo], part: int) -> str:
     return ". ".join(pieces)
 
 
-def chunk_object(obj: ObjectInfo, max_columns: int) -> list[ChunkDraft]:
+def chunk_object(obj: ObjectInfo, max_columns: int, spell: Spelling = SQL_SPELLING) -> list[ChunkDraft]:
     fk_by_column: dict[str, str] = {}
     for fk in obj.foreign_keys:
         for col, ref in zip(fk.columns, fk.ref_columns, strict=False):
-            fk_by_column[col] = f"{sql_name(fk.target)}.{sql_ident(ref)}"
+            fk_by_column[col] = f"{spell.name(fk.target)}.{spell.ident(ref)}"
     groups = [obj.columns[i : i + max_columns] for i in range(0, len(obj.columns), max_columns)] or [[]]
     name_keywords = " ".join(identifier_words(obj.name))
     drafts = []
     for part, columns in enumerate(groups):
-        lines = _header(obj, part, len(groups))
+        lines = _header(obj, part, len(groups), spell)
         lines.append("Columns:")
-        lines.extend(_column_line(c, obj, fk_by_column) for c in columns)
+        lines.extend(_column_line(c, obj, fk_by_column, spell) for c in columns)
         if part == 0:
-            lines.extend(_links(obj))
+            lines.extend(_links(obj, spell))
         lines.extend(_sample_lines(obj, columns))
         keyword_parts = [_keywords(obj.name, obj.schema_name), _keywords(*(c.name for c in columns))]
         keyword_parts.extend(c.comment for c in columns if c.comment)
@@ -184,4 +199,5 @@ def chunk_object(obj: ObjectInfo, max_columns: int) -> list[ChunkDraft]:
 
 
 def chunk_snapshot(snapshot: SchemaSnapshot, max_columns: int) -> list[ChunkDraft]:
-    return [draft for obj in snapshot.objects for draft in chunk_object(obj, max_columns)]
+    spell = SQL_SPELLING if snapshot.kind == "postgres" else PLAIN_SPELLING
+    return [draft for obj in snapshot.objects for draft in chunk_object(obj, max_columns, spell)]

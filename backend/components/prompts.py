@@ -46,7 +46,7 @@ class Turn:
     answer: str | None
 
 
-def _one_line(text: str, limit: int = 200) -> str:
+def one_line(text: str, limit: int = 200) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
@@ -59,7 +59,7 @@ def table_ddl(obj: ObjectInfo, sample_rows: int) -> str:
             refs[source_column] = f"{sql_name(fk.target)}({sql_ident(ref)})"
     lines = []
     if obj.comment:
-        lines.append(f"-- {_one_line(obj.comment)}")
+        lines.append(f"-- {one_line(obj.comment)}")
     keyword = "VIEW" if "view" in obj.kind else "TABLE"
     lines.append(f"CREATE {keyword} {sql_name(obj.qualified_name)} (")
     column_lines = []
@@ -73,9 +73,9 @@ def table_ddl(obj: ObjectInfo, sample_rows: int) -> str:
             parts.append(f"REFERENCES {refs[col.name]}")
         notes = []
         if col.comment:
-            notes.append(_one_line(col.comment, 120))
+            notes.append(one_line(col.comment, 120))
         if col.values:
-            notes.append("values: " + ", ".join(_one_line(v, 40) for v in col.values[:20]))
+            notes.append("values: " + ", ".join(one_line(v, 40) for v in col.values[:20]))
         column_lines.append("  " + " ".join(parts) + (f" -- {'; '.join(notes)}" if notes else ""))
     if len(obj.primary_key) > 1:
         column_lines.append(f"  PRIMARY KEY ({', '.join(map(sql_ident, obj.primary_key))})")
@@ -88,7 +88,7 @@ def table_ddl(obj: ObjectInfo, sample_rows: int) -> str:
     if sample_rows and obj.samples:
         lines.append(f"-- sample rows of {sql_name(obj.qualified_name)} (data):")
         for row in obj.samples[:sample_rows]:
-            cells = " | ".join(f"{k}={_one_line('NULL' if v is None else v, 60)}" for k, v in row.items())
+            cells = " | ".join(f"{k}={one_line('NULL' if v is None else v, 60)}" for k, v in row.items())
             lines.append(f"--   {cells}")
     return "\n".join(lines)
 
@@ -105,21 +105,22 @@ def generation_messages(
     return messages
 
 
-def repair_messages(previous: list[ChatMessage], failed_sql: str, error: str) -> list[ChatMessage]:
+def repair_messages(previous: list[ChatMessage], failed_reply: str, error: str) -> list[ChatMessage]:
+    """The conversation so far, the failed attempt as the model wrote it, and the error."""
     return [
         *previous,
-        ChatMessage("assistant", json.dumps({"sql": failed_sql})),
+        ChatMessage("assistant", failed_reply),
         ChatMessage(
             "user",
-            f"That query failed: {_one_line(error, 500)}\nWrite a corrected query for the same question, "
-            'using only the schema above. Answer with JSON: {"sql": "<the query>"}',
+            f"That query failed: {one_line(error, 500)}\nWrite a corrected query for the same question, "
+            "using only the schema above, in the same JSON format.",
         ),
     ]
 
 
 def rows_table(columns: list[str], rows: list[list[Any]], limit: int) -> str:
     head = " | ".join(columns)
-    body = "\n".join(" | ".join(_one_line("NULL" if v is None else v, 80) for v in row) for row in rows[:limit])
+    body = "\n".join(" | ".join(one_line("NULL" if v is None else v, 80) for v in row) for row in rows[:limit])
     return f"{head}\n{body}" if body else f"{head}\n(no rows)"
 
 

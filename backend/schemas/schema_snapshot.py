@@ -28,7 +28,9 @@ class ForeignKeyInfo(BaseModel):
 class ObjectInfo(BaseModel):
     schema_name: str
     name: str
-    kind: str = Field(description="table, view, materialized_view, partitioned_table, foreign_table")
+    kind: str = Field(
+        description="table, view, materialized_view, partitioned_table, foreign_table (Postgres); collection, view"
+    )
     comment: str | None = None
     row_estimate: int | None = None
     columns: list[ColumnInfo] = Field(default_factory=list)
@@ -37,6 +39,7 @@ class ObjectInfo(BaseModel):
     referenced_by: list[ForeignKeyInfo] = Field(default_factory=list)
     samples: list[dict[str, str | None]] = Field(default_factory=list)
     partitions: list[str] = Field(default_factory=list)
+    indexes: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
     @property

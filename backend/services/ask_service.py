@@ -16,17 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.components.llm_client import ChatMessage, LLMClient, LLMUnavailableError
-from backend.components.prompts import (
-    SQL_JSON_SCHEMA,
-    answer_messages,
-    extract_sql,
-    generation_messages,
-    repair_messages,
-)
-from backend.components.query_runner import QueryExecutionError, QueryLimits, QueryResult, QueryRunner
-from backend.components.sql_guard import QueryRefused, SchemaIndex, check_schema, check_statement
+from backend.components.prompts import answer_messages, repair_messages
+from backend.components.query_dialects import QueryDialect
+from backend.components.query_runner import QueryExecutionError, QueryLimits, QueryResult
+from backend.components.sql_guard import QueryRefused
 from backend.config import QuerySettings
-from backend.errors import BadRequestError
 from backend.schemas.query import QueryIn, QueryOut, Source, UserSettingsOut
 from backend.services.connection_service import AskTarget, ConnectionService
 from backend.services.history_service import HistoryService
@@ -46,6 +40,7 @@ class AskPlan:
     conversation_id: uuid.UUID
     target: AskTarget
     prefs: UserSettingsOut
+    dialect: QueryDialect
 
 
 @dataclass
@@ -67,7 +62,7 @@ class AskService:
         connections: ConnectionService,
         search: SearchService,
         llm: LLMClient,
-        runner: QueryRunner,
+        dialects: dict[str, QueryDialect],
         history: HistoryService,
         user_settings: UserSettingsService,
         settings: QuerySettings,
@@ -75,20 +70,18 @@ class AskService:
         self._connections = connections
         self._search = search
         self._llm = llm
-        self._runner = runner
+        self._dialects = dialects
         self._history = history
         self._user_settings = user_settings
         self._settings = settings
 
     async def prepare(self, user_id: uuid.UUID, body: QueryIn) -> AskPlan:
         target = await self._connections.ask_target(user_id, body.connection_id)
-        if target.kind != "postgres":
-            raise BadRequestError(f"Asking is not supported yet for connections of kind '{target.kind}'")
         conversation_id = body.conversation_id or uuid.uuid4()
         if body.conversation_id is not None:
             await self._history.check_conversation(user_id, conversation_id)
         prefs = await self._user_settings.get(user_id)
-        return AskPlan(user_id, body.question.strip(), conversation_id, target, prefs)
+        return AskPlan(user_id, body.question.strip(), conversation_id, target, prefs, self._dialects[target.kind])
 
     async def ask(self, user_id: uuid.UUID, body: QueryIn) -> QueryOut:
         plan = await self.prepare(user_id, body)
@@ -108,31 +101,29 @@ class AskService:
 
     async def _write_query(self, plan: AskPlan, messages: list[ChatMessage], state: _Attempt) -> str | None:
         """Generate, validate and (when allowed) execute, with repair rounds; None when it gave up."""
-        index = SchemaIndex(plan.target.snapshot)
+        dialect, snapshot = plan.dialect, plan.target.snapshot
         for attempt in range(self._settings.query_repair_attempts + 1):
             started = time.perf_counter()
-            reply = await self._llm.complete(messages, plan.prefs.model, SQL_JSON_SCHEMA)
+            reply = await self._llm.complete(messages, plan.prefs.model, dialect.json_schema)
             state.add("generate", started)
-            sql = extract_sql(reply)
+            query = dialect.extract(reply)
             started = time.perf_counter()
             problem: str | None = None
-            if sql is None:
-                problem = "Your reply contained no SQL query"
+            if query is None:
+                problem = "Your reply contained no query"
             else:
                 try:
-                    checked = check_statement(sql)
-                    state.sql = checked.sql
-                    problems = check_schema(checked, index)
+                    state.sql, problems = dialect.check(query, snapshot)
                     problem = "; ".join(problems) if problems else None
                 except QueryRefused as exc:
-                    state.sql = sql
+                    state.sql = query
                     problem = str(exc)
             state.add("validate", started)
             if problem is None and plan.prefs.execute_queries:
                 started = time.perf_counter()
                 try:
-                    state.result = await self._runner.run(plan.target.url, state.sql or "", self._limits())
-                except QueryExecutionError as exc:
+                    state.result = await dialect.run(plan.target.url, state.sql or "", snapshot, self._limits())
+                except (QueryExecutionError, QueryRefused) as exc:
                     problem = f"The database said: {exc}"
                 state.add("execute", started)
             if problem is None:
@@ -140,7 +131,7 @@ class AskService:
                 return state.sql
             state.error = problem
             logger.info("query attempt %d refused or failed: %s", attempt + 1, problem)
-            messages = repair_messages(messages, sql or reply[:500], problem)
+            messages = repair_messages(messages, dialect.as_reply(query) if query else reply[:500], problem)
         return None
 
     async def run(self, plan: AskPlan) -> AsyncIterator[Event]:
@@ -159,7 +150,7 @@ class AskService:
         history = await self._history.recent_turns(
             plan.user_id, plan.conversation_id, self._settings.history_turns_in_prompt
         )
-        messages = generation_messages(plan.question, objects, plan.prefs.sample_rows, history)
+        messages = plan.dialect.generation_messages(plan.question, objects, plan.prefs.sample_rows, history)
         answer = ""
         try:
             final_sql = await self._write_query(plan, messages, state)
@@ -174,7 +165,7 @@ class AskService:
                     f"read-only. Last problem: {state.error}"
                 )
         if state.sql is not None:
-            yield "query", {"query": state.sql, "language": "sql", "valid": final_sql is not None}
+            yield "query", {"query": state.sql, "language": plan.dialect.language, "valid": final_sql is not None}
         if final_sql is not None and state.result is not None:
             result = state.result
             yield (
@@ -214,7 +205,7 @@ class AskService:
         out = QueryOut(
             answer=answer.strip(),
             query=state.sql,
-            language="sql",
+            language=plan.dialect.language,
             columns=final.columns if final else [],
             rows=final.rows if final else [],
             row_count=final.row_count if final else 0,

@@ -94,13 +94,14 @@ def test_create_with_a_bad_url_is_400_and_stores_nothing(client: TestClient) -> 
     assert client.get("/api/connections", headers=headers).json() == []
 
 
-def test_unsupported_kind_and_bad_body_are_4xx(client: TestClient) -> None:
+def test_bad_kind_and_bad_body_are_4xx(client: TestClient) -> None:
     headers = register_and_login(client)
+    nothing_there = f"mongodb://127.0.0.1:{free_port()}/x"
     mongo = client.post(
-        "/api/connections", json={"name": "m", "kind": "mongodb", "url": "mongodb://127.0.0.1:27017/x"}, headers=headers
+        "/api/connections", json={"name": "m", "kind": "mongodb", "url": nothing_there}, headers=headers
     )
     assert mongo.status_code == 400
-    assert "not supported" in mongo.json()["detail"]
+    assert mongo.json()["detail"].startswith("Could not connect")
     assert client.post("/api/connections", json={"name": "x"}, headers=headers).status_code == 422
     assert (
         client.post("/api/connections", json={"name": "x", "kind": "oracle", "url": "u"}, headers=headers).status_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.components.connectors.base import Connector, ConnectorError, IntrospectOptions
+from backend.components.connectors.mongo import MongoConnector
 from backend.components.connectors.postgres import PostgresConnector
 
 
@@ -10,7 +11,9 @@ def build_connector(kind: str, url: str, options: IntrospectOptions) -> Connecto
     """Raise ``ConnectorError`` for a malformed URL or a kind this build cannot read."""
     if kind == "postgres":
         return PostgresConnector(url, options)
+    if kind == "mongodb":
+        return MongoConnector(url, options)
     raise ConnectorError(f"Connections of kind '{kind}' are not supported yet")
 
 
-__all__ = ["Connector", "ConnectorError", "IntrospectOptions", "PostgresConnector", "build_connector"]
+__all__ = ["Connector", "ConnectorError", "IntrospectOptions", "MongoConnector", "PostgresConnector", "build_connector"]

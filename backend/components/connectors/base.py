@@ -19,6 +19,7 @@ class IntrospectOptions:
     distinct_scan_rows: int = 10_000
     statement_timeout_ms: int = 15_000
     connect_timeout_s: int = 5
+    mongo_sample_size: int = 100
 
 
 class ConnectorError(Exception):
