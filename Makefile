@@ -8,7 +8,7 @@ PIP_FLAGS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test lint typecheck pytest bench system-deps clean
+.PHONY: run test lint typecheck pytest bench system-deps frontend frontend-test clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,19 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet $(PIP_FLAGS) -r requirements-dev.txt
 	touch $@
 
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+# The web app, built to frontend/dist, which the backend serves at /.
+frontend: frontend/node_modules/.installed
+	cd frontend && npm run build
+
+frontend-test: frontend/node_modules/.installed
+	cd frontend && npx tsc -b && npx vitest run
+
 run: $(VENV)/.runtime
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) frontend; else echo "npm not found: serving the API only"; fi
 	$(PY) scripts/run.py
 
 system-deps:
@@ -36,10 +48,10 @@ typecheck: $(VENV)/.dev
 pytest: $(VENV)/.dev
 	$(PY) -m pytest
 
-test: system-deps $(VENV)/.dev lint typecheck pytest
+test: system-deps $(VENV)/.dev lint typecheck frontend-test frontend pytest
 
 bench: $(VENV)/.dev
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache frontend/node_modules frontend/dist

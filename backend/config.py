@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = Field(default="development", validation_alias="SEXTANT_ENV")
     data_dir: Path = Field(default=Path("./data"), validation_alias="SEXTANT_DATA_DIR")
     log_level: str = "INFO"
+    frontend_dir: Path = Field(
+        default=Path("frontend/dist"), description="The built web app, served at / when the directory exists."
+    )
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

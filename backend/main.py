@@ -16,16 +16,17 @@ from backend.config import Settings
 from backend.context import build_context
 from backend.db.store import EmbeddedStore, create_engine, migrate
 from backend.errors import install_error_handlers
+from backend.frontend import mount_frontend
 
 logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, embedder: EmbeddingClient | None = None) -> FastAPI:
-    """Build the API. Nothing connects until the lifespan starts."""
+    """Build the API (and the web app when it is built). Nothing connects until the lifespan starts."""
+    cfg = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        cfg = settings or Settings()
         logging.basicConfig(level=cfg.log_level)
         embedded: EmbeddedStore | None = None
         if cfg.database.database_url is not None:
@@ -59,4 +60,6 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api.include_router(settings_routes.router)
     app.include_router(api)
     app.include_router(health.router)
+    if (cfg.frontend_dir / "index.html").is_file():
+        mount_frontend(app, cfg.frontend_dir)
     return app

@@ -5,6 +5,9 @@ set -euo pipefail
 need=()
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+# The browser tests drive Debian's Chromium; no tool may download a browser of its own.
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 
 if ((${#need[@]})); then
     if [[ $(id -u) -ne 0 ]]; then

@@ -10,6 +10,11 @@ class Credentials(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
 class UserOut(BaseModel):
     id: uuid.UUID
     email: str

@@ -64,6 +64,17 @@ class AuthService:
             raise UnauthorizedError("Wrong email or password")
         return TokenOut(access_token=self._tokens.issue(user.id), expires_in=int(self._tokens.ttl.total_seconds()))
 
+    async def change_password(self, user_id: uuid.UUID, current: str, new: str) -> None:
+        if len(new) < self._settings.min_password_length:
+            raise BadRequestError(f"Password must be at least {self._settings.min_password_length} characters")
+        async with self._sessions() as session, session.begin():
+            user = await session.get(User, user_id, with_for_update=True)
+            if user is None:
+                raise UnauthorizedError("Invalid token")
+            if not verify_password(current, user.password_hash):
+                raise BadRequestError("The current password is wrong")
+            user.password_hash = hash_password(new)
+
     async def user_for_token(self, token: str) -> UserOut:
         user_id = self._tokens.subject(token)
         async with self._sessions() as session:

@@ -98,3 +98,26 @@ def test_closed_signup_refuses_later_users(settings_factory: Callable[..., Setti
         client.post("/api/auth/register", json={"email": _email(), "password": "password1"})
         refused = client.post("/api/auth/register", json={"email": _email(), "password": "password2"})
     assert refused.status_code == 403
+
+
+def test_change_password(client: TestClient) -> None:
+    email = _email()
+    client.post("/api/auth/register", json={"email": email, "password": "first-password"})
+    token = client.post("/api/auth/login", json={"email": email, "password": "first-password"}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    wrong = client.post(
+        "/api/auth/password", json={"current_password": "nope", "new_password": "second-password"}, headers=headers
+    )
+    assert wrong.status_code == 400 and wrong.json()["detail"] == "The current password is wrong"
+    short = client.post(
+        "/api/auth/password", json={"current_password": "first-password", "new_password": "x"}, headers=headers
+    )
+    assert short.status_code == 400
+    ok = client.post(
+        "/api/auth/password",
+        json={"current_password": "first-password", "new_password": "second-password"},
+        headers=headers,
+    )
+    assert ok.status_code == 204
+    assert client.post("/api/auth/login", json={"email": email, "password": "first-password"}).status_code == 401
+    assert client.post("/api/auth/login", json={"email": email, "password": "second-password"}).status_code == 200

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from backend.deps import AuthServiceDep, CurrentUser
-from backend.schemas.auth import Credentials, TokenOut, UserOut
+from backend.schemas.auth import Credentials, PasswordChange, TokenOut, UserOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -21,3 +21,9 @@ async def login(body: Credentials, auth: AuthServiceDep) -> TokenOut:
 @router.get("/me", response_model=UserOut)
 async def me(user: CurrentUser) -> UserOut:
     return user
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(body: PasswordChange, user: CurrentUser, auth: AuthServiceDep) -> Response:
+    await auth.change_password(user.id, body.current_password, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

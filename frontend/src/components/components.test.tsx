@@ -1,0 +1,75 @@
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { MemoryRouter } from "react-router-dom";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { AuthProvider } from "../auth";
+import LoginPage from "../pages/LoginPage";
+import ResultTable from "./ResultTable";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  sessionStorage.clear();
+});
+
+describe("ResultTable", () => {
+  const rows = Array.from({ length: 45 }, (_, i) => [i + 1, `name ${i + 1}`]);
+
+  it("pages through the rows", async () => {
+    render(<ResultTable columns={["id", "name"]} rows={rows} truncated={false} />);
+    expect(screen.getByText("Page 1 of 3")).toBeInTheDocument();
+    expect(screen.getByText("name 20")).toBeInTheDocument();
+    expect(screen.queryByText("name 21")).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Next" }));
+    expect(screen.getByText("name 21")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Previous" })).toBeEnabled();
+  });
+
+  it("says when the result was cut", () => {
+    render(<ResultTable columns={["id"]} rows={[[1]]} truncated />);
+    expect(screen.getByText(/more exist/)).toBeInTheDocument();
+  });
+});
+
+function renderLogin() {
+  return render(
+    <MemoryRouter>
+      <AuthProvider>
+        <LoginPage />
+      </AuthProvider>
+    </MemoryRouter>,
+  );
+}
+
+describe("LoginPage", () => {
+  it("labels every input and shows the server's sentence for a wrong password", async () => {
+    vi.spyOn(globalThis, "fetch").mockResolvedValue(
+      new Response(JSON.stringify({ detail: "Wrong email or password" }), { status: 401, headers: { "Content-Type": "application/json" } }),
+    );
+    renderLogin();
+    await userEvent.type(screen.getByLabelText("Email"), "me@example.com");
+    await userEvent.type(screen.getByLabelText("Password"), "nope-nope");
+    await userEvent.click(screen.getByRole("button", { name: "Log in" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Wrong email or password");
+  });
+
+  it("says when the server does not answer", async () => {
+    vi.spyOn(globalThis, "fetch").mockRejectedValue(new TypeError("Failed to fetch"));
+    renderLogin();
+    await userEvent.type(screen.getByLabelText("Email"), "me@example.com");
+    await userEvent.type(screen.getByLabelText("Password"), "whatever1");
+    await userEvent.click(screen.getByRole("button", { name: "Log in" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("did not answer");
+  });
+
+  it("switches to registration and shows a taken email as a sentence", async () => {
+    vi.spyOn(globalThis, "fetch").mockResolvedValue(
+      new Response(JSON.stringify({ detail: "That email is already registered" }), { status: 409, headers: { "Content-Type": "application/json" } }),
+    );
+    renderLogin();
+    await userEvent.click(screen.getByRole("button", { name: /Create one/ }));
+    await userEvent.type(screen.getByLabelText("Email"), "taken@example.com");
+    await userEvent.type(screen.getByLabelText("Password"), "long-password");
+    await userEvent.click(screen.getByRole("button", { name: "Create account" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("That email is already registered");
+  });
+});

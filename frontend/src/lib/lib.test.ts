@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { tokenExpired } from "../auth";
+import { chartFor } from "./chart";
+import { toCsv } from "./csv";
+import { parseSse } from "./sse";
+
+describe("parseSse", () => {
+  it("splits complete events and keeps the incomplete tail", () => {
+    const { events, rest } = parseSse('event: token\ndata: {"text":"Hi"}\n\nevent: done\ndata: {"ok"');
+    expect(events).toEqual([{ event: "token", data: { text: "Hi" } }]);
+    expect(rest).toBe('event: done\ndata: {"ok"');
+    expect(parseSse(rest + ':1}\n\n').events).toEqual([{ event: "done", data: { ok: 1 } }]);
+  });
+
+  it("handles CRLF, multi-line data and plain text", () => {
+    const { events } = parseSse("event: note\r\ndata: line one\r\ndata: line two\r\n\r\n");
+    expect(events).toEqual([{ event: "note", data: "line one\nline two" }]);
+  });
+});
+
+describe("toCsv", () => {
+  it("quotes what needs quoting and neutralises formulas", () => {
+    const csv = toCsv(["name", "note"], [["Ada, Countess", '=HYPERLINK("x")'], [null, { a: 1 }]]);
+    expect(csv).toBe('name,note\r\n"Ada, Countess","\'=HYPERLINK(""x"")"\r\n,"{""a"":1}"\r\n');
+  });
+});
+
+describe("chartFor", () => {
+  it("draws a bar chart for a category and a number", () => {
+    const spec = chartFor(["category", "films"], [["Action", 64], ["Comedy", 58]]);
+    expect(spec).toEqual({ kind: "bar", label: "category", value: "films", points: [{ x: "Action", y: 64 }, { x: "Comedy", y: 58 }] });
+  });
+
+  it("draws a sorted line for a time series", () => {
+    const spec = chartFor(["month", "revenue"], [["2005-07-01T00:00:00", 28373.89], ["2005-05-01T00:00:00", 4824.43]]);
+    expect(spec?.kind).toBe("line");
+    expect(spec?.points[0].x).toBe("2005-05-01T00:00:00");
+  });
+
+  it("draws nothing for one row, no number or no label", () => {
+    expect(chartFor(["n"], [[1], [2]])).toBeNull();
+    expect(chartFor(["a", "b"], [["x", 1]])).toBeNull();
+    expect(chartFor(["a", "b"], [["x", "y"], ["z", "w"]])).toBeNull();
+  });
+});
+
+describe("tokenExpired", () => {
+  const token = (exp: number) => `h.${btoa(JSON.stringify({ exp }))}.s`;
+  it("reads the exp claim", () => {
+    expect(tokenExpired(token(2000), 1_000_000)).toBe(false);
+    expect(tokenExpired(token(500), 1_000_000)).toBe(true);
+    expect(tokenExpired("garbage")).toBe(true);
+  });
+});

@@ -1,0 +1,218 @@
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { ApiError, type Connection, type Kind, type Schema, type SyncStatus } from "../api";
+import { useAuth } from "../auth";
+import { Alert, Button, Field, ProgressBar, SelectField, StatusBadge } from "../components/ui";
+
+const PLACEHOLDER: Record<Kind, string> = {
+  postgres: "postgresql://user:password@host:5432/database",
+  mongodb: "mongodb://user:password@host:27017/database",
+};
+
+function AddConnection({ onCreated }: { onCreated: () => void }) {
+  const { api } = useAuth();
+  const [kind, setKind] = useState<Kind>("postgres");
+  const [name, setName] = useState("");
+  const [url, setUrl] = useState("");
+  const [test, setTest] = useState<{ ok: boolean; text: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function runTest() {
+    setBusy(true);
+    setTest(null);
+    try {
+      const result = await api.testConnection(kind, url);
+      setTest(result.ok ? { ok: true, text: `Connected: server version ${result.server_version}` } : { ok: false, text: result.error ?? "Failed" });
+    } catch (err) {
+      setTest({ ok: false, text: err instanceof ApiError ? err.message : "The test failed." });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.createConnection(name, kind, url);
+      setName("");
+      setUrl("");
+      setTest(null);
+      onCreated();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Could not add the connection.");
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} aria-label="Add a connection" className="flex flex-col gap-3 rounded border border-slate-200 bg-white p-4">
+      <h2 className="font-medium">Add a connection</h2>
+      {error && <Alert>{error}</Alert>}
+      <div className="grid grid-cols-1 gap-3 md:grid-cols-4">
+        <SelectField label="Kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+          <option value="postgres">PostgreSQL</option>
+          <option value="mongodb">MongoDB</option>
+        </SelectField>
+        <Field label="Name" required value={name} onChange={(e) => setName(e.target.value)} placeholder="sales" />
+        <div className="md:col-span-2">
+          <Field label="Connection URL" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder={PLACEHOLDER[kind]}
+                 hint="Stored encrypted; shown afterwards with the password hidden. A read-only database user is best." />
+        </div>
+      </div>
+      {test && <Alert kind={test.ok ? "success" : "error"}>{test.text}</Alert>}
+      <div className="flex gap-2">
+        <Button variant="secondary" onClick={runTest} disabled={busy || !url}>Test</Button>
+        <Button type="submit" disabled={busy || !url || !name}>Add and index</Button>
+      </div>
+    </form>
+  );
+}
+
+function SchemaBrowser({ schema }: { schema: Schema }) {
+  const [filter, setFilter] = useState("");
+  const objects = schema.objects.filter((o) => `${o.schema_name}.${o.name}`.toLowerCase().includes(filter.toLowerCase()));
+  return (
+    <section aria-label="Schema" className="flex flex-col gap-2">
+      <Field label="Filter tables" value={filter} onChange={(e) => setFilter(e.target.value)} />
+      {objects.map((o) => (
+        <details key={`${o.schema_name}.${o.name}`} className="rounded border border-slate-200 bg-white p-2">
+          <summary className="cursor-pointer text-sm">
+            <span className="font-medium">{o.schema_name}.{o.name}</span>
+            <span className="ml-2 text-slate-500">{o.kind.replace("_", " ")}{o.row_estimate !== null ? `, about ${o.row_estimate} rows` : ""}</span>
+          </summary>
+          {o.comment && <p className="mt-1 text-sm text-slate-600">{o.comment}</p>}
+          <table className="mt-2 w-full text-left text-xs">
+            <thead><tr className="text-slate-500"><th>Column</th><th>Type</th><th>Key</th><th>Values</th></tr></thead>
+            <tbody>
+              {o.columns.map((c) => {
+                const fk = o.foreign_keys.find((f) => f.columns.includes(c.name));
+                return (
+                  <tr key={c.name} className="border-t border-slate-100">
+                    <td className="mono py-0.5">{c.name}</td><td>{c.type}{c.nullable ? "" : " not null"}</td>
+                    <td>{o.primary_key.includes(c.name) ? "primary" : ""}{fk ? ` → ${fk.target}` : ""}</td>
+                    <td className="text-slate-600">{c.values?.slice(0, 8).join(", ")}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          {o.samples.length > 0 && (
+            <div className="mt-2 overflow-x-auto">
+              <p className="text-xs font-medium text-slate-600">Sample rows</p>
+              <table className="text-xs"><tbody>
+                {o.samples.map((s, i) => <tr key={i}>{Object.values(s).map((v, j) => <td key={j} className="mono max-w-48 truncate border-t border-slate-100 pr-3">{v ?? "NULL"}</td>)}</tr>)}
+              </tbody></table>
+            </div>
+          )}
+        </details>
+      ))}
+    </section>
+  );
+}
+
+function ConnectionCard({ connection, onChanged }: { connection: Connection; onChanged: () => void }) {
+  const { api } = useAuth();
+  const [status, setStatus] = useState<SyncStatus | null>(null);
+  const [schema, setSchema] = useState<Schema | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const timer = useRef<number | undefined>(undefined);
+
+  const poll = useCallback(async () => {
+    try {
+      const next = await api.syncStatus(connection.id);
+      setStatus(next);
+      if (next.status === "pending" || next.status === "running") timer.current = window.setTimeout(poll, 400);
+      else if (next.status === "succeeded" && connection.status !== "succeeded") onChanged();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Could not read the indexing status.");
+    }
+  }, [api, connection.id, connection.status, onChanged]);
+
+  useEffect(() => {
+    poll();
+    return () => window.clearTimeout(timer.current);
+  }, [poll]);
+
+  async function resync() {
+    setError(null);
+    try {
+      await api.sync(connection.id);
+      window.clearTimeout(timer.current);
+      poll();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Could not start a re-sync.");
+    }
+  }
+
+  async function toggleSchema() {
+    if (schema) return setSchema(null);
+    try {
+      setSchema(await api.schema(connection.id));
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Could not load the schema.");
+    }
+  }
+
+  async function remove() {
+    try {
+      await api.deleteConnection(connection.id);
+      onChanged();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Could not delete the connection.");
+    }
+  }
+
+  const active = status && (status.status === "pending" || status.status === "running");
+  return (
+    <article aria-label={`Connection ${connection.name}`} className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4">
+      <div className="flex flex-wrap items-center gap-3">
+        <h3 className="font-medium">{connection.name}</h3>
+        <span className="text-xs text-slate-500">{connection.kind === "postgres" ? "PostgreSQL" : "MongoDB"} {connection.server_version ?? ""}</span>
+        <StatusBadge status={status?.status ?? connection.status} />
+        {active && <ProgressBar label={`Indexing ${connection.name}`} done={status.progress.done} total={status.progress.total} />}
+        <div className="ml-auto flex gap-2">
+          <Button variant="secondary" onClick={toggleSchema} disabled={!connection.indexed_at && status?.status !== "succeeded"}>{schema ? "Hide schema" : "Schema"}</Button>
+          <Button variant="secondary" onClick={resync} disabled={!!active}>Re-sync</Button>
+          {confirming ? (
+            <>
+              <Button variant="danger" onClick={remove}>Delete {connection.name}</Button>
+              <Button variant="secondary" onClick={() => setConfirming(false)}>Cancel</Button>
+            </>
+          ) : <Button variant="secondary" onClick={() => setConfirming(true)}>Delete</Button>}
+        </div>
+      </div>
+      <p className="mono text-xs text-slate-500">{connection.url}</p>
+      {status?.status === "failed" && <Alert>Indexing failed: {status.error}</Alert>}
+      {status?.status === "succeeded" && (
+        <p className="text-xs text-slate-600">
+          Indexed {status.counts.objects ?? 0} tables or collections ({status.counts.embedded ?? 0} embedded, {status.counts.reused ?? 0} unchanged).
+        </p>
+      )}
+      {error && <Alert>{error}</Alert>}
+      {schema && <SchemaBrowser schema={schema} />}
+    </article>
+  );
+}
+
+export default function ConnectionsPage() {
+  const { api } = useAuth();
+  const [connections, setConnections] = useState<Connection[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(() => {
+    api.connections().then(setConnections).catch((err) => setError(err instanceof ApiError ? err.message : "Could not load connections."));
+  }, [api]);
+  useEffect(load, [load]);
+
+  return (
+    <div className="flex flex-col gap-4">
+      <h1 className="text-2xl font-semibold">Connections</h1>
+      {error && <Alert>{error}</Alert>}
+      <AddConnection onCreated={load} />
+      {connections.map((c) => <ConnectionCard key={c.id} connection={c} onChanged={load} />)}
+    </div>
+  );
+}

@@ -1,0 +1,200 @@
+"""The whole loop in a real Chromium (Debian's /usr/bin/chromium, driven by Playwright):
+register -> connect Sakila -> watch the indexing finish -> ask -> answer, query, table ->
+history -> settings -> logout. Screenshots of each screen go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from backend.config import LLMSettings, Settings
+from backend.main import create_app
+from tests.conftest import ROOT, ServerThread, free_port
+from tests.fake_ollama import OllamaScript
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+DIST = ROOT / "frontend" / "dist"
+ARTIFACTS = ROOT / "test-artifacts"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert (DIST / "index.html").is_file(), "build the frontend first (make test does: npm run build)"
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (make test does)"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def app_url(settings_factory: Callable[..., Settings]) -> Iterator[str]:
+    server = ServerThread(create_app(settings_factory(frontend_dir=DIST)), free_port()).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def assert_forms_accessible(page: Page) -> None:
+    """Every visible control has a label, and Tab reaches every one of them."""
+    unlabeled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter(el => el.offsetParent !== null)
+            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+            .map(el => el.outerHTML)"""
+    )
+    assert unlabeled == []
+    key = "e => e.tagName + ':' + (e.id || e.name || e.getAttribute('aria-label') || e.textContent.trim())"
+    page.wait_for_load_state("networkidle")
+    page.locator("body").focus()
+    reached = set()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = f"() => {{ const e = document.activeElement; return e && e.closest('form') ? ({key})(e) : null; }}"
+        reached.add(page.evaluate(focused))
+    reached.discard(None)
+    controls = page.evaluate(
+        f"""() => [...document.querySelectorAll('form input, form select, form textarea, form button')]
+            .filter(el => el.offsetParent !== null && !el.disabled).map({key})"""
+    )
+    assert controls and set(controls) <= reached, set(controls) - reached
+
+
+def register(page: Page, app_url: str, email: str) -> None:
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert_forms_accessible(page)
+    shot(page, "01-login")
+    page.get_by_role("button", name="No account yet? Create one").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("long-password")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def test_the_whole_loop(page: Page, app_url: str, sakila_url: str, ollama: OllamaScript) -> None:
+    register(page, app_url, "loop@example.com")
+    expect(page.get_by_test_id("health-llm")).to_contain_text("working")
+    shot(page, "02-dashboard")
+
+    page.get_by_role("link", name="Connections", exact=True).click()
+    page.get_by_label("Name").fill("sakila")
+    page.get_by_label("Connection URL").fill("postgresql://postgres@127.0.0.1:1/nowhere")
+    page.get_by_role("button", name="Test").click()
+    expect(page.get_by_role("alert")).to_contain_text("Could not connect")
+    page.get_by_label("Connection URL").fill(sakila_url)
+    page.get_by_role("button", name="Test").click()
+    expect(page.get_by_text(re.compile(r"Connected: server version 1\d"))).to_be_visible()
+    assert_forms_accessible(page)
+    # Records whether an indexing progress bar was ever on screen, and the values it showed.
+    page.evaluate(
+        """() => { window.progressSeen = [];
+                   new MutationObserver(() => document.querySelectorAll('[role=progressbar]')
+                       .forEach(b => window.progressSeen.push(b.getAttribute('aria-valuenow'))))
+                   .observe(document.body, {subtree: true, childList: true, attributes: true}); }"""
+    )
+    page.get_by_role("button", name="Add and index").click()
+    card = page.get_by_role("article", name="Connection sakila")
+    expect(card.get_by_text("succeeded")).to_be_visible(timeout=60_000)
+    assert page.evaluate("() => window.progressSeen.length") > 0, "the progress bar never showed"
+    expect(card.get_by_text(re.compile(r"Indexed 22 tables or collections"))).to_be_visible()
+    card.get_by_role("button", name="Schema").click()
+    expect(card.get_by_text("public.rental", exact=True)).to_be_visible()
+    shot(page, "03-connections")
+
+    ollama.reply_sql(
+        "SELECT c.name AS category, count(*) AS films FROM category c JOIN film_category fc"
+        " ON fc.category_id = c.category_id GROUP BY c.name ORDER BY films DESC"
+    )
+    ollama.answer = "Sports has the most films, 74."
+    page.get_by_role("link", name="Chat").click()
+    assert_forms_accessible(page)
+    page.get_by_role("textbox", name="Question").fill("How many films are in each category?")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.get_by_test_id("answer")).to_have_text("Sports has the most films, 74.")
+    expect(page.get_by_test_id("query")).to_contain_text("JOIN film_category AS fc")
+    table = page.get_by_role("table", name="Result rows")
+    expect(table.get_by_role("row")).to_have_count(17)  # header + 16 categories
+    expect(table).to_contain_text("Sports")
+    expect(page.get_by_role("img", name="Bar chart of films by category")).to_be_visible()
+    expect(page.get_by_test_id("timings")).to_contain_text("execute")
+    expect(page.get_by_role("complementary", name="History")).to_contain_text("How many films are in each category?")
+    shot(page, "04-chat")
+
+    ollama.reply_sql("SELECT count(*) AS films FROM film_category WHERE category_id = 15")
+    ollama.answer = "74."
+    page.get_by_role("textbox", name="Follow-up question").fill("And how many in Sports exactly?")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.get_by_test_id("answer").nth(1)).to_have_text("74.")
+    follow_up = ollama.chat_requests(streaming=False)[-1]["messages"]
+    assert {"role": "user", "content": "How many films are in each category?"} in follow_up
+
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_label("Model", exact=True)).to_have_value("llama3.2:latest")
+    assert_forms_accessible(page)
+    page.get_by_label("Tables retrieved per question (top_k)").fill("4")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    shot(page, "05-settings")
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.goto(f"{app_url}/settings")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def test_wrong_password_and_expired_session_read_as_sentences(page: Page, app_url: str) -> None:
+    register(page, app_url, "expiry@example.com")
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_label("Email").fill("expiry@example.com")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong email or password")
+    page.get_by_label("Password").fill("long-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # A token the server no longer accepts: the next call sends the person back to log in.
+    page.evaluate(
+        """() => { const s = JSON.parse(sessionStorage.getItem('sextant.token'));
+                   s.token = s.token.slice(0, -4) + 'AAAA';
+                   sessionStorage.setItem('sextant.token', JSON.stringify(s)); }"""
+    )
+    page.reload()
+    expect(page.get_by_text("Your session has expired. Please log in again.")).to_be_visible()
+
+
+def test_llm_down_shows_a_banner(browser: Browser, settings_factory: Callable[..., Settings], sakila_url: str) -> None:
+    settings = settings_factory(frontend_dir=DIST, llm=LLMSettings(ollama_url=f"http://127.0.0.1:{free_port()}"))
+    server = ServerThread(create_app(settings), free_port()).start()
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        register(page, server.url, "down@example.com")
+        expect(page.get_by_test_id("health-llm")).to_contain_text("unavailable")
+        page.get_by_role("link", name="Chat").click()
+        expect(page.get_by_text(re.compile("The language model is unreachable"))).to_be_visible()
+        shot(page, "06-llm-down")
+    finally:
+        context.close()
+        server.stop()
