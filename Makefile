@@ -21,7 +21,9 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
-	cd frontend && npm ci --no-audit --no-fund
+	# npm install, not npm ci: the lock cannot list the optional native packages of platforms
+	# the registry here does not serve (darwin, win32...), and npm ci refuses such a lock.
+	cd frontend && npm install --no-audit --no-fund --no-save
 	touch $@
 
 # The web app, built to frontend/dist, which the backend serves at /.

@@ -8,6 +8,12 @@ command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 # The browser tests drive Debian's Chromium; no tool may download a browser of its own.
 [[ -x /usr/bin/chromium ]] || need+=(chromium)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+# Static checks of the deployment (no Docker engine needed) and the offline proof.
+command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 
 if ((${#need[@]})); then
     if [[ $(id -u) -ne 0 ]]; then

@@ -1,0 +1,220 @@
+"""The deployment, checked without a Docker engine: compose file against the Compose
+Specification, nginx -t, shellcheck, hadolint, the EC2 script's plan, the bundle logic."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from backend.config import AuthSettings, CryptoSettings, Settings, resolve_secrets
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SCRIPTS = sorted(
+    [*ROOT.glob("scripts/*.sh"), *ROOT.glob("scripts/lib/*.sh"), ROOT / ".ci/run", ROOT / "nginx/40-sextant-conf.sh"]
+)
+DOCKERFILES = [ROOT / "docker/backend.Dockerfile", ROOT / "docker/embedding.Dockerfile", ROOT / "nginx/Dockerfile"]
+
+
+def run(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd, env=env)
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    result = run(BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", ROOT / "docker-compose.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published() -> None:
+    services: dict[str, dict[str, Any]] = compose()["services"]
+    assert set(services) == {"postgres", "embedding", "ollama", "ollama-pull", "backend", "nginx"}
+    for name, service in services.items():
+        assert "mem_limit" in service, name
+        if name == "ollama-pull":
+            assert service["restart"] == "no"
+            continue
+        assert "healthcheck" in service, name
+        assert service.get("restart") == "unless-stopped", name
+        for dependency in (service.get("depends_on") or {}).values():
+            assert dependency["condition"] == "service_healthy", name
+        assert ("ports" in service) == (name == "nginx"), name
+    assert "pgdata:/var/lib/postgresql/data" in services["postgres"]["volumes"]
+    assert "ollama:/root/.ollama" in services["ollama"]["volumes"]
+    backend_env: dict[str, str] = services["backend"]["environment"]
+    assert backend_env["SEXTANT_ENV"] == "production" and backend_env["MIGRATE_ON_START"] == "true"
+    assert services["postgres"]["image"].startswith("pgvector/pgvector:")
+
+
+@pytest.mark.parametrize("variant", ["http.conf", "tls.conf"])
+def test_nginx_accepts_both_configurations(variant: str, tmp_path: Path) -> None:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert Path(nginx).exists(), "install Debian's nginx (make test does)"
+    conf_dir = tmp_path / "sextant"
+    shutil.copytree(ROOT / "nginx/conf", conf_dir)
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    result = run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                 "-keyout", certs / "privkey.pem", "-out", certs / "fullchain.pem")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for path in conf_dir.glob("*.conf"):
+        text = path.read_text()
+        # Only what differs between the container and this machine: paths, and the
+        # backend host, which nginx -t resolves and only the compose network knows.
+        text = text.replace("/etc/nginx/sextant/", f"{conf_dir}/").replace("/etc/nginx/certs/", f"{certs}/")
+        path.write_text(text.replace("server backend:8000;", "server 127.0.0.1:8000;"))
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n include /etc/nginx/mime.types;\n access_log off;\n include {conf_dir}/{variant};\n}}\n"
+    )
+    result = run(nginx, "-t", "-p", tmp_path, "-c", main)
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr
+
+
+def test_nginx_streams_sse_unbuffered_and_sets_security_headers() -> None:
+    text = (ROOT / "nginx/conf/sextant-locations.conf").read_text()
+    stream = text[text.index("location = /api/query/stream") :].split("}")[0]
+    assert "proxy_buffering off;" in stream and "proxy_read_timeout 600s;" in stream
+    for header in ("Content-Security-Policy", "frame-ancestors 'none'", "X-Content-Type-Options", "Referrer-Policy"):
+        assert header in text
+    assert "client_max_body_size" in text and "gzip on;" in text
+    assert "return 301 https://$host$request_uri;" in (ROOT / "nginx/conf/tls.conf").read_text()
+
+
+def test_shellcheck_passes_on_every_script() -> None:
+    assert shutil.which("shellcheck"), "install Debian's shellcheck (make test does)"
+    result = run("shellcheck", "-x", *[s.relative_to(ROOT) for s in SCRIPTS], cwd=ROOT)
+    assert result.returncode == 0, result.stdout
+
+
+def test_hadolint_passes_on_every_dockerfile() -> None:
+    result = run(BIN / "hadolint", *DOCKERFILES)
+    assert result.returncode == 0, result.stdout
+
+
+def test_images_are_pinned_and_run_as_non_root() -> None:
+    for dockerfile in DOCKERFILES:
+        text = dockerfile.read_text()
+        stages = set(re.findall(r"^FROM \S+ AS (\S+)", text, re.MULTILINE))
+        for image in set(re.findall(r"^FROM (\S+)", text, re.MULTILINE)) - stages:
+            assert re.search(r":\d+\.\d+\.\d+", image), f"{dockerfile.name}: {image} is not pinned to a version"
+        assert re.search(r"^USER (10001|101)", text, re.MULTILINE), dockerfile.name
+    for image in re.findall(r"image: (\S+)", (ROOT / "docker-compose.yml").read_text()):
+        assert not image.endswith(":latest") and ":" in image, image
+    embedding = (ROOT / "docker/embedding.Dockerfile").read_text()
+    assert "HF_HUB_OFFLINE=1" in embedding and "torch==2.13.0+cpu" in embedding
+
+
+def _fake_tools(tmp_path: Path) -> Path:
+    """aws, ssh, scp and curl that only record that they were called."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("aws", "ssh", "scp", "curl"):
+        fake = bin_dir / tool
+        fake.write_text(f"#!/bin/sh\necho {tool} >> {tmp_path}/called\nexit 1\n")
+        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return bin_dir
+
+
+def test_deploy_dry_run_prints_the_plan_and_calls_nothing(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": f"{_fake_tools(tmp_path)}:{os.environ['PATH']}"}
+    result = run(
+        "bash", ROOT / "scripts/deploy-ec2.sh", "--dry-run", "--region", "eu-central-1", "--key-name", "ops",
+        "--my-ip", "203.0.113.7", "--domain", "sextant.example.com", "--email", "ops@example.com", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "called").exists(), "a real tool was called during --dry-run"
+    plan = result.stderr
+    assert "aws --region eu-central-1 ssm get-parameter --name /aws/service/canonical/ubuntu/server/24.04" in plan
+    assert "create-security-group --group-name sextant-sg" in plan
+    assert "--port 22 --cidr 203.0.113.7/32" in plan
+    assert "--port 80 --cidr 0.0.0.0/0" in plan and "--port 443 --cidr 0.0.0.0/0" in plan
+    assert not re.search(r"--port 22 --cidr 0\.0\.0\.0/0", plan)
+    assert re.search(r"run-instances --image-id ami-DRYRUN --instance-type \S+ --key-name ops", plan)
+    user_data = plan[plan.index("----- user-data -----") : plan.index("----- end of user-data -----")]
+    assert "docker-compose-plugin" in user_data and "docker-ce" in user_data
+    assert "generate-env.sh .env" in plan
+    assert "certbot/certbot" in plan and "-d 'sextant.example.com'" in plan
+    assert "docker compose up -d --build" in plan
+    assert "https://sextant.example.com/" in result.stdout
+
+
+def test_deploy_destroy_dry_run_and_missing_key(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": f"{_fake_tools(tmp_path)}:{os.environ['PATH']}"}
+    destroy = run("bash", ROOT / "scripts/deploy-ec2.sh", "--destroy", "--dry-run", "--name", "demo", env=env)
+    assert destroy.returncode == 0, destroy.stderr
+    assert "terminate-instances --instance-ids i-DRYRUN" in destroy.stderr
+    assert "delete-security-group --group-name demo-sg" in destroy.stderr
+    missing = run("bash", ROOT / "scripts/deploy-ec2.sh", "--dry-run", env=env)
+    assert missing.returncode == 2 and "--key-name is required" in missing.stderr
+    assert not (tmp_path / "called").exists()
+
+
+def _bundle(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run("bash", "-c", f"source {ROOT}/scripts/lib/bundle.sh && {command}", cwd=cwd)
+
+
+def test_bundle_manifest_detects_changed_missing_and_extra_files(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    (bundle / "images").mkdir(parents=True)
+    (bundle / "images/images.tar").write_bytes(b"image layers")
+    (bundle / "models").mkdir()
+    (bundle / "models/ollama-models.tar").write_bytes(b"weights" * 100)
+    assert _bundle(f"write_manifest {bundle}", tmp_path).returncode == 0
+    sums = (bundle / "SHA256SUMS").read_text().splitlines()
+    assert [line.split()[1] for line in sums] == ["./images/images.tar", "./models/ollama-models.tar"]
+    assert _bundle(f"verify_manifest {bundle}", tmp_path).returncode == 0
+    (bundle / "models/ollama-models.tar").write_bytes(b"tampered")
+    assert _bundle(f"verify_manifest {bundle}", tmp_path).returncode != 0
+    (bundle / "models/ollama-models.tar").write_bytes(b"weights" * 100)
+    (bundle / "extra.bin").write_bytes(b"smuggled")
+    assert _bundle(f"verify_manifest {bundle}", tmp_path).returncode != 0
+    (bundle / "extra.bin").unlink()
+    (bundle / "images/images.tar").unlink()
+    assert _bundle(f"verify_manifest {bundle}", tmp_path).returncode != 0
+
+
+def test_bundle_lists_every_image_of_the_stack(tmp_path: Path) -> None:
+    result = _bundle(f"images_of {ROOT}/docker-compose.yml", tmp_path)
+    assert result.stdout.split() == [
+        "ollama/ollama:0.12.6", "pgvector/pgvector:0.8.0-pg17", "sextant/backend:0.1.0",
+        "sextant/embedding:0.1.0", "sextant/nginx:0.1.0",
+    ]  # fmt: skip
+
+
+def test_generated_env_has_real_secrets_the_production_profile_accepts(tmp_path: Path) -> None:
+    target = tmp_path / ".env"
+    assert run("bash", ROOT / "scripts/generate-env.sh", target).returncode == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    values = dict(line.split("=", 1) for line in target.read_text().splitlines() if line and not line.startswith("#"))
+    Fernet(values["ENCRYPTION_KEY"].encode())  # a valid key
+    assert len(values["JWT_SECRET"]) >= 40 and len(values["POSTGRES_PASSWORD"]) >= 24
+    settings = Settings(
+        environment="production",
+        data_dir=tmp_path,
+        auth=AuthSettings(jwt_secret=SecretStr(values["JWT_SECRET"])),
+        crypto=CryptoSettings(encryption_key=SecretStr(values["ENCRYPTION_KEY"])),
+    )
+    assert resolve_secrets(settings).jwt_secret.get_secret_value() == values["JWT_SECRET"]
+    before = target.read_text()
+    assert run("bash", ROOT / "scripts/generate-env.sh", target).returncode == 0
+    assert target.read_text() == before
