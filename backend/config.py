@@ -108,6 +108,16 @@ class QuerySettings(BaseSettings):
     ask_default_sample_rows: int = Field(default=2, ge=0, le=10)
 
 
+class SecuritySettings(BaseSettings):
+    model_config = _env_config()
+
+    rate_login_failures: int = Field(default=5, ge=1, description="Failed logins per account or address per window")
+    rate_login_window_s: int = Field(default=60, ge=1)
+    rate_questions_per_minute: int = Field(default=30, ge=1)
+    rate_signups_per_hour: int = Field(default=10, ge=1, description="Sign-ups per client address per hour")
+    metrics_enabled: bool = True
+
+
 class Settings(BaseSettings):
     """Everything the backend needs, grouped; built once and passed to ``create_app``."""
 
@@ -128,6 +138,7 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     query: QuerySettings = Field(default_factory=QuerySettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
 
 class ResolvedSecrets(BaseModel):

@@ -9,14 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend.components.embedding_client import EmbeddingClient, HttpEmbeddingClient
 from backend.components.llm_client import LLMClient, OllamaLLMClient
+from backend.components.metrics import Metrics
 from backend.components.mongo_runner import MongoQueryRunner
 from backend.components.query_dialects import MongoDialect, QueryDialect, SqlDialect
 from backend.components.query_runner import PostgresQueryRunner, QueryRunner
+from backend.components.rate_limiter import PgRateLimiter
 from backend.components.security import TokenIssuer
 from backend.components.url_cipher import UrlCipher
 from backend.components.vector_store import PgVectorStore
 from backend.config import Settings, resolve_secrets
+from backend.services.admin_service import AdminService
 from backend.services.ask_service import AskService
+from backend.services.audit_service import AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
 from backend.services.history_service import HistoryService
@@ -42,6 +46,10 @@ class AppContext:
     history: HistoryService
     user_settings: UserSettingsService
     models: ModelService
+    audit: AuditService
+    admin: AdminService
+    limiter: PgRateLimiter
+    metrics: Metrics
 
     async def aclose(self) -> None:
         await self.runner.stop()
@@ -58,11 +66,12 @@ def build_context(
 ) -> AppContext:
     """Wire services to components. Components are the real adapters unless given."""
     secrets = resolve_secrets(settings)
+    metrics = Metrics()
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     cipher = UrlCipher(secrets.encryption_key.get_secret_value())
     emb = settings.embedding
     embedding_client = embedder or HttpEmbeddingClient(
-        emb.embedding_url, emb.embedding_batch_size, emb.embedding_timeout_s, emb.embedding_dimension
+        emb.embedding_url, emb.embedding_batch_size, emb.embedding_timeout_s, emb.embedding_dimension, metrics
     )
     store = PgVectorStore(engine)
     tokens = TokenIssuer(
@@ -70,13 +79,15 @@ def build_context(
         settings.auth.jwt_algorithm,
         timedelta(minutes=settings.auth.token_ttl_minutes),
     )
-    indexing = IndexingService(engine, sessions, cipher, embedding_client, store, settings.indexing)
+    audit = AuditService(sessions)
+    limiter = PgRateLimiter(sessions)
+    indexing = IndexingService(engine, sessions, cipher, embedding_client, store, settings.indexing, metrics)
     runner = JobRunner(indexing, settings.indexing.job_sweep_interval_s)
-    connections = ConnectionService(sessions, cipher, introspect_options(settings.indexing), indexing, runner)
+    connections = ConnectionService(sessions, cipher, introspect_options(settings.indexing), indexing, runner, audit)
     search = SearchService(connections, embedding_client, store, settings.search)
     llm_cfg = settings.llm
     llm = OllamaLLMClient(
-        llm_cfg.ollama_url, llm_cfg.llm_timeout_s, llm_cfg.llm_connect_timeout_s, llm_cfg.llm_temperature
+        llm_cfg.ollama_url, llm_cfg.llm_timeout_s, llm_cfg.llm_connect_timeout_s, llm_cfg.llm_temperature, metrics
     )
     history = HistoryService(sessions)
     user_settings = UserSettingsService(sessions, settings.llm, settings.query)
@@ -84,14 +95,26 @@ def build_context(
         "postgres": SqlDialect(query_runner or PostgresQueryRunner()),
         "mongodb": MongoDialect(MongoQueryRunner()),
     }
-    ask = AskService(connections, search, llm, dialects, history, user_settings, settings.query)
+    ask = AskService(
+        connections,
+        search,
+        llm,
+        dialects,
+        history,
+        user_settings,
+        settings.query,
+        audit,
+        limiter,
+        settings.security,
+        metrics,
+    )
     return AppContext(
         settings=settings,
         engine=engine,
         embedder=embedding_client,
         llm=llm,
         runner=runner,
-        auth=AuthService(sessions, tokens, settings.auth),
+        auth=AuthService(sessions, tokens, settings.auth, settings.security, limiter, audit),
         connections=connections,
         indexing=indexing,
         search=search,
@@ -99,4 +122,8 @@ def build_context(
         history=history,
         user_settings=user_settings,
         models=ModelService(llm, settings.llm.ollama_model),
+        audit=audit,
+        admin=AdminService(sessions, settings.auth, audit),
+        limiter=limiter,
+        metrics=metrics,
     )

@@ -8,9 +8,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.context import AppContext
-from backend.errors import UnauthorizedError
+from backend.errors import ForbiddenError, UnauthorizedError
 from backend.schemas.auth import UserOut
+from backend.services.admin_service import AdminService
 from backend.services.ask_service import AskService
+from backend.services.audit_service import AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
 from backend.services.history_service import HistoryService
@@ -41,6 +43,14 @@ def get_search_service(context: ContextDep) -> SearchService:
     return context.search
 
 
+def get_admin_service(context: ContextDep) -> AdminService:
+    return context.admin
+
+
+def get_audit_service(context: ContextDep) -> AuditService:
+    return context.audit
+
+
 def get_ask_service(context: ContextDep) -> AskService:
     return context.ask
 
@@ -59,6 +69,8 @@ def get_model_service(context: ContextDep) -> ModelService:
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 AskServiceDep = Annotated[AskService, Depends(get_ask_service)]
+AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
+AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
 HistoryServiceDep = Annotated[HistoryService, Depends(get_history_service)]
 UserSettingsServiceDep = Annotated[UserSettingsService, Depends(get_user_settings_service)]
 ModelServiceDep = Annotated[ModelService, Depends(get_model_service)]
@@ -76,3 +88,20 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[UserOut, Depends(get_current_user)]
+
+
+def get_client_ip(request: Request) -> str:
+    """The caller's address (uvicorn resolves X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientIp = Annotated[str, Depends(get_client_ip)]
+
+
+async def get_admin(user: CurrentUser) -> UserOut:
+    if user.role != "admin":
+        raise ForbiddenError("Administrators only")
+    return user
+
+
+AdminUser = Annotated[UserOut, Depends(get_admin)]

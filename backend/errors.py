@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,15 @@ class UnprocessableError(AppError):
     default_detail = "Invalid input"
 
 
+class TooManyRequestsError(AppError):
+    status_code = 429
+    default_detail = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_s: int):
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after_s))})
+        self.retry_after_s = retry_after_s
+
+
 class UpstreamUnavailableError(AppError):
     """A component Sextant depends on (embedding service, user database) did not answer."""
 
@@ -77,6 +87,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _store_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # A store that is down or restarting is a passing condition, not a bug: 503, and the
+        # pool reconnects by itself once it is back (pool_pre_ping).
+        if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or isinstance(exc, OperationalError):
+            logger.warning("appliance store unavailable: %s", type(exc).__name__)
+            return JSONResponse({"detail": "The appliance database is unavailable; try again shortly"}, status_code=503)
+        logger.exception("store error")
+        return JSONResponse({"detail": "Internal error"}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

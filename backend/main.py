@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
+from starlette.middleware.base import RequestResponseEndpoint
 
-from backend.api.routes import auth, connections, health, history, query
+from backend.api.routes import admin, auth, connections, health, history, query
 from backend.api.routes import settings as settings_routes
 from backend.components.embedding_client import EmbeddingClient
 from backend.config import Settings
@@ -52,12 +54,33 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
 
     app = FastAPI(title="Sextant", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        context = getattr(request.app.state, "context", None)
+        if context is not None:
+            # The route template, not the path: ids must not explode the label set.
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            context.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+            context.metrics.request_seconds.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+    if cfg.security.metrics_enabled:
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics(request: Request) -> Response:
+            body = request.app.state.context.metrics.render()
+            return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
     api = APIRouter(prefix="/api")
     api.include_router(auth.router)
     api.include_router(connections.router)
     api.include_router(query.router)
     api.include_router(history.router)
     api.include_router(settings_routes.router)
+    api.include_router(admin.router)
     app.include_router(api)
     app.include_router(health.router)
     if (cfg.frontend_dir / "index.html").is_file():

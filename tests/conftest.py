@@ -34,6 +34,7 @@ from backend.config import (
     EmbeddingSettings,
     IndexingSettings,
     LLMSettings,
+    SecuritySettings,
     Settings,
 )
 from backend.db.store import migrate, sqlalchemy_url
@@ -235,6 +236,10 @@ def settings_factory(
             "embedding": EmbeddingSettings(embedding_url=embedding_server.url),
             "indexing": indexing,
             "llm": LLMSettings(ollama_url=ollama_server.url, ollama_model="llama3.2", llm_timeout_s=10),
+            # Every test signs up and logs in from the same address; the limits have tests of their own.
+            "security": SecuritySettings(
+                rate_login_failures=100_000, rate_signups_per_hour=1_000_000, rate_questions_per_minute=1_000_000
+            ),
         }
         values.update(overrides)
         return Settings(**values)

@@ -90,6 +90,8 @@ def _column_line(col: ColumnInfo, obj: ObjectInfo, fk_by_column: dict[str, str],
         attrs.append(f"references {fk_by_column[col.name]}")
     if col.generated:
         attrs.append(f"generated as {col.generated}")
+    if col.pii:
+        attrs.append(f"personal data: {col.pii}")
     line = f"- {spell.ident(col.name)} ({', '.join(attrs)})"
     if col.comment:
         line += f": {col.comment}"

@@ -6,6 +6,7 @@ from typing import Protocol
 
 import httpx
 
+from backend.components.metrics import Metrics
 from backend.errors import UpstreamUnavailableError
 
 
@@ -28,7 +29,10 @@ class EmbeddingClient(Protocol):
 class HttpEmbeddingClient:
     """Talks to the embedding service; splits large inputs into the configured batch size."""
 
-    def __init__(self, base_url: str, batch_size: int, timeout_s: float, dimension: int):
+    def __init__(
+        self, base_url: str, batch_size: int, timeout_s: float, dimension: int, metrics: Metrics | None = None
+    ):
+        self._metrics = metrics
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
         self._batch_size = batch_size
         self._dimension = dimension
@@ -38,6 +42,9 @@ class HttpEmbeddingClient:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self._batch_size):
             batch = texts[start : start + self._batch_size]
+            if self._metrics:
+                self._metrics.embedding_batches.inc()
+                self._metrics.embedding_texts.inc(len(batch))
             try:
                 response = await self._client.post("/embed", json={"texts": batch})
             except httpx.HTTPError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -9,6 +10,7 @@ from typing import Any, Protocol
 import httpx
 import ollama
 
+from backend.components.metrics import Metrics
 from backend.errors import UpstreamUnavailableError
 
 
@@ -60,8 +62,16 @@ def _same_model(wanted: str, available: str) -> bool:
 
 
 class OllamaLLMClient:
-    def __init__(self, base_url: str, timeout_s: float, connect_timeout_s: float, temperature: float):
+    def __init__(
+        self,
+        base_url: str,
+        timeout_s: float,
+        connect_timeout_s: float,
+        temperature: float,
+        metrics: Metrics | None = None,
+    ):
         self.base_url = base_url
+        self._metrics = metrics
         self._client = ollama.AsyncClient(host=base_url, timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s))
         self._options = {"temperature": temperature}
 
@@ -75,6 +85,7 @@ class OllamaLLMClient:
         return LLMUnavailableError(f"The LLM server at {self.base_url} is unreachable")
 
     async def complete(self, messages: list[ChatMessage], model: str, json_schema: dict[str, Any] | None) -> str:
+        started = time.perf_counter()
         try:
             response = await self._client.chat(
                 model=model,
@@ -85,9 +96,15 @@ class OllamaLLMClient:
             )
         except (ollama.ResponseError, ConnectionError, httpx.HTTPError) as exc:
             raise self._unavailable(exc, model) from exc
+        finally:
+            if self._metrics:
+                self._metrics.llm_seconds.labels("generate").observe(time.perf_counter() - started)
+        if self._metrics and response.eval_count:
+            self._metrics.llm_tokens.labels("generate").inc(response.eval_count)
         return response.message.content or ""
 
     async def stream(self, messages: list[ChatMessage], model: str) -> AsyncIterator[str]:
+        started = time.perf_counter()
         try:
             parts = await self._client.chat(
                 model=model,
@@ -98,8 +115,13 @@ class OllamaLLMClient:
             async for part in parts:
                 if part.message.content:
                     yield part.message.content
+                if part.done and self._metrics and part.eval_count:
+                    self._metrics.llm_tokens.labels("answer").inc(part.eval_count)
         except (ollama.ResponseError, ConnectionError, httpx.HTTPError) as exc:
             raise self._unavailable(exc, model) from exc
+        finally:
+            if self._metrics:
+                self._metrics.llm_seconds.labels("answer").observe(time.perf_counter() - started)
 
     async def models(self) -> list[ModelInfo]:
         try:

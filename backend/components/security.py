@@ -34,13 +34,13 @@ class TokenIssuer:
         self._algorithm = algorithm
         self.ttl = ttl
 
-    def issue(self, user_id: uuid.UUID) -> str:
+    def issue(self, user_id: uuid.UUID, version: int = 0) -> str:
         now = datetime.now(UTC)
-        claims = {"sub": str(user_id), "iat": now, "exp": now + self.ttl, "typ": "access"}
+        claims = {"sub": str(user_id), "ver": version, "iat": now, "exp": now + self.ttl, "typ": "access"}
         return jwt.encode(claims, self._secret, algorithm=self._algorithm)
 
-    def subject(self, token: str) -> uuid.UUID:
-        """Return the user id of a valid token; raise ``UnauthorizedError`` otherwise."""
+    def subject(self, token: str) -> tuple[uuid.UUID, int]:
+        """Return the user id and token version of a valid token; raise ``UnauthorizedError`` otherwise."""
         try:
             claims = jwt.decode(token, self._secret, algorithms=[self._algorithm], options={"require": ["exp", "sub"]})
         except jwt.ExpiredSignatureError as exc:
@@ -49,7 +49,10 @@ class TokenIssuer:
             raise UnauthorizedError("Invalid token") from exc
         if claims.get("typ") != "access":
             raise UnauthorizedError("Invalid token")
+        version = claims.get("ver", 0)
+        if not isinstance(version, int):
+            raise UnauthorizedError("Invalid token")
         try:
-            return uuid.UUID(str(claims["sub"]))
+            return uuid.UUID(str(claims["sub"])), version
         except ValueError as exc:
             raise UnauthorizedError("Invalid token") from exc

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.schemas.schema_snapshot import ObjectInfo
 
@@ -23,11 +23,17 @@ class ConnectionTestOut(BaseModel):
     error: str | None = None
 
 
+class ConnectionOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mask_pii: bool = Field(default=True, description="Mask personal data in samples before indexing")
+
+
 class ConnectionIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: ConnectionKind
     url: str = Field(min_length=1, max_length=4096)
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: ConnectionOptions = Field(default_factory=ConnectionOptions)
 
 
 class Progress(BaseModel):

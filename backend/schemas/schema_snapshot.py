@@ -13,6 +13,7 @@ class ColumnInfo(BaseModel):
     generated: str | None = None
     comment: str | None = None
     values: list[str] | None = Field(default=None, description="Distinct values of a low-cardinality column")
+    pii: str | None = Field(default=None, description="The kind of personal data the column holds, if any")
 
 
 class ForeignKeyInfo(BaseModel):

@@ -16,12 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.components.llm_client import ChatMessage, LLMClient, LLMUnavailableError
+from backend.components.metrics import Metrics
 from backend.components.prompts import answer_messages, repair_messages
 from backend.components.query_dialects import QueryDialect
 from backend.components.query_runner import QueryExecutionError, QueryLimits, QueryResult
+from backend.components.rate_limiter import PgRateLimiter
 from backend.components.sql_guard import QueryRefused
-from backend.config import QuerySettings
+from backend.config import QuerySettings, SecuritySettings
+from backend.errors import TooManyRequestsError
 from backend.schemas.query import QueryIn, QueryOut, Source, UserSettingsOut
+from backend.services.audit_service import Actor, AuditService
 from backend.services.connection_service import AskTarget, ConnectionService
 from backend.services.history_service import HistoryService
 from backend.services.search_service import SearchService
@@ -35,7 +39,7 @@ STEPS = ("retrieve", "generate", "validate", "execute", "answer")
 
 @dataclass
 class AskPlan:
-    user_id: uuid.UUID
+    actor: Actor
     question: str
     conversation_id: uuid.UUID
     target: AskTarget
@@ -66,7 +70,12 @@ class AskService:
         history: HistoryService,
         user_settings: UserSettingsService,
         settings: QuerySettings,
+        audit: AuditService,
+        limiter: PgRateLimiter,
+        security: SecuritySettings,
+        metrics: Metrics | None = None,
     ):
+        self._metrics = metrics
         self._connections = connections
         self._search = search
         self._llm = llm
@@ -74,17 +83,27 @@ class AskService:
         self._history = history
         self._user_settings = user_settings
         self._settings = settings
+        self._audit = audit
+        self._limiter = limiter
+        self._security = security
 
-    async def prepare(self, user_id: uuid.UUID, body: QueryIn) -> AskPlan:
+    async def prepare(self, actor: Actor, body: QueryIn) -> AskPlan:
+        """Everything that can refuse a question, before its first event: 404, 409, 429."""
+        user_id = actor.id
         target = await self._connections.ask_target(user_id, body.connection_id)
+        bucket = f"questions:user:{user_id}"
+        wait = await self._limiter.retry_after(bucket, self._security.rate_questions_per_minute, 60)
+        if wait is not None:
+            raise TooManyRequestsError("Too many questions in the last minute; wait a moment", wait)
+        await self._limiter.add(bucket)
         conversation_id = body.conversation_id or uuid.uuid4()
         if body.conversation_id is not None:
             await self._history.check_conversation(user_id, conversation_id)
         prefs = await self._user_settings.get(user_id)
-        return AskPlan(user_id, body.question.strip(), conversation_id, target, prefs, self._dialects[target.kind])
+        return AskPlan(actor, body.question.strip(), conversation_id, target, prefs, self._dialects[target.kind])
 
-    async def ask(self, user_id: uuid.UUID, body: QueryIn) -> QueryOut:
-        plan = await self.prepare(user_id, body)
+    async def ask(self, actor: Actor, body: QueryIn) -> QueryOut:
+        plan = await self.prepare(actor, body)
         async for name, data in self.run(plan):
             if name == "done":
                 return QueryOut.model_validate(data)
@@ -119,6 +138,7 @@ class AskService:
                     state.sql = query
                     problem = str(exc)
             state.add("validate", started)
+            refused = problem is not None
             if problem is None and plan.prefs.execute_queries:
                 started = time.perf_counter()
                 try:
@@ -126,6 +146,9 @@ class AskService:
                 except (QueryExecutionError, QueryRefused) as exc:
                     problem = f"The database said: {exc}"
                 state.add("execute", started)
+                await self._audit_query(plan, state, problem, (time.perf_counter() - started) * 1000)
+            elif refused:
+                await self._audit_query(plan, state, problem, 0.0, refused=True)
             if problem is None:
                 state.error = None
                 return state.sql
@@ -133,6 +156,26 @@ class AskService:
             logger.info("query attempt %d refused or failed: %s", attempt + 1, problem)
             messages = repair_messages(messages, dialect.as_reply(query) if query else reply[:500], problem)
         return None
+
+    async def _audit_query(
+        self, plan: AskPlan, state: _Attempt, problem: str | None, duration_ms: float, refused: bool = False
+    ) -> None:
+        """Every query that ran against a user database, or was refused, goes into the audit trail."""
+        if refused and self._metrics:
+            self._metrics.guard_refusals.labels(plan.dialect.language).inc()
+        await self._audit.by(
+            plan.actor,
+            "query_refused" if refused else "query",
+            target=f"connection:{plan.target.connection_id}",
+            success=problem is None,
+            details={
+                "language": plan.dialect.language,
+                "query": (state.sql or "")[:10_000],
+                "row_count": state.result.row_count if state.result and problem is None else None,
+                "duration_ms": round(duration_ms, 1),
+                "error": problem,
+            },
+        )
 
     async def run(self, plan: AskPlan) -> AsyncIterator[Event]:
         state = _Attempt()
@@ -148,7 +191,7 @@ class AskService:
         by_name = plan.target.snapshot.by_name()
         objects = [by_name[h.object] for h in hits if h.object in by_name]
         history = await self._history.recent_turns(
-            plan.user_id, plan.conversation_id, self._settings.history_turns_in_prompt
+            plan.actor.id, plan.conversation_id, self._settings.history_turns_in_prompt
         )
         messages = plan.dialect.generation_messages(plan.question, objects, plan.prefs.sample_rows, history)
         answer = ""
@@ -218,5 +261,5 @@ class AskService:
             executed=final is not None,
             error=state.error,
         )
-        out.history_id = await self._history.record(plan.user_id, plan.target.connection_id, plan.question, out)
+        out.history_id = await self._history.record(plan.actor.id, plan.target.connection_id, plan.question, out)
         yield "done", out.model_dump(mode="json")

@@ -25,6 +25,7 @@ from backend.schemas.connections import (
     SyncStatus,
 )
 from backend.schemas.schema_snapshot import SchemaSnapshot
+from backend.services.audit_service import Actor, AuditService
 from backend.services.indexing_service import IndexingService
 from backend.services.job_runner import JobRunner
 
@@ -74,12 +75,14 @@ class ConnectionService:
         introspect: IntrospectOptions,
         indexing: IndexingService,
         runner: JobRunner,
+        audit: AuditService,
     ):
         self._sessions = sessions
         self._cipher = cipher
         self._introspect = introspect
         self._indexing = indexing
         self._runner = runner
+        self._audit = audit
         self._graphs: dict[tuple[uuid.UUID, datetime], JoinGraph] = {}
         self._snapshots: dict[tuple[uuid.UUID, datetime], SchemaSnapshot] = {}
 
@@ -91,9 +94,17 @@ class ConnectionService:
             return ConnectionTestOut(ok=False, error=str(exc))
         return ConnectionTestOut(ok=True, server_version=version)
 
-    async def create(self, owner_id: uuid.UUID, body: ConnectionIn) -> ConnectionOut:
+    async def create(self, actor: Actor, body: ConnectionIn) -> ConnectionOut:
+        owner_id = actor.id
         result = await self.test(body.kind, body.url)
         if not result.ok:
+            await self._audit.by(
+                actor,
+                "connection_create",
+                target=body.name,
+                success=False,
+                details={"kind": body.kind, "error": result.error},
+            )
             raise BadRequestError(result.error)
         connection = Connection(
             id=uuid.uuid4(),
@@ -102,7 +113,7 @@ class ConnectionService:
             kind=body.kind,
             url_encrypted=self._cipher.encrypt(body.url),
             url_redacted=redact_url(body.url),
-            options=body.options,
+            options=body.options.model_dump(),
             server_version=result.server_version,
         )
         async with self._sessions() as session:
@@ -111,7 +122,13 @@ class ConnectionService:
                 await session.commit()
             except IntegrityError as exc:
                 raise ConflictError(f"You already have a connection named '{connection.name}'") from exc
-        await self.start_sync(owner_id, connection.id)
+        await self._audit.by(
+            actor,
+            "connection_create",
+            target=f"connection:{connection.id}",
+            details={"name": connection.name, "kind": connection.kind, "url": connection.url_redacted},
+        )
+        await self.start_sync(actor, connection.id)
         return await self.get(owner_id, connection.id)
 
     async def _owned(self, session: AsyncSession, owner_id: uuid.UUID, connection_id: uuid.UUID) -> Connection:
@@ -156,17 +173,25 @@ class ConnectionService:
             )
             return [self._out(c, await self._latest_job(session, c.id)) for c in rows.all()]
 
-    async def delete(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> None:
+    async def delete(self, actor: Actor, connection_id: uuid.UUID) -> None:
         async with self._sessions() as session, session.begin():
-            connection = await self._owned(session, owner_id, connection_id)
+            connection = await self._owned(session, actor.id, connection_id)
+            name = connection.name
             await session.delete(connection)
+        await self._audit.by(actor, "connection_delete", target=f"connection:{connection_id}", details={"name": name})
 
-    async def start_sync(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> uuid.UUID:
+    async def start_sync(self, actor: Actor, connection_id: uuid.UUID) -> uuid.UUID:
         async with self._sessions() as session:
-            await self._owned(session, owner_id, connection_id)
+            await self._owned(session, actor.id, connection_id)
         job_id, created = await self._indexing.enqueue(connection_id)
         if created:
             self._runner.submit(job_id)
+        await self._audit.by(
+            actor,
+            "connection_sync",
+            target=f"connection:{connection_id}",
+            details={"job_id": str(job_id), "new_job": created},
+        )
         return job_id
 
     async def sync_status(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> SyncStatus:

@@ -15,6 +15,8 @@ from backend.components.chunker import chunk_snapshot
 from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
 from backend.components.embedding_client import EmbeddingClient
 from backend.components.join_graph import JoinGraph
+from backend.components.metrics import Metrics
+from backend.components.pii import tag_and_mask
 from backend.components.url_cipher import UrlCipher
 from backend.components.vector_store import StoredChunk, VectorStore
 from backend.config import IndexingSettings
@@ -48,7 +50,9 @@ class IndexingService:
         embedder: EmbeddingClient,
         store: VectorStore,
         settings: IndexingSettings,
+        metrics: Metrics | None = None,
     ):
+        self._metrics = metrics
         self._engine = engine
         self._sessions = sessions
         self._cipher = cipher
@@ -77,9 +81,12 @@ class IndexingService:
     async def run(self, job_id: uuid.UUID) -> None:
         """Run one job to ``succeeded`` or ``failed``; never raises for a job-level failure."""
         now = datetime.now(UTC)
+        started = time.monotonic()
         await self._set_job(job_id, status="running", started_at=now, heartbeat_at=now)
+        status = "failed"
         try:
             counts = await self._index(job_id)
+            status = "succeeded"
         except (ConnectorError, AppError) as exc:
             await self._fail(job_id, str(exc))
         except Exception as exc:  # a job must end in a state, whatever broke
@@ -87,6 +94,10 @@ class IndexingService:
             await self._fail(job_id, f"Internal error: {type(exc).__name__}")
         else:
             logger.info("indexing job %s succeeded: %s", job_id, counts)
+        finally:
+            if self._metrics:
+                self._metrics.index_jobs.labels(status).inc()
+                self._metrics.index_job_seconds.observe(time.monotonic() - started)
 
     async def _fail(self, job_id: uuid.UUID, reason: str) -> None:
         await self._set_job(job_id, status="failed", error=reason, finished_at=datetime.now(UTC))
@@ -100,6 +111,7 @@ class IndexingService:
             if connection is None:
                 raise AppError("The connection was deleted")
             connection_id, kind, url_token = connection.id, connection.kind, connection.url_encrypted
+            mask_pii = bool((connection.options or {}).get("mask_pii", True))
 
         last_beat = 0.0
         progress_state = {"done": 0, "total": 0}
@@ -113,6 +125,8 @@ class IndexingService:
 
         connector = build_connector(kind, self._cipher.decrypt(url_token), introspect_options(self._settings))
         snapshot = await connector.introspect(report)
+        # Before anything leaves this function: chunks, embeddings and the stored schema see masked samples.
+        pii_columns = tag_and_mask(snapshot, mask=mask_pii)
         objects = len(snapshot.objects)
 
         model = self._embedder.model
@@ -141,6 +155,7 @@ class IndexingService:
             "chunks": len(chunks),
             "embedded": len(missing),
             "reused": len(chunks) - len(missing),
+            "pii_columns": pii_columns,
         }
         finished = datetime.now(UTC)
         async with self._engine.begin() as conn:

@@ -20,7 +20,7 @@ function Layout({ children }: { children: React.ReactNode }) {
           <NavLink to="/chat" className={link}>Chat</NavLink>
           <NavLink to="/settings" className={link}>Settings</NavLink>
           <span className="ml-auto text-sm text-slate-600">{email}</span>
-          <button type="button" onClick={() => logout()} className="rounded px-3 py-2 text-sm text-slate-700 hover:bg-slate-200">
+          <button type="button" onClick={() => logout(undefined, true)} className="rounded px-3 py-2 text-sm text-slate-700 hover:bg-slate-200">
             Log out
           </button>
         </nav>

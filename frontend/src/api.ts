@@ -68,6 +68,7 @@ export class Api {
   register = (email: string, password: string) => this.request<User>("POST", "/api/auth/register", { email, password });
   login = (email: string, password: string) => this.request<Token>("POST", "/api/auth/login", { email, password });
   me = () => this.request<User>("GET", "/api/auth/me");
+  logout = () => this.request<void>("POST", "/api/auth/logout");
   changePassword = (current_password: string, new_password: string) =>
     this.request<void>("POST", "/api/auth/password", { current_password, new_password });
   health = () => this.request<Health>("GET", "/health");

@@ -11,7 +11,8 @@ interface AuthState {
   api: Api;
   notice: string | null;
   login: (token: string, email: string) => void;
-  logout: (notice?: string) => void;
+  /** Forgets the session here; with `everywhere` the server also ends every token of the account. */
+  logout: (notice?: string, everywhere?: boolean) => void;
 }
 
 const AuthContext = createContext<AuthState | null>(null);
@@ -40,7 +41,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState(stored);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const logout = useCallback((message?: string) => {
+  const logout = useCallback((message?: string, everywhere = false) => {
+    const current = stored();
+    if (everywhere && current) new Api(current.token).logout().catch(() => undefined);
     sessionStorage.removeItem(KEY);
     setSession(null);
     setNotice(message ?? null);

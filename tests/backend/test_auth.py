@@ -37,16 +37,16 @@ def test_first_user_is_admin_and_later_ones_are_not(client: TestClient, store_ds
 
     with psycopg.connect(store_dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE users CASCADE")
-    first = client.post("/api/auth/register", json={"email": _email(), "password": "password1"})
-    second = client.post("/api/auth/register", json={"email": _email(), "password": "password2"})
+    first = client.post("/api/auth/register", json={"email": _email(), "password": "first-pass-1"})
+    second = client.post("/api/auth/register", json={"email": _email(), "password": "second-pass-2"})
     assert first.json()["role"] == "admin"
     assert second.json()["role"] == "user"
 
 
 def test_duplicate_email_is_409(client: TestClient) -> None:
     email = _email()
-    assert client.post("/api/auth/register", json={"email": email, "password": "password1"}).status_code == 201
-    again = client.post("/api/auth/register", json={"email": email, "password": "password2"})
+    assert client.post("/api/auth/register", json={"email": email, "password": "first-pass-1"}).status_code == 201
+    again = client.post("/api/auth/register", json={"email": email, "password": "second-pass-2"})
     assert again.status_code == 409
     assert "already registered" in again.json()["detail"]
 
@@ -95,8 +95,8 @@ def test_token_of_a_deleted_user_stops_working(client: TestClient, store_dsn: st
 def test_closed_signup_refuses_later_users(settings_factory: Callable[..., Settings]) -> None:
     settings = settings_factory(auth=AuthSettings(jwt_secret=TEST_JWT_SECRET, allow_signup=False))
     with TestClient(create_app(settings)) as client:
-        client.post("/api/auth/register", json={"email": _email(), "password": "password1"})
-        refused = client.post("/api/auth/register", json={"email": _email(), "password": "password2"})
+        client.post("/api/auth/register", json={"email": _email(), "password": "first-pass-1"})
+        refused = client.post("/api/auth/register", json={"email": _email(), "password": "second-pass-2"})
     assert refused.status_code == 403
 
 
@@ -121,3 +121,33 @@ def test_change_password(client: TestClient) -> None:
     assert ok.status_code == 204
     assert client.post("/api/auth/login", json={"email": email, "password": "first-password"}).status_code == 401
     assert client.post("/api/auth/login", json={"email": email, "password": "second-password"}).status_code == 200
+
+
+def test_common_and_short_passwords_are_refused(client: TestClient) -> None:
+    for password in ("password123", "Sunshine", "12345678", "QWERTY123"):
+        response = client.post("/api/auth/register", json={"email": _email(), "password": password})
+        assert response.status_code == 400 and "too common" in response.json()["detail"], password
+    assert client.post("/api/auth/register", json={"email": _email(), "password": "short"}).status_code == 400
+
+
+def test_logout_and_password_change_end_every_session(client: TestClient) -> None:
+    email = _email()
+    client.post("/api/auth/register", json={"email": email, "password": "first-password"})
+
+    def token(password: str) -> dict[str, str]:
+        body = client.post("/api/auth/login", json={"email": email, "password": password}).json()
+        return {"Authorization": f"Bearer {body['access_token']}"}
+
+    laptop, phone = token("first-password"), token("first-password")
+    assert client.post("/api/auth/logout", headers=laptop).status_code == 204
+    assert client.get("/api/auth/me", headers=laptop).status_code == 401
+    assert client.get("/api/auth/me", headers=phone).status_code == 401
+    fresh = token("first-password")
+    assert client.get("/api/auth/me", headers=fresh).status_code == 200
+    client.post(
+        "/api/auth/password",
+        json={"current_password": "first-password", "new_password": "second-password"},
+        headers=fresh,
+    )
+    assert client.get("/api/auth/me", headers=fresh).status_code == 401
+    assert client.get("/api/auth/me", headers=token("second-password")).status_code == 200

@@ -2,20 +2,27 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from backend.deps import AuthServiceDep, CurrentUser
+from backend.deps import AuthServiceDep, ClientIp, CurrentUser
 from backend.schemas.auth import Credentials, PasswordChange, TokenOut, UserOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/register", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-async def register(body: Credentials, auth: AuthServiceDep) -> UserOut:
-    return await auth.register(body.email, body.password)
+async def register(body: Credentials, auth: AuthServiceDep, client_ip: ClientIp) -> UserOut:
+    return await auth.register(body.email, body.password, client_ip)
 
 
 @router.post("/login", response_model=TokenOut)
-async def login(body: Credentials, auth: AuthServiceDep) -> TokenOut:
-    return await auth.login(body.email, body.password)
+async def login(body: Credentials, auth: AuthServiceDep, client_ip: ClientIp) -> TokenOut:
+    return await auth.login(body.email, body.password, client_ip)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(user: CurrentUser, auth: AuthServiceDep, client_ip: ClientIp) -> Response:
+    """Ends every session of the caller (all tokens issued so far stop working)."""
+    await auth.logout(user.id, client_ip)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=UserOut)
@@ -24,6 +31,8 @@ async def me(user: CurrentUser) -> UserOut:
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(body: PasswordChange, user: CurrentUser, auth: AuthServiceDep) -> Response:
-    await auth.change_password(user.id, body.current_password, body.new_password)
+async def change_password(
+    body: PasswordChange, user: CurrentUser, auth: AuthServiceDep, client_ip: ClientIp
+) -> Response:
+    await auth.change_password(user.id, body.current_password, body.new_password, client_ip)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

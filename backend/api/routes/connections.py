@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from backend.deps import ConnectionServiceDep, CurrentUser, SearchServiceDep
+from backend.deps import ClientIp, ConnectionServiceDep, CurrentUser, SearchServiceDep
 from backend.schemas.connections import (
     ConnectionIn,
     ConnectionOut,
@@ -16,6 +16,7 @@ from backend.schemas.connections import (
     SyncStarted,
     SyncStatus,
 )
+from backend.services.audit_service import Actor
 
 router = APIRouter(prefix="/connections", tags=["connections"])
 
@@ -26,8 +27,10 @@ async def test_connection(body: ConnectionTestIn, _: CurrentUser, service: Conne
 
 
 @router.post("", response_model=ConnectionOut, status_code=status.HTTP_201_CREATED)
-async def create_connection(body: ConnectionIn, user: CurrentUser, service: ConnectionServiceDep) -> ConnectionOut:
-    return await service.create(user.id, body)
+async def create_connection(
+    body: ConnectionIn, user: CurrentUser, service: ConnectionServiceDep, client_ip: ClientIp
+) -> ConnectionOut:
+    return await service.create(Actor(user.id, user.email, client_ip), body)
 
 
 @router.get("", response_model=list[ConnectionOut])
@@ -41,14 +44,18 @@ async def get_connection(connection_id: uuid.UUID, user: CurrentUser, service: C
 
 
 @router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_connection(connection_id: uuid.UUID, user: CurrentUser, service: ConnectionServiceDep) -> Response:
-    await service.delete(user.id, connection_id)
+async def delete_connection(
+    connection_id: uuid.UUID, user: CurrentUser, service: ConnectionServiceDep, client_ip: ClientIp
+) -> Response:
+    await service.delete(Actor(user.id, user.email, client_ip), connection_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{connection_id}/sync", response_model=SyncStarted, status_code=status.HTTP_202_ACCEPTED)
-async def start_sync(connection_id: uuid.UUID, user: CurrentUser, service: ConnectionServiceDep) -> SyncStarted:
-    return SyncStarted(job_id=await service.start_sync(user.id, connection_id))
+async def start_sync(
+    connection_id: uuid.UUID, user: CurrentUser, service: ConnectionServiceDep, client_ip: ClientIp
+) -> SyncStarted:
+    return SyncStarted(job_id=await service.start_sync(Actor(user.id, user.email, client_ip), connection_id))
 
 
 @router.get("/{connection_id}/sync", response_model=SyncStatus)

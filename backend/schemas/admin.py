@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class AdminUserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: str
+    disabled: bool
+    created_at: datetime
+
+
+class AdminUserPatch(BaseModel):
+    role: Literal["admin", "user"] | None = None
+    disabled: bool | None = None
+
+
+class AdminSettings(BaseModel):
+    allow_signup: bool
+
+
+class AdminConnectionOut(BaseModel):
+    """Everything about a connection but its URL."""
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    owner_id: uuid.UUID
+    owner_email: str
+    status: str | None
+    indexed_at: datetime | None
+    object_count: int | None
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: datetime
+    actor_id: uuid.UUID | None
+    actor_email: str | None
+    action: str
+    target: str | None
+    client_ip: str | None
+    success: bool
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut]
+    total: int
+    limit: int = Field(ge=1)
+    offset: int = Field(ge=0)

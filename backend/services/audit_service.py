@@ -1,0 +1,107 @@
+"""The audit trail: who did what, from where; written by services, read by admins.
+
+The table is append-only in the database itself (a trigger refuses UPDATE, DELETE and
+TRUNCATE), so not even a bug in this code can rewrite history.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.db.models import AuditEvent
+from backend.schemas.admin import AuditEventOut, AuditPage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, as the audit trail records it."""
+
+    id: uuid.UUID
+    email: str
+    client_ip: str
+
+
+class AuditService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
+        self._sessions = sessions
+
+    async def record(
+        self,
+        action: str,
+        *,
+        success: bool = True,
+        actor_id: uuid.UUID | None = None,
+        actor_email: str | None = None,
+        target: str | None = None,
+        client_ip: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        event = AuditEvent(
+            action=action,
+            success=success,
+            actor_id=actor_id,
+            actor_email=actor_email,
+            target=target,
+            client_ip=client_ip,
+            details=details or {},
+        )
+        async with self._sessions() as session, session.begin():
+            session.add(event)
+
+    async def by(
+        self,
+        actor: Actor,
+        action: str,
+        *,
+        target: str | None = None,
+        success: bool = True,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        await self.record(
+            action,
+            success=success,
+            actor_id=actor.id,
+            actor_email=actor.email,
+            target=target,
+            client_ip=actor.client_ip,
+            details=details,
+        )
+
+    async def list(
+        self,
+        *,
+        action: str | None,
+        actor_id: uuid.UUID | None,
+        success: bool | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> AuditPage:
+        conditions = []
+        if action:
+            conditions.append(AuditEvent.action == action)
+        if actor_id:
+            conditions.append(AuditEvent.actor_id == actor_id)
+        if success is not None:
+            conditions.append(AuditEvent.success == success)
+        if since:
+            conditions.append(AuditEvent.at >= since)
+        if until:
+            conditions.append(AuditEvent.at < until)
+        async with self._sessions() as session:
+            total = await session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions))
+            rows = await session.scalars(
+                select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+            )
+            items = [AuditEventOut.model_validate(r, from_attributes=True) for r in rows.all()]
+        return AuditPage(items=items, total=int(total or 0), limit=limit, offset=offset)
