@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -22,7 +23,7 @@ def limited(settings_factory: Callable[..., Settings], store_dsn: str) -> Iterat
         conn.execute("DELETE FROM rate_events")
     opened: list[TestClient] = []
 
-    def make(**security: int) -> TestClient:
+    def make(**security: Any) -> TestClient:
         client = TestClient(create_app(settings_factory(security=SecuritySettings(**security))))
         client.__enter__()
         opened.append(client)
