@@ -28,7 +28,7 @@ def mount_frontend(app: FastAPI, directory: Path) -> None:
 
     @app.get("/{path:path}", include_in_schema=False)
     async def spa(path: str) -> Response:
-        if path == "api" or path.startswith("api/"):
+        if path in ("api", "metrics") or path.startswith("api/"):
             return JSONResponse({"detail": "Not found"}, status_code=404)
         candidate = (root / path).resolve()
         if path and candidate.is_file() and candidate.is_relative_to(root):

@@ -23,6 +23,16 @@ from backend.frontend import mount_frontend
 logger = logging.getLogger(__name__)
 
 
+def route_template(request: Request) -> str:
+    """``/api/connections/{connection_id}``, not the path itself: ids must not explode the label set."""
+    if request.scope.get("route") is None:
+        return "unmatched"
+    path = request.url.path
+    for name, value in request.path_params.items():
+        path = path.replace(str(value), "{" + name + "}", 1)
+    return path
+
+
 def create_app(settings: Settings | None = None, embedder: EmbeddingClient | None = None) -> FastAPI:
     """Build the API (and the web app when it is built). Nothing connects until the lifespan starts."""
     cfg = settings or Settings()
@@ -61,8 +71,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
         response = await call_next(request)
         context = getattr(request.app.state, "context", None)
         if context is not None:
-            # The route template, not the path: ids must not explode the label set.
-            route = getattr(request.scope.get("route"), "path", "unmatched")
+            route = route_template(request)
             context.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
             context.metrics.request_seconds.labels(request.method, route).observe(time.perf_counter() - started)
         return response

@@ -272,6 +272,8 @@ class PostgresConnector:
                 async with conn.transaction():
                     obj.samples = [dict(r) for r in await (await conn.execute(query)).fetchall()]
             except psycopg.Error as exc:
+                if conn.broken:  # the database went away: not this object's problem, the whole job's
+                    raise
                 obj.notes.append(f"samples unavailable: {self._safe_error(exc)}")
 
         text_columns = [c for c in columns if c["typcategory"] == "S" and c["typtype"] != "e"]
@@ -305,6 +307,8 @@ class PostgresConnector:
             async with conn.transaction():
                 row = await (await conn.execute(sql.SQL("SELECT ") + sql.SQL(", ").join(parts))).fetchone()
         except psycopg.Error as exc:
+            if conn.broken:
+                raise
             obj.notes.append(f"value statistics unavailable: {self._safe_error(exc)}")
             return
         assert row is not None
