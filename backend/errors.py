@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or isinstance(exc, OperationalError):
             logger.warning("appliance store unavailable: %s", type(exc).__name__)
             return JSONResponse({"detail": "The appliance database is unavailable; try again shortly"}, status_code=503)
+        if isinstance(exc, DataError):
+            # Input the store cannot hold (a value out of range, a NUL byte) that slipped past validation.
+            return JSONResponse({"detail": "The request contains a value that cannot be stored"}, status_code=400)
         logger.exception("store error")
         return JSONResponse({"detail": "Internal error"}, status_code=500)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHES = ["bench.bench_embedding", "bench.bench_index_search", "bench.bench_ask"]
+BENCHES = ["bench.bench_embedding", "bench.bench_index_search", "bench.bench_ask", "bench.bench_load"]
 
 
 def _run(module: str) -> dict[str, Any]:

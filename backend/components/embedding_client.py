@@ -45,10 +45,7 @@ class HttpEmbeddingClient:
             if self._metrics:
                 self._metrics.embedding_batches.inc()
                 self._metrics.embedding_texts.inc(len(batch))
-            try:
-                response = await self._client.post("/embed", json={"texts": batch})
-            except httpx.HTTPError as exc:
-                raise EmbeddingError(f"The embedding service is unreachable: {type(exc).__name__}") from exc
+            response = await self._post(batch)
             if response.status_code != 200:
                 raise EmbeddingError(f"The embedding service answered {response.status_code}: {response.text[:200]}")
             body = response.json()
@@ -59,6 +56,19 @@ class HttpEmbeddingClient:
             self.model = str(body.get("model", self.model))
             vectors.extend(body["embeddings"])
         return vectors
+
+    async def _post(self, batch: list[str]) -> httpx.Response:
+        # One retry when a pooled keep-alive connection was closed by the server just as it was
+        # reused; embedding is idempotent, and a service that is really down fails again at once.
+        for attempt in range(2):
+            try:
+                return await self._client.post("/embed", json={"texts": batch})
+            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
+                if attempt:
+                    raise EmbeddingError(f"The embedding service is unreachable: {type(exc).__name__}") from exc
+            except httpx.HTTPError as exc:
+                raise EmbeddingError(f"The embedding service is unreachable: {type(exc).__name__}") from exc
+        raise AssertionError("unreachable")
 
     async def health(self) -> bool:
         try:

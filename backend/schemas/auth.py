@@ -4,15 +4,17 @@ import uuid
 
 from pydantic import BaseModel, Field
 
+from backend.schemas.common import SafeStr
+
 
 class Credentials(BaseModel):
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    password: str = Field(min_length=1, max_length=1024)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
+    password: SafeStr = Field(min_length=1, max_length=1024)
 
 
 class PasswordChange(BaseModel):
-    current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
+    current_password: SafeStr = Field(min_length=1, max_length=1024)
+    new_password: SafeStr = Field(min_length=1, max_length=1024)
 
 
 class UserOut(BaseModel):

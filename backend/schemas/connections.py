@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.schemas.common import SafeStr
 from backend.schemas.schema_snapshot import ObjectInfo
 
 ConnectionKind = Literal["postgres", "mongodb"]
@@ -14,7 +15,7 @@ JobStatus = Literal["pending", "running", "succeeded", "failed"]
 
 class ConnectionTestIn(BaseModel):
     kind: ConnectionKind
-    url: str = Field(min_length=1, max_length=4096)
+    url: SafeStr = Field(min_length=1, max_length=4096)
 
 
 class ConnectionTestOut(BaseModel):
@@ -30,9 +31,9 @@ class ConnectionOptions(BaseModel):
 
 
 class ConnectionIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: SafeStr = Field(min_length=1, max_length=200)
     kind: ConnectionKind
-    url: str = Field(min_length=1, max_length=4096)
+    url: SafeStr = Field(min_length=1, max_length=4096)
     options: ConnectionOptions = Field(default_factory=ConnectionOptions)
 
 
@@ -77,7 +78,7 @@ class SchemaOut(BaseModel):
 
 
 class SearchIn(BaseModel):
-    query: str = Field(min_length=1, max_length=2000)
+    query: SafeStr = Field(min_length=1, max_length=2000)
     k: int | None = Field(default=None, ge=1)
 
 

@@ -6,10 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from backend.schemas.common import SafeStr
+
 
 class QueryIn(BaseModel):
     connection_id: uuid.UUID
-    question: str = Field(min_length=1, max_length=4000)
+    question: SafeStr = Field(min_length=1, max_length=4000)
     conversation_id: uuid.UUID | None = None
 
 
@@ -68,7 +70,7 @@ class UserSettingsOut(BaseModel):
 
 
 class UserSettingsIn(BaseModel):
-    model: str | None = Field(default=None, min_length=1, max_length=200)
+    model: SafeStr | None = Field(default=None, min_length=1, max_length=200)
     top_k: int | None = Field(default=None, ge=1, le=50)
     sample_rows: int | None = Field(default=None, ge=0, le=10)
     execute_queries: bool | None = None

@@ -15,7 +15,7 @@ export interface SyncStatus {
   job_id: string; status: JobStatus; progress: { done: number; total: number };
   counts: Record<string, number>; error: string | null; started_at: string | null; finished_at: string | null;
 }
-export interface Column { name: string; type: string; nullable: boolean; comment: string | null; values: string[] | null; default: string | null; generated: string | null }
+export interface Column { name: string; type: string; nullable: boolean; comment: string | null; values: string[] | null; default: string | null; generated: string | null; pii: string | null }
 export interface ForeignKey { name: string; source: string; columns: string[]; target: string; ref_columns: string[] }
 export interface DbObject {
   schema_name: string; name: string; kind: string; comment: string | null; row_estimate: number | null;

@@ -166,7 +166,9 @@ def test_store_restart_fails_cleanly_then_recovers(
     with TestClient(create_app(settings)) as client:
         headers = register_and_login(client)
         assert client.get("/api/connections", headers=headers).status_code == 200
-        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+        _commands.pg_ctl(  # type: ignore[attr-defined]
+            ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user
+        )
         down = client.get("/api/connections", headers=headers)
         assert down.status_code == 503 and "appliance database is unavailable" in down.json()["detail"]
         assert client.get("/health").json()["components"]["database"] == "unavailable"

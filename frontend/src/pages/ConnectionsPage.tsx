@@ -91,7 +91,11 @@ function SchemaBrowser({ schema }: { schema: Schema }) {
                 const fk = o.foreign_keys.find((f) => f.columns.includes(c.name));
                 return (
                   <tr key={c.name} className="border-t border-slate-100">
-                    <td className="mono py-0.5">{c.name}</td><td>{c.type}{c.nullable ? "" : " not null"}</td>
+                    <td className="mono py-0.5">
+                      {c.name}
+                      {c.pii && <span className="ml-1 rounded bg-amber-100 px-1 text-amber-900" title="Personal data: samples are masked">{c.pii}</span>}
+                    </td>
+                    <td>{c.type}{c.nullable ? "" : " not null"}</td>
                     <td>{o.primary_key.includes(c.name) ? "primary" : ""}{fk ? ` → ${fk.target}` : ""}</td>
                     <td className="text-slate-600">{c.values?.slice(0, 8).join(", ")}</td>
                   </tr>
