@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,16 +93,21 @@ def table_ddl(obj: ObjectInfo, sample_rows: int) -> str:
     return "\n".join(lines)
 
 
+def conversation(system: str, history: Sequence[Turn], question: str, reply: Callable[[str], str]) -> list[ChatMessage]:
+    """The system prompt, earlier turns as the model would have answered them, then the question."""
+    messages = [ChatMessage("system", system)]
+    for turn in history:
+        messages.append(ChatMessage("user", turn.question))
+        messages.append(ChatMessage("assistant", reply(turn.query or "")))
+    messages.append(ChatMessage("user", question))
+    return messages
+
+
 def generation_messages(
     question: str, objects: Sequence[ObjectInfo], sample_rows: int, history: Sequence[Turn]
 ) -> list[ChatMessage]:
     schema = "\n\n".join(table_ddl(o, sample_rows) for o in objects)
-    messages = [ChatMessage("system", f"{GENERATE_SYSTEM}\n\nSchema:\n{schema}")]
-    for turn in history:
-        messages.append(ChatMessage("user", turn.question))
-        messages.append(ChatMessage("assistant", json.dumps({"sql": turn.query or ""})))
-    messages.append(ChatMessage("user", question))
-    return messages
+    return conversation(f"{GENERATE_SYSTEM}\n\nSchema:\n{schema}", history, question, lambda q: json.dumps({"sql": q}))
 
 
 def repair_messages(previous: list[ChatMessage], failed_reply: str, error: str) -> list[ChatMessage]:

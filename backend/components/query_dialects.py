@@ -10,7 +10,14 @@ from typing import Any, Literal, Protocol
 from backend.components.llm_client import ChatMessage
 from backend.components.mongo_guard import check_pipeline, parse_mongo_query
 from backend.components.mongo_runner import MongoQueryRunner
-from backend.components.prompts import SQL_JSON_SCHEMA, Turn, extract_sql, generation_messages, one_line
+from backend.components.prompts import (
+    SQL_JSON_SCHEMA,
+    Turn,
+    conversation,
+    extract_sql,
+    generation_messages,
+    one_line,
+)
 from backend.components.query_runner import QueryLimits, QueryResult, QueryRunner
 from backend.components.sql_guard import QueryRefused, SchemaIndex, check_schema, check_statement
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
@@ -125,12 +132,7 @@ class MongoDialect:
         self, question: str, objects: Sequence[ObjectInfo], sample_rows: int, history: Sequence[Turn]
     ) -> list[ChatMessage]:
         schema = "\n\n".join(collection_description(o, sample_rows) for o in objects)
-        messages = [ChatMessage("system", f"{MONGO_SYSTEM}\n\nCollections:\n{schema}")]
-        for turn in history:
-            messages.append(ChatMessage("user", turn.question))
-            messages.append(ChatMessage("assistant", turn.query or "{}"))
-        messages.append(ChatMessage("user", question))
-        return messages
+        return conversation(f"{MONGO_SYSTEM}\n\nCollections:\n{schema}", history, question, lambda q: q or "{}")
 
     def extract(self, reply: str) -> str | None:
         return extract_json_object(reply)

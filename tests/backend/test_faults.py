@@ -34,11 +34,11 @@ from tests.conftest import ROOT, TEST_JWT_SECRET, USER_PG_ADMIN, ServerThread, f
 TABLES = 150
 
 
-def _many_tables(comment: str) -> str:
+def _many_tables(comment: str, count: int = TABLES) -> str:
     return "\n".join(
-        f"CREATE TABLE t{i:03d} (id int PRIMARY KEY, label text, amount numeric);"
+        f"CREATE TABLE IF NOT EXISTS t{i:03d} (id int PRIMARY KEY, label text, amount numeric);"
         f" COMMENT ON TABLE t{i:03d} IS '{comment} {i}';"
-        for i in range(TABLES)
+        for i in range(count)
     )
 
 
@@ -74,7 +74,9 @@ def _done(body: dict[str, Any]) -> bool:
 def test_embedding_service_stops_mid_index(
     settings_factory: Callable[..., Settings], embedder: Embedder, scratch_db: Callable[[str], str], store_dsn: str
 ) -> None:
-    url = scratch_db(_many_tables("first version"))
+    # Enough tables that most of the re-embedding is still ahead when the service stops.
+    tables = 400
+    url = scratch_db(_many_tables("first version", tables))
     port = free_port()
     server = ServerThread(create_embedding_app(EmbeddingServiceSettings(), embedder), port).start()
     # Small HTTP batches: many requests per progress step, so the stop lands between two of them.
@@ -87,10 +89,10 @@ def test_embedding_service_stops_mid_index(
         assert _wait(client, headers, cid, _done)["status"] == "succeeded"
         before = _chunk_count(store_dsn, cid)
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(_many_tables("second version").replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"))
+            conn.execute(_many_tables("second version", tables))
         client.post(f"/api/connections/{cid}/sync", headers=headers)
         # Stop the service once embedding is under way (progress beyond the introspected objects).
-        _wait(client, headers, cid, lambda b: b["status"] == "running" and b["progress"]["done"] > TABLES)
+        _wait(client, headers, cid, lambda b: b["status"] == "running" and b["progress"]["done"] > tables)
         server.stop()
         failed = _wait(client, headers, cid, _done)
         assert failed["status"] == "failed" and "embedding service is unreachable" in failed["error"]
