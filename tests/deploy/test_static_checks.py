@@ -63,8 +63,32 @@ def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published(
     assert services["postgres"]["image"].startswith("pgvector/pgvector:")
 
 
-@pytest.mark.parametrize("variant", ["http.conf", "tls.conf"])
-def test_nginx_accepts_both_configurations(variant: str, tmp_path: Path) -> None:
+def _metrics_include(tmp_path: Path, allow: str) -> str:
+    """What the entrypoint script writes for /metrics, with its paths pointed at tmp_path."""
+    script = (ROOT / "nginx/40-sextant-conf.sh").read_text().replace("/etc/nginx/", f"{tmp_path}/etc/")
+    (tmp_path / "etc/conf.d").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "etc/sextant").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "etc/sextant/http.conf").write_text("")
+    result = subprocess.run(
+        ["sh", "-c", script], env={**os.environ, "METRICS_ALLOW_CIDR": allow}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return (tmp_path / "etc/conf.d/sextant-metrics.inc").read_text()
+
+
+def test_metrics_stay_closed_unless_allowed(tmp_path: Path) -> None:
+    assert "return 404;" in _metrics_include(tmp_path, "")
+    opened = _metrics_include(tmp_path, "10.0.0.0/8 192.168.1.5")
+    assert "allow 10.0.0.0/8;" in opened and "allow 192.168.1.5;" in opened and "deny all;" in opened
+    script = (ROOT / "nginx/40-sextant-conf.sh").read_text().replace("/etc/nginx/", f"{tmp_path}/etc/")
+    bad = subprocess.run(
+        ["sh", "-c", script], env={**os.environ, "METRICS_ALLOW_CIDR": "1.2.3.4; deny"}, capture_output=True
+    )
+    assert bad.returncode != 0
+
+
+@pytest.mark.parametrize(("variant", "metrics_allow"), [("http.conf", ""), ("tls.conf", "10.0.0.0/8")])
+def test_nginx_accepts_both_configurations(variant: str, metrics_allow: str, tmp_path: Path) -> None:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert Path(nginx).exists(), "install Debian's nginx (make test does)"
     conf_dir = tmp_path / "sextant"
@@ -74,11 +98,13 @@ def test_nginx_accepts_both_configurations(variant: str, tmp_path: Path) -> None
     result = run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                  "-keyout", certs / "privkey.pem", "-out", certs / "fullchain.pem")  # fmt: skip
     assert result.returncode == 0, result.stderr
+    (conf_dir / "sextant-metrics.inc").write_text(_metrics_include(tmp_path / "gen", metrics_allow))
     for path in conf_dir.glob("*.conf"):
         text = path.read_text()
         # Only what differs between the container and this machine: paths, and the
         # backend host, which nginx -t resolves and only the compose network knows.
         text = text.replace("/etc/nginx/sextant/", f"{conf_dir}/").replace("/etc/nginx/certs/", f"{certs}/")
+        text = text.replace("/etc/nginx/conf.d/sextant-metrics.inc", f"{conf_dir}/sextant-metrics.inc")
         path.write_text(text.replace("server backend:8000;", "server 127.0.0.1:8000;"))
     main = tmp_path / "nginx.conf"
     main.write_text(
