@@ -1,5 +1,7 @@
+import { useEffect, useState } from "react";
 import { NavLink, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { useAuth } from "./auth";
+import AdminPage from "./pages/AdminPage";
 import ChatPage from "./pages/ChatPage";
 import ConnectionsPage from "./pages/ConnectionsPage";
 import DashboardPage from "./pages/DashboardPage";
@@ -7,7 +9,11 @@ import LoginPage from "./pages/LoginPage";
 import SettingsPage from "./pages/SettingsPage";
 
 function Layout({ children }: { children: React.ReactNode }) {
-  const { email, logout } = useAuth();
+  const { email, logout, api } = useAuth();
+  const [role, setRole] = useState<string | null>(null);
+  useEffect(() => {
+    api.me().then((me) => setRole(me.role)).catch(() => undefined);
+  }, [api]);
   const link = ({ isActive }: { isActive: boolean }) =>
     `rounded px-3 py-2 text-sm ${isActive ? "bg-blue-700 text-white" : "text-slate-700 hover:bg-slate-200"}`;
   return (
@@ -19,6 +25,7 @@ function Layout({ children }: { children: React.ReactNode }) {
           <NavLink to="/connections" className={link}>Connections</NavLink>
           <NavLink to="/chat" className={link}>Chat</NavLink>
           <NavLink to="/settings" className={link}>Settings</NavLink>
+          {role === "admin" && <NavLink to="/admin" className={link}>Admin</NavLink>}
           <span className="ml-auto text-sm text-slate-600">{email}</span>
           <button type="button" onClick={() => logout(undefined, true)} className="rounded px-3 py-2 text-sm text-slate-700 hover:bg-slate-200">
             Log out
@@ -45,6 +52,7 @@ export default function App() {
       <Route path="/connections" element={<RequireAuth><ConnectionsPage /></RequireAuth>} />
       <Route path="/chat" element={<RequireAuth><ChatPage /></RequireAuth>} />
       <Route path="/settings" element={<RequireAuth><SettingsPage /></RequireAuth>} />
+      <Route path="/admin" element={<RequireAuth><AdminPage /></RequireAuth>} />
       <Route path="*" element={<Navigate to="/" replace />} />
     </Routes>
   );

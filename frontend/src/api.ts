@@ -38,6 +38,15 @@ export interface Settings { model: string; top_k: number; sample_rows: number; e
 export interface Health { status: "ok" | "degraded"; components: Record<string, "ok" | "unavailable"> }
 export interface Models { default: string; models: { name: string; parameter_size: string | null }[] }
 
+export interface AdminUser { id: string; email: string; role: "admin" | "user"; disabled: boolean; created_at: string }
+export interface AdminConnection {
+  id: string; name: string; kind: Kind; owner_email: string; status: JobStatus | null; indexed_at: string | null; object_count: number | null;
+}
+export interface AuditEvent {
+  id: number; at: string; actor_email: string | null; action: string; target: string | null; client_ip: string | null;
+  success: boolean; details: Record<string, unknown>;
+}
+
 export class ApiError extends Error {
   constructor(message: string, readonly status: number) {
     super(message);
@@ -88,6 +97,14 @@ export class Api {
   settings = () => this.request<Settings>("GET", "/api/settings");
   saveSettings = (settings: Partial<Settings>) => this.request<Settings>("PUT", "/api/settings", settings);
   models = () => this.request<Models>("GET", "/api/models");
+  adminUsers = () => this.request<AdminUser[]>("GET", "/api/admin/users");
+  updateUser = (id: string, patch: { role?: "admin" | "user"; disabled?: boolean }) =>
+    this.request<AdminUser>("PATCH", `/api/admin/users/${id}`, patch);
+  adminSettings = () => this.request<{ allow_signup: boolean }>("GET", "/api/admin/settings");
+  saveAdminSettings = (allow_signup: boolean) => this.request<{ allow_signup: boolean }>("PUT", "/api/admin/settings", { allow_signup });
+  adminConnections = () => this.request<AdminConnection[]>("GET", "/api/admin/connections");
+  audit = (action?: string) =>
+    this.request<{ items: AuditEvent[]; total: number }>("GET", `/api/audit?limit=50${action ? `&action=${encodeURIComponent(action)}` : ""}`);
 
   /** POST /api/query/stream; calls `onEvent` for each Server-Sent Event as it arrives. */
   async ask(body: { connection_id: string; question: string; conversation_id?: string }, onEvent: (event: SseEvent) => void): Promise<void> {

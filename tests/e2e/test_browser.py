@@ -56,8 +56,8 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def assert_forms_accessible(page: Page) -> None:
-    """Every visible control has a label, and Tab reaches every one of them."""
+def assert_forms_accessible(page: Page, scope: str = "form") -> None:
+    """Every visible control has a label, and Tab reaches every one inside ``scope`` elements."""
     unlabeled = page.evaluate(
         """() => [...document.querySelectorAll('input, select, textarea')]
             .filter(el => el.offsetParent !== null)
@@ -69,13 +69,13 @@ def assert_forms_accessible(page: Page) -> None:
     page.wait_for_load_state("networkidle")
     page.locator("body").focus()
     reached = set()
-    for _ in range(60):
+    for _ in range(100):
         page.keyboard.press("Tab")
-        focused = f"() => {{ const e = document.activeElement; return e && e.closest('form') ? ({key})(e) : null; }}"
+        focused = f"() => {{ const e = document.activeElement; return e && e.closest('{scope}') ? ({key})(e) : null; }}"
         reached.add(page.evaluate(focused))
     reached.discard(None)
     controls = page.evaluate(
-        f"""() => [...document.querySelectorAll('form input, form select, form textarea, form button')]
+        f"""() => [...document.querySelectorAll('{scope} input, {scope} select, {scope} textarea, {scope} button')]
             .filter(el => el.offsetParent !== null && !el.disabled).map({key})"""
     )
     assert controls and set(controls) <= reached, set(controls) - reached
@@ -198,3 +198,52 @@ def test_llm_down_shows_a_banner(browser: Browser, settings_factory: Callable[..
     finally:
         context.close()
         server.stop()
+
+
+def test_admin_screen_manages_users_sign_up_and_shows_the_audit_trail(
+    browser: Browser, page: Page, app_url: str, store_dsn: str
+) -> None:
+    import psycopg
+
+    with psycopg.connect(store_dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE users CASCADE")
+        conn.execute("DELETE FROM app_settings")
+    try:
+        register(page, app_url, "boss@example.com")  # the first account is the admin
+        other = browser.new_context()
+        other_page = other.new_page()
+        register(other_page, app_url, "worker@example.com")
+        expect(other_page.get_by_role("link", name="Admin")).to_have_count(0)
+        other.close()
+
+        page.reload()
+        page.get_by_role("link", name="Admin").click()
+        expect(page.get_by_role("heading", name="Admin", exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name="Disable worker@example.com")).to_be_visible()
+        assert_forms_accessible(page, scope="main")
+        page.get_by_role("button", name="Disable worker@example.com").click()
+        expect(page.get_by_role("button", name="Enable worker@example.com")).to_be_visible()
+        page.get_by_label("Anyone who reaches this server may create an account").uncheck()
+        page.get_by_label("Action").select_option("signup")
+        expect(page.get_by_role("table", name="Audit events")).to_contain_text("worker@example.com")
+        shot(page, "07-admin")
+
+        stranger = browser.new_context()
+        stranger_page = stranger.new_page()
+        stranger_page.goto(app_url)
+        stranger_page.get_by_role("button", name="No account yet? Create one").click()
+        stranger_page.get_by_label("Email").fill("late@example.com")
+        stranger_page.get_by_label("Password").fill("long-password")
+        stranger_page.get_by_role("button", name="Create account").click()
+        expect(stranger_page.get_by_role("alert")).to_have_text(
+            "Sign-up is closed; ask an administrator for an account"
+        )
+        stranger_page.get_by_role("button", name="Already have an account? Log in").click()
+        stranger_page.get_by_label("Email").fill("worker@example.com")
+        stranger_page.get_by_label("Password").fill("long-password")
+        stranger_page.get_by_role("button", name="Log in").click()
+        expect(stranger_page.get_by_role("alert")).to_have_text("This account is disabled; ask an administrator")
+        stranger.close()
+    finally:
+        with psycopg.connect(store_dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM app_settings")
