@@ -4,7 +4,6 @@ and flattens the documents into columns and rows (nested paths dotted)."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
@@ -12,6 +11,7 @@ from pymongo.errors import PyMongoError
 from backend.components.connectors.mongo_schema import json_value
 from backend.components.mongo_guard import MongoQuery
 from backend.components.query_runner import QueryExecutionError, QueryLimits, QueryResult
+from backend.components.url_cipher import hide_password
 
 MAX_FLATTEN_DEPTH = 4
 
@@ -42,11 +42,8 @@ def to_table(docs: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
 
 class MongoQueryRunner:
     async def run(self, url: str, query: MongoQuery, limits: QueryLimits) -> QueryResult:
-        password = urlsplit(url).password
-
         def clean(exc: BaseException) -> str:
-            message = (str(exc).strip() or type(exc).__name__).split(", full error:")[0]
-            return message.replace(password, "***").replace(unquote(password), "***") if password else message
+            return hide_password((str(exc).strip() or type(exc).__name__).split(", full error:")[0], url)
 
         timeout_ms = limits.connect_timeout_s * 1000
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(

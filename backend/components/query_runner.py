@@ -16,9 +16,10 @@ import math
 import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import psycopg
+
+from backend.components.url_cipher import hide_password
 
 JsonValue = Any
 
@@ -81,11 +82,8 @@ def json_safe(value: Any) -> JsonValue:
 
 class PostgresQueryRunner:
     async def run(self, url: str, sql: str, limits: QueryLimits) -> QueryResult:
-        password = urlsplit(url).password
-
         def clean(exc: BaseException) -> str:
-            message = str(exc).strip() or type(exc).__name__
-            return message.replace(password, "***") if password else message
+            return hide_password(str(exc).strip() or type(exc).__name__, url)
 
         try:
             conn = await psycopg.AsyncConnection.connect(

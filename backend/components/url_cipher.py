@@ -3,7 +3,7 @@ except towards a connector."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -39,3 +39,18 @@ def redact_url(url: str) -> str:
         if kv
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def hide_password(message: str, url: str) -> str:
+    """``message`` with the password of ``url`` (as written, and percent-decoded) replaced by ``***``.
+
+    Drivers sometimes echo the connection string in their errors; this runs on every error
+    text that may reach a response, a log or an audit row.
+    """
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return message
+    if not password:
+        return message
+    return message.replace(password, "***").replace(unquote(password), "***")

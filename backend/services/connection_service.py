@@ -223,22 +223,30 @@ class ConnectionService:
         Cached per ``indexed_at``: a re-index changes the key, so a stale graph is never served.
         """
         async with self._sessions() as session:
-            connection = await self._owned(session, owner_id, connection_id)
-            if connection.indexed_at is None:
-                raise ConflictError("This connection has not been indexed yet; wait for its sync to succeed")
-            key = (connection.id, connection.indexed_at)
-            graph = self._graphs.get(key)
-            if graph is None:
-                await session.refresh(connection, ["join_graph"])
-                graph = _remember(self._graphs, key, JoinGraph.from_json(connection.join_graph or {}), GRAPH_CACHE_SIZE)
-            return graph
+            connection = await self._indexed(session, owner_id, connection_id)
+            return await self._graph(session, connection)
+
+    async def _indexed(self, session: AsyncSession, owner_id: uuid.UUID, connection_id: uuid.UUID) -> Connection:
+        connection = await self._owned(session, owner_id, connection_id)
+        if connection.indexed_at is None:
+            raise ConflictError("This connection has not been indexed yet; wait for its sync to succeed")
+        return connection
+
+    async def _graph(self, session: AsyncSession, connection: Connection) -> JoinGraph:
+        assert connection.indexed_at is not None  # _indexed() refused unindexed connections
+        key = (connection.id, connection.indexed_at)
+        graph = self._graphs.get(key)
+        if graph is None:
+            await session.refresh(connection, ["join_graph"])
+            graph = _remember(self._graphs, key, JoinGraph.from_json(connection.join_graph or {}), GRAPH_CACHE_SIZE)
+        return graph
 
     async def ask_target(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> AskTarget:
         """The decrypted URL, schema and join graph of an indexed connection of ``owner_id``."""
-        graph = await self.join_graph(owner_id, connection_id)
         async with self._sessions() as session:
-            connection = await self._owned(session, owner_id, connection_id)
-            assert connection.indexed_at is not None  # join_graph() refused unindexed connections
+            connection = await self._indexed(session, owner_id, connection_id)
+            graph = await self._graph(session, connection)
+            assert connection.indexed_at is not None
             key = (connection.id, connection.indexed_at)
             snapshot = self._snapshots.get(key)
             if snapshot is None:

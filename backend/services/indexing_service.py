@@ -114,11 +114,9 @@ class IndexingService:
             mask_pii = bool((connection.options or {}).get("mask_pii", True))
 
         last_beat = 0.0
-        progress_state = {"done": 0, "total": 0}
 
         async def report(done: int, total: int, force: bool = False) -> None:
             nonlocal last_beat
-            progress_state.update(done=done, total=total)
             if force or time.monotonic() - last_beat >= 0.5:
                 last_beat = time.monotonic()
                 await self._set_job(job_id, done=done, total=total, heartbeat_at=datetime.now(UTC))

@@ -14,6 +14,7 @@ from pymongo.errors import ConfigurationError, InvalidURI, PyMongoError
 
 from backend.components.connectors.base import ConnectorError, IntrospectOptions, ProgressCallback
 from backend.components.connectors.mongo_schema import describe_types, infer, json_value
+from backend.components.url_cipher import hide_password
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo, SchemaSnapshot
 
 logger = logging.getLogger(__name__)
@@ -37,13 +38,10 @@ def validate_mongo_url(url: str) -> str | None:
     if parts.scheme == "mongodb+srv" and ("," in hosts or ":" in hosts):
         raise ConnectorError("A mongodb+srv:// URL names exactly one host and no port")
     if parts.scheme == "mongodb":
-        try:
-            for host in hosts.split(","):
-                port = host.rpartition(":")[2] if ":" in host and not host.endswith("]") else None
-                if port is not None and not port.isdigit():
-                    raise ConnectorError(f"Malformed connection URL: port '{port}' is not a number")
-        except ValueError as exc:
-            raise ConnectorError(f"Malformed connection URL: {exc}") from exc
+        for host in hosts.split(","):
+            port = host.rpartition(":")[2] if ":" in host and not host.endswith("]") else None
+            if port is not None and not port.isdigit():
+                raise ConnectorError(f"Malformed connection URL: port '{port}' is not a number")
     database = unquote(parts.path.lstrip("/")) or None
     return database
 
@@ -58,9 +56,7 @@ class MongoConnector:
 
     def _safe_error(self, exc: BaseException) -> str:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        password = urlsplit(self._url).password
-        if password:
-            message = message.replace(password, "***").replace(unquote(password), "***")
+        message = hide_password(message, self._url)
         # pymongo appends a long topology description after "Topology Description:".
         for tail in (", Timeout:", " Topology Description:", " (configured timeouts:"):
             message = message.split(tail)[0]

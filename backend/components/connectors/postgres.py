@@ -17,6 +17,7 @@ from backend.components.connectors.base import (
     IntrospectOptions,
     ProgressCallback,
 )
+from backend.components.url_cipher import hide_password
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo, SchemaSnapshot
 
 logger = logging.getLogger(__name__)
@@ -109,11 +110,7 @@ class PostgresConnector:
         self._options = options or IntrospectOptions()
 
     def _safe_error(self, exc: BaseException) -> str:
-        message = _first_line(str(exc))
-        password = urlsplit(self._url).password
-        if password:
-            message = message.replace(password, "***")
-        return message
+        return hide_password(_first_line(str(exc)), self._url)
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[psycopg.AsyncConnection[dict[str, Any]]]:
@@ -131,9 +128,7 @@ class PostgresConnector:
                 ),
                 row_factory=dict_row,
             )
-        except psycopg.Error as exc:
-            raise ConnectorError(f"Could not connect: {self._safe_error(exc)}") from exc
-        except OSError as exc:
+        except (psycopg.Error, OSError) as exc:
             raise ConnectorError(f"Could not connect: {self._safe_error(exc)}") from exc
         try:
             await conn.set_read_only(True)
