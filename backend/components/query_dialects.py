@@ -19,7 +19,8 @@ from backend.components.prompts import (
     one_line,
 )
 from backend.components.query_runner import QueryLimits, QueryResult, QueryRunner
-from backend.components.sql_guard import QueryRefused, SchemaIndex, check_schema, check_statement
+from backend.components.sql_guard import QueryRefused
+from backend.components.sql_schema import SchemaIndex, guard_sql
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
 
 
@@ -65,8 +66,7 @@ class SqlDialect:
         return json.dumps({"sql": query})
 
     def check(self, query: str, snapshot: SchemaSnapshot) -> tuple[str, list[str]]:
-        checked = check_statement(query)
-        return checked.sql, check_schema(checked, SchemaIndex(snapshot))
+        return guard_sql(query, SchemaIndex(snapshot))
 
     async def run(self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits) -> QueryResult:
         return await self._runner.run(url, query, limits)

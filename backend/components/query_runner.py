@@ -1,9 +1,10 @@
 """The ``QueryRunner`` seam and ``PostgresQueryRunner``: layers 2 and 3 of the read-only rule.
 
 Every statement runs inside ``BEGIN READ ONLY`` on a session that is read-only by default,
-with ``statement_timeout``, ``lock_timeout`` and ``idle_in_transaction_session_timeout``,
-through a server-side cursor of which at most ``max_rows + 1`` rows are fetched; the
-transaction is always rolled back.
+with ``statement_timeout``, ``lock_timeout``, ``idle_in_transaction_session_timeout``,
+``work_mem`` and (where the role may set it) ``temp_file_limit``, the lexer settings and
+search_path the guard assumed, through a server-side cursor that stops at the row cap or
+the byte budget; the transaction is always rolled back.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import base64
 import datetime as dt
 import decimal
 import ipaddress
+import json
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
 
+from backend.components.pg_session import UnsafeSessionError, limit_temp_files, session_options, verify_session
 from backend.components.url_cipher import hide_password
 
 JsonValue = Any
@@ -31,6 +35,10 @@ class QueryLimits:
     lock_timeout_ms: int = 1_000
     idle_timeout_ms: int = 15_000
     connect_timeout_s: int = 5
+    max_bytes: int = 8_000_000
+    max_value_bytes: int = 65_536
+    work_mem: str = "16MB"
+    temp_file_limit: str = "256MB"
 
 
 @dataclass(frozen=True)
@@ -38,10 +46,104 @@ class QueryResult:
     columns: list[str]
     rows: list[list[JsonValue]]
     truncated: bool
+    # Why the result is not whole, in a sentence: rows past the cap, the byte budget, long values.
+    truncation: str | None = None
 
     @property
     def row_count(self) -> int:
         return len(self.rows)
+
+
+CUT_MARK = "… [cut]"
+
+
+def cap_value(value: JsonValue, max_bytes: int) -> tuple[JsonValue, int, bool]:
+    """``(value, its JSON size in bytes, whether it was cut)`` for one JSON-safe value.
+
+    A value whose JSON is longer than ``max_bytes`` becomes a string of at most
+    ``max_bytes`` bytes ending in ``CUT_MARK``: text is cut, an array or object is
+    replaced by its cut JSON text. Anything shorter comes back unchanged.
+    """
+    if value is None or isinstance(value, bool | int | float):
+        return value, 8, False
+    if isinstance(value, str):
+        raw = value.encode()
+        if len(raw) + 2 <= max_bytes:
+            return value, len(raw) + 2, False
+    else:
+        raw = json.dumps(value, ensure_ascii=False).encode()
+        if len(raw) <= max_bytes:
+            return value, len(raw), False
+    keep = max(max_bytes - len(CUT_MARK.encode()) - 2, 0)
+    cut = raw[:keep].decode(errors="ignore") + CUT_MARK
+    return cut, len(cut.encode()) + 2, True
+
+
+class ResultCollector:
+    """Gathers rows while they are fetched and stops at the row cap or the byte budget.
+
+    ``add`` takes one JSON-safe row and answers False once no more rows are wanted, so a
+    runner stops fetching there: a result never holds more than ``max_bytes`` of values
+    (plus the one row that crossed the line, which is dropped).
+    """
+
+    def __init__(self, limits: QueryLimits):
+        self._limits = limits
+        self.rows: list[list[JsonValue]] = []
+        self.bytes = 0
+        self.values_cut = 0
+        self.cut_at_bytes = False
+        self.cut_at_rows = False
+
+    @property
+    def full(self) -> bool:
+        return self.cut_at_rows or self.cut_at_bytes
+
+    def add(self, row: Sequence[JsonValue]) -> bool:
+        if self.full:
+            return False
+        if len(self.rows) >= self._limits.max_rows:
+            self.cut_at_rows = True
+            return False
+        capped: list[JsonValue] = []
+        size = 2
+        cut = 0
+        for value in row:
+            value, value_size, was_cut = cap_value(value, self._limits.max_value_bytes)
+            capped.append(value)
+            size += value_size + 1
+            cut += was_cut
+        if self.bytes + size > self._limits.max_bytes:
+            self.cut_at_bytes = True
+            return False
+        self.rows.append(capped)
+        self.bytes += size
+        self.values_cut += cut
+        return True
+
+    def wanted(self) -> int:
+        """How many rows the next fetch should ask for: few while rows are big, up to 64."""
+        if not self.rows:
+            return 1
+        average = max(self.bytes // len(self.rows), 1)
+        left_rows = self._limits.max_rows - len(self.rows) + 1
+        left_bytes = max(self._limits.max_bytes - self.bytes, 0)
+        return max(1, min(64, left_rows, left_bytes // average))
+
+    def result(self, columns: list[str]) -> QueryResult:
+        reasons: list[str] = []
+        if self.cut_at_rows:
+            reasons.append(f"only the first {self._limits.max_rows} rows were fetched")
+        if self.cut_at_bytes:
+            reasons.append(f"the result was cut at {self._limits.max_bytes:,} bytes after {len(self.rows)} rows")
+        if self.values_cut:
+            reasons.append(f"{self.values_cut} values longer than {self._limits.max_value_bytes:,} bytes were cut")
+        return QueryResult(
+            columns=columns,
+            rows=self.rows,
+            truncated=self.full or self.values_cut > 0,
+            truncation="; ".join(reasons) or None,
+        )
 
 
 class QueryExecutionError(Exception):
@@ -81,6 +183,14 @@ def json_safe(value: Any) -> JsonValue:
 
 
 class PostgresQueryRunner:
+    """Runs a checked statement under every limit of ``QueryLimits``.
+
+    The session pins the lexer and search_path the guard assumed (``pg_session``) and is
+    checked before the statement runs; rows come through a server-side cursor in batches
+    sized by ``ResultCollector``, which stops at the row cap or the byte budget, so a huge
+    result is never fetched, let alone held.
+    """
+
     async def run(self, url: str, sql: str, limits: QueryLimits) -> QueryResult:
         def clean(exc: BaseException) -> str:
             return hide_password(str(exc).strip() or type(exc).__name__, url)
@@ -88,30 +198,34 @@ class PostgresQueryRunner:
         try:
             conn = await psycopg.AsyncConnection.connect(
                 url,
+                autocommit=True,
                 connect_timeout=limits.connect_timeout_s,
                 application_name="sextant-query",
-                options=(
-                    "-c default_transaction_read_only=on "
-                    f"-c statement_timeout={limits.statement_timeout_ms} "
-                    f"-c lock_timeout={limits.lock_timeout_ms} "
-                    f"-c idle_in_transaction_session_timeout={limits.idle_timeout_ms}"
+                options=session_options(
+                    limits.statement_timeout_ms, limits.lock_timeout_ms, limits.idle_timeout_ms, limits.work_mem
                 ),
             )
         except (psycopg.Error, OSError) as exc:
             raise QueryExecutionError(f"Could not connect to the database: {clean(exc)}") from exc
+        collector = ResultCollector(limits)
         try:
+            await verify_session(conn)
+            await limit_temp_files(conn, limits.temp_file_limit)
             await conn.set_read_only(True)
             async with conn.transaction(force_rollback=True), conn.cursor(name="sextant_query") as cursor:
                 await cursor.execute(sql)
-                rows = await cursor.fetchmany(limits.max_rows + 1)
+                while not collector.full:
+                    batch = await cursor.fetchmany(collector.wanted())
+                    if not batch:
+                        break
+                    for row in batch:
+                        if not collector.add([json_safe(v) for v in row]):
+                            break
                 columns = [d.name for d in cursor.description or []]
+        except UnsafeSessionError as exc:
+            raise QueryExecutionError(str(exc)) from exc
         except psycopg.Error as exc:
             raise QueryExecutionError(clean(exc)) from exc
         finally:
             await conn.close()
-        truncated = len(rows) > limits.max_rows
-        return QueryResult(
-            columns=columns,
-            rows=[[json_safe(v) for v in row] for row in rows[: limits.max_rows]],
-            truncated=truncated,
-        )
+        return collector.result(columns)

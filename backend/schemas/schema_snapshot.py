@@ -48,10 +48,33 @@ class ObjectInfo(BaseModel):
         return f"{self.schema_name}.{self.name}"
 
 
+class CastInfo(BaseModel):
+    """A cast the database defines outside pg_catalog: ``source`` to ``target`` (``format_type`` names)."""
+
+    source: str
+    target: str
+    context: str = Field(description="explicit, assignment or implicit")
+
+
+class DatabaseRoutines(BaseModel):
+    """What a query could reach besides tables: the database's own functions, operators,
+    casts and types (everything outside pg_catalog and information_schema, extensions included),
+    and the names of the system catalog relations, which PostgreSQL finds before any user table."""
+
+    functions: list[str] = Field(default_factory=list, description="Lower-case names, any schema")
+    operators: list[str] = Field(default_factory=list, description="Operator symbols")
+    casts: list[CastInfo] = Field(default_factory=list)
+    types: dict[str, str] = Field(
+        default_factory=dict, description="schema.name -> enum, domain, composite, range, base, multirange"
+    )
+    catalog_relations: list[str] = Field(default_factory=list)
+
+
 class SchemaSnapshot(BaseModel):
     kind: str
     server_version: str | None = None
     objects: list[ObjectInfo] = Field(default_factory=list)
+    routines: DatabaseRoutines = Field(default_factory=DatabaseRoutines)
 
     def by_name(self) -> dict[str, ObjectInfo]:
         return {o.qualified_name: o for o in self.objects}

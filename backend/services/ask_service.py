@@ -116,6 +116,10 @@ class AskService:
             statement_timeout_ms=s.query_statement_timeout_ms,
             lock_timeout_ms=s.query_lock_timeout_ms,
             idle_timeout_ms=s.query_idle_timeout_ms,
+            max_bytes=s.query_max_bytes,
+            max_value_bytes=s.query_max_value_bytes,
+            work_mem=s.query_work_mem,
+            temp_file_limit=s.query_temp_file_limit,
         )
 
     async def _write_query(self, plan: AskPlan, messages: list[ChatMessage], state: _Attempt) -> str | None:

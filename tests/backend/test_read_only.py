@@ -15,27 +15,29 @@ import pytest
 
 from backend.components.connectors.postgres import PostgresConnector
 from backend.components.query_runner import PostgresQueryRunner, QueryExecutionError, QueryLimits
-from backend.components.sql_guard import QueryRefused, SchemaIndex, check_schema, check_statement
+from backend.components.sql_guard import QueryRefused
+from backend.components.sql_schema import SchemaIndex, guard_sql
 from tests.backend.adversarial_sql import HARMLESS, REFUSED
 
 LIMITS = QueryLimits(max_rows=200, statement_timeout_ms=1000, lock_timeout_ms=200, idle_timeout_ms=2000)
 
 # Writes that go straight to the runner, with no guard in front: the READ ONLY
 # transaction and the server-side cursor alone must stop every one of them.
+# Names are schema-qualified as the guard would write them: the runner's search_path is pg_catalog.
 WRITES_WITHOUT_GUARD = [
-    "DELETE FROM actor",
-    "UPDATE film SET rental_rate = 0",
-    "INSERT INTO category (name) VALUES ('x')",
-    "DROP TABLE actor",
-    "TRUNCATE actor",
-    "CREATE TABLE evil (x int)",
-    "SELECT * INTO evil FROM actor",
-    "WITH d AS (DELETE FROM actor RETURNING *) SELECT * FROM d",
-    "SELECT * FROM actor FOR UPDATE",
-    "SELECT nextval('actor_actor_id_seq')",
-    "SELECT setval('actor_actor_id_seq', 1)",
-    "ALTER TABLE actor ADD COLUMN evil int",
-    "COPY actor TO STDOUT",
+    "DELETE FROM public.actor",
+    "UPDATE public.film SET rental_rate = 0",
+    "INSERT INTO public.category (name) VALUES ('x')",
+    "DROP TABLE public.actor",
+    "TRUNCATE public.actor",
+    "CREATE TABLE public.evil (x int)",
+    "SELECT * INTO public.evil FROM public.actor",
+    "WITH d AS (DELETE FROM public.actor RETURNING *) SELECT * FROM d",
+    "SELECT * FROM public.actor FOR UPDATE",
+    "SELECT nextval('public.actor_actor_id_seq')",
+    "SELECT setval('public.actor_actor_id_seq', 1)",
+    "ALTER TABLE public.actor ADD COLUMN evil int",
+    "COPY public.actor TO STDOUT",
 ]
 
 
@@ -77,10 +79,9 @@ def index(sakila_url: str) -> SchemaIndex:
 def guard(sql: str, index: SchemaIndex) -> str | None:
     """The refusal reason of layers 1 and 4, or None when the statement may run."""
     try:
-        checked = check_statement(sql)
+        _, problems = guard_sql(sql, index)
     except QueryRefused as exc:
         return str(exc)
-    problems = check_schema(checked, index)
     return "; ".join(problems) or None
 
 
@@ -103,7 +104,7 @@ def test_corpus_end_to_end_changes_nothing(sakila_url: str, index: SchemaIndex) 
             continue
         ran += 1
         try:
-            result = asyncio.run(runner.run(sakila_url, check_statement(sql).sql, LIMITS))
+            result = asyncio.run(runner.run(sakila_url, guard_sql(sql, index)[0], LIMITS))
         except QueryExecutionError:
             continue
         assert result.row_count <= LIMITS.max_rows
@@ -127,7 +128,7 @@ def test_timeout_alone_stops_a_slow_query(sakila_url: str) -> None:
     with pytest.raises(QueryExecutionError, match="statement timeout"):
         asyncio.run(
             PostgresQueryRunner().run(
-                sakila_url, "SELECT count(*) FROM rental a CROSS JOIN rental b CROSS JOIN rental c", LIMITS
+                sakila_url, "SELECT count(*) FROM public.rental a CROSS JOIN public.rental b CROSS JOIN public.rental c", LIMITS
             )
         )
     assert time.monotonic() - started < 10
@@ -137,7 +138,7 @@ def test_row_cap_alone_bounds_a_huge_result(sakila_url: str) -> None:
     started = time.monotonic()
     result = asyncio.run(
         PostgresQueryRunner().run(
-            sakila_url, "SELECT a.rental_id, b.rental_id FROM rental a CROSS JOIN rental b", LIMITS
+            sakila_url, "SELECT a.rental_id, b.rental_id FROM public.rental a CROSS JOIN public.rental b", LIMITS
         )
     )
     # 16,044 x 16,044 rows exist; the cursor hands over 201 and the rest is never produced.

@@ -17,6 +17,8 @@ from backend.components.connectors.base import (
     IntrospectOptions,
     ProgressCallback,
 )
+from backend.components.connectors.postgres_routines import read_routines
+from backend.components.pg_session import UnsafeSessionError, session_options, verify_session
 from backend.components.url_cipher import hide_password
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo, SchemaSnapshot
 
@@ -120,17 +122,17 @@ class PostgresConnector:
                 self._url,
                 connect_timeout=opts.connect_timeout_s,
                 application_name="sextant",
-                options=(
-                    "-c default_transaction_read_only=on "
-                    f"-c statement_timeout={opts.statement_timeout_ms} "
-                    "-c lock_timeout=2000 "
-                    "-c idle_in_transaction_session_timeout=60000"
-                ),
+                options=session_options(opts.statement_timeout_ms, 2000, 60000),
                 row_factory=dict_row,
             )
         except (psycopg.Error, OSError) as exc:
             raise ConnectorError(f"Could not connect: {self._safe_error(exc)}") from exc
         try:
+            try:
+                await verify_session(conn)
+                await conn.rollback()
+            except UnsafeSessionError as exc:
+                raise ConnectorError(f"Refused: {exc}") from exc
             await conn.set_read_only(True)
             yield conn
         finally:
@@ -232,6 +234,7 @@ class PostgresConnector:
             kind="postgres",
             server_version=str(version_row["v"]) if version_row else None,
             objects=list(objects.values()),
+            routines=await read_routines(conn),
         )
 
     def _value_expr(self, column: dict[str, Any]) -> sql.Composable:

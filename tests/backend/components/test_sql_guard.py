@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from backend.components.connectors.postgres import PostgresConnector
-from backend.components.sql_guard import QueryRefused, SchemaIndex, check_schema, check_statement
+from backend.components.sql_guard import QueryRefused, check_statement
+from backend.components.sql_schema import SchemaIndex, check_schema
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,68 @@
+"""What a PostgreSQL database defines besides tables, read at indexing for the SQL guard.
+
+A name the guard allows (``upper``) may have an overload in the user's schema, a cast may
+run a user function, a type may have a user input function. The guard refuses queries that
+could reach any of these, so it must know them; the runner also pins ``search_path`` to
+``pg_catalog`` so that PostgreSQL itself cannot pick them by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from backend.schemas.schema_snapshot import CastInfo, DatabaseRoutines
+
+# Schemas whose objects are PostgreSQL's own.
+SYSTEM_SCHEMAS = "('pg_catalog', 'information_schema')"
+
+FUNCTIONS_SQL = f"""
+SELECT DISTINCT lower(p.proname) AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} AND n.nspname NOT LIKE 'pg\\_toast%%' ORDER BY 1
+"""
+OPERATORS_SQL = f"""
+SELECT DISTINCT o.oprname AS name FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+ WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} ORDER BY 1
+"""
+# A cast is the database's own when its function, or one of its types, lives outside pg_catalog.
+CASTS_SQL = f"""
+SELECT format_type(c.castsource, NULL) AS source, format_type(c.casttarget, NULL) AS target,
+       CASE c.castcontext WHEN 'e' THEN 'explicit' WHEN 'a' THEN 'assignment' ELSE 'implicit' END AS context
+  FROM pg_cast c
+  LEFT JOIN pg_proc p ON p.oid = c.castfunc LEFT JOIN pg_namespace pn ON pn.oid = p.pronamespace
+  JOIN pg_type s ON s.oid = c.castsource JOIN pg_namespace sn ON sn.oid = s.typnamespace
+  JOIN pg_type t ON t.oid = c.casttarget JOIN pg_namespace tn ON tn.oid = t.typnamespace
+ WHERE coalesce(pn.nspname, 'pg_catalog') NOT IN {SYSTEM_SCHEMAS}
+    OR sn.nspname NOT IN {SYSTEM_SCHEMAS} OR tn.nspname NOT IN {SYSTEM_SCHEMAS}
+ ORDER BY 1, 2
+"""
+TYPES_SQL = f"""
+SELECT n.nspname || '.' || t.typname AS name,
+       CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite'
+                      WHEN 'r' THEN 'range' WHEN 'm' THEN 'multirange' ELSE 'base' END AS kind
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} AND n.nspname NOT LIKE 'pg\\_toast%%'
+   AND t.typelem = 0 AND NOT (t.typtype = 'c' AND EXISTS (
+       SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c'))
+ ORDER BY 1
+"""
+CATALOG_SQL = """
+SELECT c.relname AS name FROM pg_class c
+ WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY 1
+"""
+
+
+async def read_routines(conn: psycopg.AsyncConnection[dict[str, Any]]) -> DatabaseRoutines:
+    """The functions, operators, casts and types of the database outside the system schemas."""
+
+    async def rows(query: str) -> list[dict[str, Any]]:
+        return await (await conn.execute(query)).fetchall()
+
+    return DatabaseRoutines(
+        functions=[r["name"] for r in await rows(FUNCTIONS_SQL)],
+        operators=[r["name"] for r in await rows(OPERATORS_SQL)],
+        casts=[CastInfo(**r) for r in await rows(CASTS_SQL)],
+        types={r["name"]: r["kind"] for r in await rows(TYPES_SQL)},
+        catalog_relations=[r["name"] for r in await rows(CATALOG_SQL)],
+    )

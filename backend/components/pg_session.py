@@ -1,0 +1,85 @@
+"""How Sextant opens a session on a user's PostgreSQL: read-only, bounded, and lexed the
+way the guard lexed the query.
+
+``session_options`` is the ``options`` startup parameter of every connection the runner and
+the connector open. Settings sent at startup take precedence over ``ALTER DATABASE`` and
+``ALTER ROLE`` settings, and ``verify_session`` checks afterwards that they held (a login
+event trigger could still change them).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from psycopg.rows import tuple_row
+
+logger = logging.getLogger(__name__)
+
+# What the guard assumes: backslashes in '...' are plain characters, and names of
+# functions, operators and types resolve in pg_catalog only (tables are schema-qualified).
+LEXER_SETTINGS = {"standard_conforming_strings": "on", "backslash_quote": "off"}
+SEARCH_PATH = "pg_catalog, pg_temp"
+
+
+class UnsafeSessionError(Exception):
+    """The session does not have the settings the guard relies on; the message says which."""
+
+
+def session_options(
+    statement_timeout_ms: int,
+    lock_timeout_ms: int,
+    idle_timeout_ms: int,
+    work_mem: str | None = None,
+) -> str:
+    """The ``options`` string: read-only by default, the three timeouts, the lexer and search_path."""
+    settings: dict[str, str] = {
+        "default_transaction_read_only": "on",
+        "statement_timeout": str(statement_timeout_ms),
+        "lock_timeout": str(lock_timeout_ms),
+        "idle_in_transaction_session_timeout": str(idle_timeout_ms),
+        **LEXER_SETTINGS,
+        "search_path": SEARCH_PATH,
+    }
+    if work_mem:
+        settings["work_mem"] = work_mem
+    # Spaces inside a value are escaped with a backslash in libpq's options syntax.
+    return " ".join(f"-c {name}={value.replace(' ', chr(92) + ' ')}" for name, value in settings.items())
+
+
+async def verify_session(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Raise ``UnsafeSessionError`` unless the lexer settings and search_path are in force."""
+    cursor = conn.cursor(row_factory=tuple_row)
+    await cursor.execute(
+        "SELECT current_setting('standard_conforming_strings'), current_setting('backslash_quote'),"
+        " current_setting('search_path'), current_setting('transaction_read_only')"
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        raise UnsafeSessionError("the database did not report its settings")
+    scs, backslash, search_path, read_only = (str(v) for v in row)
+    if scs != "on" or backslash != "off":
+        raise UnsafeSessionError(
+            "the database overrides standard_conforming_strings or backslash_quote, so queries are not run"
+        )
+    if search_path.replace(" ", "") != SEARCH_PATH.replace(" ", ""):
+        raise UnsafeSessionError("the database overrides search_path, so queries are not run")
+    if read_only != "on":
+        raise UnsafeSessionError("the session is not read-only, so queries are not run")
+
+
+async def limit_temp_files(conn: psycopg.AsyncConnection[Any], temp_file_limit: str) -> bool:
+    """Set ``temp_file_limit`` for the session where the role may; log why when it may not.
+
+    The connection must be in autocommit mode (a refused SET aborts a transaction).
+    """
+    try:
+        await conn.execute("SELECT set_config('temp_file_limit', %s, false)", (temp_file_limit,))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        logger.info("temp_file_limit not set for this role: %s", str(exc).strip().splitlines()[0])
+        return False
+    except psycopg.Error as exc:
+        logger.warning("temp_file_limit not set: %s", str(exc).strip().splitlines()[0])
+        return False
+    return True

@@ -1,0 +1,304 @@
+"""The SQL guard, layer 4: names resolved the way PostgreSQL resolves them, scope by scope.
+
+``check_schema`` names every table and column the query uses that the index does not
+know, resolving each name in its own scope (CTEs, derived tables, LATERAL subqueries,
+``USING`` joins, an alias reused in two scopes, correlated subqueries). It raises
+``QueryRefused`` for what could reach code of the user's database: a system catalog
+hidden behind a user table's name, a function name the database overloads, a cast to a
+type of the database that is not an enum, a cast the database defines with a function.
+
+``qualify`` returns the SQL that runs: every table schema-qualified and enum types
+qualified, because the runner pins ``search_path`` to ``pg_catalog`` so that nothing but
+PostgreSQL's own functions and operators can be found by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from backend.components.sql_guard import CheckedQuery, QueryRefused, check_statement, function_name, generate
+from backend.schemas.schema_snapshot import SchemaSnapshot
+
+# sqlglot type names -> PostgreSQL's format_type names, to match casts the database defines.
+TYPE_NAMES = {
+    "int": "integer", "bigint": "bigint", "smallint": "smallint", "text": "text", "varchar": "character varying",
+    "char": "character", "decimal": "numeric", "double precision": "double precision", "real": "real",
+    "boolean": "boolean", "date": "date", "timestamp": "timestamp without time zone",
+    "timestamptz": "timestamp with time zone", "time": "time without time zone", "interval": "interval",
+    "json": "json", "jsonb": "jsonb", "uuid": "uuid", "bytea": "bytea",
+}  # fmt: skip
+
+
+class SchemaIndex:
+    """What the index knows: tables by schema and name with their columns, and the
+    database's own functions, casts and types."""
+
+    def __init__(self, snapshot: SchemaSnapshot):
+        self.columns: dict[tuple[str, str], set[str]] = {
+            (o.schema_name, o.name): {c.name for c in o.columns} for o in snapshot.objects
+        }
+        self.column_types: dict[tuple[str, str], dict[str, str]] = {
+            (o.schema_name, o.name): {c.name: c.type for c in o.columns} for o in snapshot.objects
+        }
+        self.by_name: dict[str, list[tuple[str, str]]] = {}
+        for key in self.columns:
+            self.by_name.setdefault(key[1], []).append(key)
+        routines = snapshot.routines
+        self.functions = set(routines.functions)
+        self.casts = routines.casts
+        self.types = routines.types
+        self.catalog = set(routines.catalog_relations)
+
+    def is_catalog(self, name: str) -> bool:
+        """PostgreSQL finds ``pg_catalog`` relations before any user table of the same name."""
+        return name in self.catalog if self.catalog else name.startswith("pg_")
+
+    def resolve(self, schema: str | None, name: str) -> tuple[str, str] | None:
+        if schema is not None:
+            return (schema, name) if (schema, name) in self.columns else None
+        candidates = self.by_name.get(name, [])
+        for key in candidates:
+            if key[0] == "public":
+                return key
+        return candidates[0] if len(candidates) == 1 else None
+
+
+def _scopes(checked: CheckedQuery) -> list[Scope]:
+    try:
+        return list(traverse_scope(checked.tree))
+    except OptimizeError as exc:
+        raise QueryRefused(f"The query's names cannot be resolved: {exc}") from exc
+
+
+def _visible_ctes(table: exp.Table) -> set[str]:
+    """CTE names a table reference sees: earlier CTEs of its WITH (all of them when
+    RECURSIVE), and every CTE of the WITH clauses of the queries around it."""
+    names: set[str] = set()
+    child: exp.Expr = table
+    node = table.parent
+    while node is not None:
+        if isinstance(node, exp.With) and isinstance(child, exp.CTE):
+            ctes = list(node.expressions)
+            index = next(i for i, cte in enumerate(ctes) if cte is child)
+            visible = ctes if node.args.get("recursive") else ctes[:index]
+            names |= {cte.alias for cte in visible}
+        elif (
+            isinstance(node, exp.Query)
+            and isinstance(node.args.get("with_"), exp.With)
+            and child is not node.args["with_"]
+        ):
+            names |= {cte.alias for cte in node.args["with_"].expressions}
+        child, node = node, node.parent
+    return names
+
+
+def _real_tables(tree: exp.Expr) -> Iterator[exp.Table]:
+    """Table references that name a relation (not a CTE, not a table function)."""
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue
+        if table.args.get("db") is None and table.name in _visible_ctes(table):
+            continue
+        yield table
+
+
+def _source_columns(node: exp.Expr, source: exp.Expr | Scope, index: SchemaIndex) -> set[str] | None:
+    """The columns a FROM item offers; None when they cannot be known without a planner."""
+    alias = node.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.args.get("columns"):
+        return {c.name for c in alias.args["columns"]}
+    if isinstance(source, exp.Table):
+        key = index.resolve(source.args["db"].name if source.args.get("db") else None, source.name)
+        return index.columns.get(key) if key else None
+    expression = source.expression
+    cte_alias = expression.parent.args.get("alias") if expression.parent is not None else None
+    if isinstance(cte_alias, exp.TableAlias) and cte_alias.args.get("columns"):
+        return {c.name for c in cte_alias.args["columns"]}
+    if isinstance(expression, exp.Query):
+        first = expression
+        while isinstance(first, exp.SetOperation):
+            first = first.this
+        if isinstance(first, exp.Select) and not any(isinstance(e, exp.Star) for e in first.expressions):
+            if any(isinstance(e, exp.Column) and isinstance(e.this, exp.Star) for e in first.expressions):
+                return None
+            return set(first.named_selects)
+    return None
+
+
+def _lookup(scope: Scope | None, qualifier: str) -> tuple[exp.Expr, exp.Expr | Scope] | None:
+    while scope is not None:
+        if qualifier in scope.selected_sources:
+            found: tuple[exp.Expr, exp.Expr | Scope] = scope.selected_sources[qualifier]
+            return found
+        scope = scope.parent
+    return None
+
+
+def _output_alias(scope: Scope, column: exp.Column) -> bool:
+    """ORDER BY and GROUP BY may name an output column by its alias (``ORDER BY total``)."""
+    expression = scope.expression
+    if not isinstance(expression, exp.Select) or column.find_ancestor(exp.Order, exp.Group) is None:
+        return False
+    return column.name in {e.alias for e in expression.expressions if isinstance(e, exp.Alias)}
+
+
+def _own_scope(column: exp.Column, scopes: dict[int, Scope]) -> Scope | None:
+    """The innermost scope whose query contains ``column`` (sqlglot also lists a subquery's
+    unqualified columns in the scopes around it)."""
+    node: exp.Expr | None = column
+    while node is not None:
+        if id(node) in scopes:
+            return scopes[id(node)]
+        node = node.parent
+    return None
+
+
+def _table_names(scope: Scope, index: SchemaIndex) -> str:
+    names: list[str] = []
+    for _, source in scope.selected_sources.values():
+        if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+            schema = source.args["db"].name if source.args.get("db") is not None else None
+            key = index.resolve(schema, source.name)
+            names.append(f"{key[0]}.{key[1]}" if key else source.name)
+    return ", ".join(names) or "the query's tables"
+
+
+def _column_problem(column: exp.Column, scope: Scope, index: SchemaIndex) -> str | None:
+    name = column.name
+    qualifier = column.table
+    if column.args.get("db") is not None:
+        key = index.resolve(column.args["db"].name, qualifier)
+        if key is not None and name not in index.columns[key]:
+            return f'Column "{name}" does not exist in table {key[0]}.{key[1]}'
+        return None
+    if qualifier:
+        found = _lookup(scope, qualifier)
+        if found is None:
+            return None  # not a FROM item of any enclosing scope: PostgreSQL says so itself
+        columns = _source_columns(*found, index)
+        if columns is None or name in columns:
+            return None
+        source = found[1]
+        if isinstance(source, exp.Table):
+            schema = source.args["db"].name if source.args.get("db") is not None else None
+            key = index.resolve(schema, source.name)
+            if key is not None:
+                return f'Column "{name}" does not exist in table {key[0]}.{key[1]}'
+        return f'Column "{name}" does not exist in {qualifier}'
+    if _output_alias(scope, column) or _unqualified_known(scope, name, index):
+        return None
+    return f'Column "{name}" does not exist in {_table_names(scope, index)}'
+
+
+def _unqualified_known(scope: Scope | None, name: str, index: SchemaIndex) -> bool:
+    """Whether some FROM item of this scope or an enclosing one has ``name``."""
+    while scope is not None:
+        for node, source in scope.selected_sources.values():
+            columns = _source_columns(node, source, index)
+            if columns is None or name in columns:
+                return True
+        scope = scope.parent
+    return False
+
+
+def _check_routines(checked: CheckedQuery, index: SchemaIndex) -> None:
+    """Refuse what could run code the user's database defines."""
+    for node in checked.tree.find_all(exp.Func):
+        if isinstance(node, exp.Cast | exp.Case | exp.If):
+            continue
+        name = function_name(node)
+        if name in index.functions:
+            raise QueryRefused(
+                f"{name}() is also defined by this database, so PostgreSQL might run that definition; "
+                "write the query without it"
+            )
+    targets = {c.target for c in index.casts}
+    implicit_sources = {c.source for c in index.casts if c.context == "implicit"}
+    for data_type in checked.tree.find_all(exp.DataType):
+        if data_type.this == exp.DType.USERDEFINED:
+            _check_user_type(data_type, index)
+            continue
+        text = data_type.sql(dialect="postgres").split("(")[0].strip().lower()
+        if TYPE_NAMES.get(text, text) in targets:
+            raise QueryRefused(f"This database defines its own cast to {text}, so the query must not cast to it")
+    if implicit_sources:
+        for key, types in index.column_types.items():
+            used = {c.name for c in checked.tree.find_all(exp.Column)}
+            for column, type_name in types.items():
+                if column in used and type_name in implicit_sources:
+                    raise QueryRefused(
+                        f"Column {column} of {key[0]}.{key[1]} has a type this database casts implicitly "
+                        "with a function of its own"
+                    )
+
+
+def _check_user_type(data_type: exp.DataType, index: SchemaIndex) -> None:
+    kind = data_type.args.get("kind")
+    parts = [p.name for p in kind.flatten()] if isinstance(kind, exp.Dot) else [kind.name if kind else ""]
+    name = parts[-1]
+    schema = parts[0] if len(parts) == 2 else None
+    matches = [k for k in index.types if k.split(".", 1)[1] == name and (schema is None or k.split(".")[0] == schema)]
+    if schema is None and len(matches) > 1:
+        matches = [k for k in matches if k.startswith("public.")] or matches
+    if len(matches) != 1 or index.types[matches[0]] != "enum":
+        what = f"a {index.types[matches[0]]} type of this database" if len(matches) == 1 else "not a built-in type"
+        raise QueryRefused(f"Casts to {'.'.join(parts)} are not allowed: it is {what}")
+    type_schema, type_name = matches[0].split(".", 1)
+    data_type.set(
+        "kind",
+        exp.Dot(this=exp.to_identifier(type_schema, quoted=True), expression=exp.to_identifier(type_name, quoted=True)),
+    )
+
+
+def check_schema(checked: CheckedQuery, index: SchemaIndex) -> list[str]:
+    """Layer 4: the problems (unknown tables or columns) of a query; empty when it fits the index.
+
+    Raises ``QueryRefused`` for a system catalog, or for anything that could reach a
+    function, cast or type the user's database defines.
+    """
+    problems: list[str] = []
+    for table in _real_tables(checked.tree):
+        schema = table.args["db"].name if table.args.get("db") is not None else None
+        if schema is None and index.is_catalog(table.name):
+            raise QueryRefused(
+                f"{table.name} is a PostgreSQL system catalog; only the database's own tables can be read"
+            )
+        if index.resolve(schema, table.name) is None:
+            problems.append(f'Table "{schema + "." if schema else ""}{table.name}" does not exist in this database')
+    _check_routines(checked, index)
+    if problems:
+        return sorted(set(problems))
+    scopes = {id(scope.expression): scope for scope in _scopes(checked)}
+    for column in checked.tree.find_all(exp.Column):
+        scope = _own_scope(column, scopes)
+        if scope is None or isinstance(column.this, exp.Star):
+            continue
+        problem = _column_problem(column, scope, index)
+        if problem:
+            problems.append(problem)
+    return sorted(set(problems))
+
+
+def qualify(checked: CheckedQuery, index: SchemaIndex) -> str:
+    """The SQL to run: ``checked`` with every table schema-qualified (after ``check_schema``)."""
+    tree = checked.tree.copy()
+    for table in _real_tables(tree):
+        schema = table.args["db"].name if table.args.get("db") is not None else None
+        key = index.resolve(schema, table.name)
+        if key is None:
+            raise QueryRefused(f'Table "{table.name}" does not exist in this database')
+        table.set("db", exp.to_identifier(key[0], quoted=True))
+        table.set("this", exp.to_identifier(key[1], quoted=True))
+    return generate(tree)
+
+
+def guard_sql(query: str, index: SchemaIndex) -> tuple[str, list[str]]:
+    """Layers 1 and 4 together: ``(SQL to run, problems)``; the SQL is qualified only when
+    there are no problems. Raises ``QueryRefused`` for what is never allowed."""
+    checked = check_statement(query)
+    problems = check_schema(checked, index)
+    return (checked.sql, problems) if problems else (qualify(checked, index), [])
