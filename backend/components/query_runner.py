@@ -55,6 +55,10 @@ class QueryResult:
 
 
 CUT_MARK = "… [cut]"
+# A result stops once this many times max_bytes have been read (values before cutting), and
+# one fetch asks for about BATCH_BYTES of rows: a row of huge values comes one at a time.
+READ_FACTOR = 4
+BATCH_BYTES = 1_000_000
 
 
 def cap_value(value: JsonValue, max_bytes: int) -> tuple[JsonValue, int, bool]:
@@ -91,6 +95,7 @@ class ResultCollector:
         self._limits = limits
         self.rows: list[list[JsonValue]] = []
         self.bytes = 0
+        self.raw_bytes = 0
         self.values_cut = 0
         self.cut_at_bytes = False
         self.cut_at_rows = False
@@ -107,28 +112,32 @@ class ResultCollector:
             return False
         capped: list[JsonValue] = []
         size = 2
+        raw = 2
         cut = 0
         for value in row:
-            value, value_size, was_cut = cap_value(value, self._limits.max_value_bytes)
-            capped.append(value)
+            kept, value_size, was_cut = cap_value(value, self._limits.max_value_bytes)
+            capped.append(kept)
             size += value_size + 1
+            raw += (len(value) + 3 if isinstance(value, str) else value_size + 1) if was_cut else value_size + 1
             cut += was_cut
         if self.bytes + size > self._limits.max_bytes:
             self.cut_at_bytes = True
             return False
         self.rows.append(capped)
         self.bytes += size
+        self.raw_bytes += raw
         self.values_cut += cut
+        if self.raw_bytes > READ_FACTOR * self._limits.max_bytes:
+            self.cut_at_bytes = True  # enough read: long values are being cut, more rows add little
         return True
 
     def wanted(self) -> int:
-        """How many rows the next fetch should ask for: few while rows are big, up to 64."""
+        """How many rows the next fetch should ask for: one while rows are big, up to 64."""
         if not self.rows:
             return 1
-        average = max(self.bytes // len(self.rows), 1)
+        average = max(self.raw_bytes // len(self.rows), 1)
         left_rows = self._limits.max_rows - len(self.rows) + 1
-        left_bytes = max(self._limits.max_bytes - self.bytes, 0)
-        return max(1, min(64, left_rows, left_bytes // average))
+        return max(1, min(64, left_rows, BATCH_BYTES // average))
 
     def result(self, columns: list[str]) -> QueryResult:
         reasons: list[str] = []

@@ -49,7 +49,7 @@ CHECKED = _names(
 ALLOWED_TYPED_FUNCTIONS = _names(
     """
     Abs AnyValue ApproxDistinct Array ArrayAgg ArrayConcat ArrayFilter ArrayPosition ArrayRemove ArraySize
-    ArrayToString Ascii Atan Atan2 Avg BitwiseAndAgg BitwiseOrAgg Case Cast Ceil Chr Coalesce Concat ConcatWs
+    ArrayToString Ascii Atan Atan2 Avg BitwiseAndAgg BitwiseOrAgg Case Ceil Chr Coalesce Concat ConcatWs
     Corr Cos Cot Count CountIf CovarPop CovarSamp CumeDist CurrentDate CurrentTime CurrentTimestamp Date DateAdd
     DateBin DateDiff DateStrToDate DateSub DateTrunc Day DayOfMonth DayOfWeek DayOfYear Degrees DenseRank Exp
     Explode ExplodingGenerateSeries Extract FirstValue Floor Format GenerateSeries Greatest GroupConcat Grouping
@@ -202,6 +202,8 @@ ALLOWED_POSTGRES_FUNCTIONS = {
     "regr_intercept", "regr_r2", "regr_slope", "rpad", "rtrim", "split_part", "starts_with", "strpos", "substr",
     "string_agg", "timezone", "to_date", "to_hex", "to_json", "to_jsonb", "to_timestamp", "translate", "trunc",
     "upper_inf", "width_bucket", "var_pop", "var_samp", "stddev", "date_trunc", "now", "current_date",
+    "all", "any", "some", "to_tsvector", "to_tsquery", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery",
+    "ts_rank", "ts_rank_cd", "ts_headline", "array_dims", "array_ndims", "initcap", "concat",
 }  # fmt: skip
 
 ALLOWED = OPERATORS | STRUCTURE | CHECKED | ALLOWED_TYPED_FUNCTIONS

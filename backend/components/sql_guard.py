@@ -41,6 +41,11 @@ STATEMENTS = frozenset(
     }
 )  # fmt: skip
 SYSTEM_SCHEMA = "pg_catalog"
+# Untyped calls allowed by name: the list above, and the names of the typed functions it
+# allows, which sqlglot leaves untyped when they are written pg_catalog.name(...).
+ALLOWED_FUNCTION_NAMES = frozenset(ALLOWED_POSTGRES_FUNCTIONS) | frozenset(
+    name.lower() for cls in ALLOWED_TYPED_FUNCTIONS if hasattr(exp, cls) for name in getattr(exp, cls).sql_names()
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ def _check_node(node: exp.Expr) -> None:
         return
     if name == "Anonymous":
         assert isinstance(node, exp.Anonymous)
-        if str(node.name).lower() not in ALLOWED_POSTGRES_FUNCTIONS:
+        if str(node.name).lower() not in ALLOWED_FUNCTION_NAMES:
             raise QueryRefused(f"Function {str(node.name).lower()}() is not allowed")
         return
     if name in ALLOWED_TYPED_FUNCTIONS:

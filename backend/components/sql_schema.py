@@ -14,6 +14,7 @@ PostgreSQL's own functions and operators can be found by name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sqlglot import exp
@@ -31,6 +32,23 @@ TYPE_NAMES = {
     "timestamptz": "timestamp with time zone", "time": "time without time zone", "interval": "interval",
     "json": "json", "jsonb": "jsonb", "uuid": "uuid", "bytea": "bytea",
 }  # fmt: skip
+
+
+# Lower-case words that must still be quoted as names (PostgreSQL's reserved key words).
+RESERVED = frozenset(
+    """all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create
+    current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc
+    distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral
+    leading limit localtime localtimestamp not null offset on only or order placing primary references returning
+    select session_user some symmetric system_user table then to trailing true union unique user using variadic when
+    where window with""".split()
+)
+
+
+def identifier(name: str) -> exp.Identifier:
+    """A name as PostgreSQL must read it: quoted unless it is a plain lower-case word."""
+    plain = re.fullmatch(r"[a-z_][a-z0-9_$]*", name) is not None and name not in RESERVED
+    return exp.to_identifier(name, quoted=not plain)
 
 
 class SchemaIndex:
@@ -291,8 +309,8 @@ def qualify(checked: CheckedQuery, index: SchemaIndex) -> str:
         key = index.resolve(schema, table.name)
         if key is None:
             raise QueryRefused(f'Table "{table.name}" does not exist in this database')
-        table.set("db", exp.to_identifier(key[0], quoted=True))
-        table.set("this", exp.to_identifier(key[1], quoted=True))
+        table.set("db", identifier(key[0]))
+        table.set("this", identifier(key[1]))
     return generate(tree)
 
 

@@ -30,6 +30,7 @@ class QueryOut(BaseModel):
     rows: list[list[Any]]
     row_count: int
     truncated: bool
+    truncation: str | None = Field(default=None, description="Why the result is not whole, in a sentence")
     sources: list[Source]
     timings: dict[str, float] = Field(
         description="Milliseconds per step: retrieve, generate, validate, execute, answer"

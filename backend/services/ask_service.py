@@ -222,6 +222,7 @@ class AskService:
                     "rows": result.rows,
                     "row_count": result.row_count,
                     "truncated": result.truncated,
+                    "truncation": result.truncation,
                 },
             )
             started = time.perf_counter()
@@ -257,6 +258,7 @@ class AskService:
             rows=final.rows if final else [],
             row_count=final.row_count if final else 0,
             truncated=final.truncated if final else False,
+            truncation=final.truncation if final else None,
             sources=sources,
             timings=state.timings,
             model=model,

@@ -129,6 +129,61 @@ REFUSED: list[str] = [
     "SELECT * FROM information_schema.tables",
     "SELECT * FROM otherdb.public.actor",
     "SELECT secret FROM actor",
+    # --- the security review of issue 10 and its neighbours ---
+    # what PostgreSQL resolves, not names: operators, schema-qualified calls, casts, attribute notation
+    "SELECT 1 OPERATOR(public.###) 2",
+    "SELECT 1 OPERATOR(pg_catalog.+) 2",
+    "SELECT first_name FROM actor WHERE actor_id OPERATOR(public.=) 1",
+    "SELECT public.last_day(now())",
+    "SELECT myschema.age('x')",
+    "SELECT public.film_in_stock(1, 1)",
+    "SELECT last_day(now())",
+    "SELECT * FROM film_in_stock(1, 1)",
+    "SELECT * FROM public.rewards_report(1, 1.0)",
+    "SELECT get_customer_balance(1, now())",
+    "SELECT (a).full_name FROM actor a",
+    "SELECT (c).first_name FROM customer c",
+    "SELECT (f).* FROM film f",
+    "SELECT CAST(1 AS evil_type)",
+    "SELECT 1::public.evil_type",
+    "SELECT release_year::year FROM film",
+    "SELECT 'actor'::regclass",
+    "SELECT 'pg_sleep'::regproc",
+    "SELECT 'public'::regnamespace::oid",
+    "SELECT a.b.c.d FROM actor a",
+    # system catalogs, however they are spelled or hidden
+    "SELECT * FROM pg_settings",
+    "SELECT name, setting FROM pg_catalog.pg_settings",
+    "SELECT * FROM pg_stat_activity",
+    "SELECT usename, passwd FROM pg_user",
+    "SELECT * FROM pg_roles",
+    "SELECT * FROM pg_proc",
+    "WITH a AS (SELECT * FROM pg_authid), pg_authid AS (SELECT 1 AS x) SELECT * FROM a",
+    "SELECT * FROM actor WHERE actor_id IN (SELECT oid::int FROM pg_class)",
+    "SELECT * FROM information_schema.role_table_grants",
+    # functions that reach outside, however they are called
+    "SELECT pg_catalog.set_config('statement_timeout', '0', false)",
+    "SELECT pg_catalog.pg_read_file('/etc/hostname')",
+    "SELECT pg_terminate_backend(pg_backend_pid())",
+    "SELECT dblink_exec('dbname=sextant_sakila', 'INSERT INTO actor (first_name, last_name) VALUES (1, 2)')",
+    "SELECT * FROM dblink('dbname=sextant_sakila', 'SELECT 1') AS t(x int)",
+    "SELECT current_user",
+    "SELECT session_user",
+    "SELECT version()",
+    "SELECT inet_server_addr()",
+    "SELECT pg_current_logfile()",
+    "SELECT * FROM pg_ls_waldir()",
+    "SELECT lo_get(1)",
+    "SELECT currval('actor_actor_id_seq')",
+    "SELECT pg_create_restore_point('x')",
+    "SELECT txid_current_snapshot()",
+    "SELECT title FROM film WHERE title = $$x$$ OR pg_sleep(1) IS NULL",
+    "SELECT 1 FROM film WHERE (SELECT pg_sleep(1)) IS NULL",
+    "SELECT xmlparse(document '<x/>')",
+    # placeholders and parameters
+    "SELECT $1",
+    "SELECT * FROM actor WHERE actor_id = %s",
+    "SELECT * FROM actor WHERE actor_id = :id",
 ]
 
 HARMLESS: list[str] = [
@@ -141,4 +196,16 @@ HARMLESS: list[str] = [
     # only reads
     "SELECT * FROM actor",
     "SELECT count(*) FROM payment WHERE amount > 5",
+    # the review's lexer trick: with standard_conforming_strings pinned on, two strings
+    "SELECT 'a\\', ' , pg_sleep(3) AS x -- '",
+    "SELECT $$a\\$$, ' , pg_sleep(3) AS x -- '",
+    # sqlglot writes the user's aggregate name as string_agg: PostgreSQL's own runs
+    "SELECT group_concat(first_name) FROM actor",
+    # an allowed name that resolves only in pg_catalog: fails, runs nothing of the user's
+    "SELECT upper(1)",
+    # huge values: cut by the byte budget
+    "SELECT repeat('x', 5000000) FROM generate_series(1, 200)",
+    # temp files: bounded by statement_timeout and temp_file_limit
+    "SELECT g FROM generate_series(1, 50000000) g ORDER BY random()",
+    "SELECT title FROM film WHERE rating = 'PG' AND rental_rate > 2.99 OR length IS DISTINCT FROM 90",
 ]

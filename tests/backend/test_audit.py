@@ -43,7 +43,7 @@ def test_queries_are_recorded_with_their_sql_and_refusals_with_the_reason(
     ollama.reply_sql("SELECT count(*) AS films FROM film")
     client.post("/api/query", json={"connection_id": cid, "question": "how many films?"}, headers=admin)
     (query,) = _events(client, admin, action="query")
-    assert query["details"]["query"] == "SELECT COUNT(*) AS films FROM film"
+    assert query["details"]["query"] == "SELECT COUNT(*) AS films FROM public.film"
     assert query["details"]["row_count"] == 1 and query["details"]["duration_ms"] > 0 and query["success"] is True
     ollama.reply_sql("DELETE FROM film", "DROP TABLE film")
     client.post("/api/query", json={"connection_id": cid, "question": "delete"}, headers=admin)

@@ -60,7 +60,7 @@ def test_answers_from_exactly_the_rows_the_sql_gives(
     assert body["row_count"] == 10 and body["truncated"] is False and body["executed"] is True
     assert body["answer"] == "ELEANOR HUNT rented the most films: 46."
     assert body["language"] == "sql" and body["error"] is None and body["model"] == "llama3.2"
-    assert "FROM customer AS c JOIN rental AS r" in body["query"]
+    assert "FROM public.customer AS c JOIN public.rental AS r" in body["query"]
     assert {"public.customer", "public.rental"} <= {s["object"] for s in body["sources"]}
     assert set(body["timings"]) == {"retrieve", "generate", "validate", "execute", "answer"}
     assert all(v >= 0 for v in body["timings"].values()) and body["timings"]["execute"] > 0
@@ -200,7 +200,7 @@ def test_settings_defaults_partial_update_and_execute_off(
     assert client.put("/api/settings", json={"top_k": 0}, headers=headers).status_code == 422
     ollama.reply_sql("SELECT count(*) FROM film")
     body = _ask(client, sakila, "how many films?")
-    assert body["executed"] is False and body["rows"] == [] and body["query"] == "SELECT COUNT(*) FROM film"
+    assert body["executed"] is False and body["rows"] == [] and body["query"] == "SELECT COUNT(*) FROM public.film"
     assert "turned off" in body["answer"]
     assert len([s for s in body["sources"] if s["via"] == "search"]) == 3
 

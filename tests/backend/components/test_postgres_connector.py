@@ -107,7 +107,7 @@ async def test_introspection_never_writes(scratch_db: Callable[[str], str]) -> N
     connector = PostgresConnector(url)
     async with connector._connect() as conn:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            await conn.execute("INSERT INTO t VALUES (2, 'b')")
+            await conn.execute("INSERT INTO public.t VALUES (2, 'b')")
 
 
 async def test_unreadable_tables_are_listed_without_samples(scratch_db: Callable[[str], str]) -> None:

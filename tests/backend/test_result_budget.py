@@ -1,0 +1,81 @@
+"""Bounded results and work on PostgreSQL: a byte budget per result and per value, enforced
+while fetching, and ``work_mem``/``temp_file_limit`` on every query session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.components.query_runner import CUT_MARK, PostgresQueryRunner, QueryExecutionError, QueryLimits
+from tests.conftest import connect, register_and_login
+from tests.fake_ollama import OllamaScript
+
+HUGE = "SELECT repeat('x', 5000000) AS big FROM generate_series(1, 200)"
+
+
+def test_two_hundred_values_of_five_megabytes_come_back_cut(sakila_url: str) -> None:
+    limits = QueryLimits()
+    result = asyncio.run(PostgresQueryRunner().run(sakila_url, HUGE, limits))
+    assert result.truncated is True and 1 <= result.row_count < 200
+    assert all(len(row[0].encode()) <= limits.max_value_bytes and row[0].endswith(CUT_MARK) for row in result.rows)
+    assert result.truncation is not None and "values longer than" in result.truncation
+    assert "cut" in result.truncation
+
+
+def test_the_byte_budget_stops_the_fetch(sakila_url: str) -> None:
+    limits = QueryLimits(max_bytes=20_000)
+    sql = "SELECT film_id, repeat(title, 40) AS t FROM public.film ORDER BY film_id"
+    result = asyncio.run(PostgresQueryRunner().run(sakila_url, sql, limits))
+    size = sum(len(str(v)) + 4 for row in result.rows for v in row)
+    assert result.truncated is True and 0 < result.row_count < 100 and size <= limits.max_bytes
+    assert result.rows[0][0] == 1 and "20,000 bytes" in (result.truncation or "")
+
+
+def test_small_results_are_whole(sakila_url: str) -> None:
+    result = asyncio.run(PostgresQueryRunner().run(sakila_url, "SELECT name FROM public.category", QueryLimits()))
+    assert result.row_count == 16 and result.truncated is False and result.truncation is None
+
+
+def test_work_mem_and_temp_file_limit_are_set_for_a_superuser(sakila_url: str) -> None:
+    limits = QueryLimits(work_mem="8MB", temp_file_limit="1MB")
+    sql = "SELECT current_setting('work_mem'), current_setting('temp_file_limit')"
+    result = asyncio.run(PostgresQueryRunner().run(sakila_url, sql, limits))
+    assert result.rows == [["8MB", "1MB"]]
+    with pytest.raises(QueryExecutionError, match="temp_file_limit"):
+        asyncio.run(
+            PostgresQueryRunner().run(
+                sakila_url, "SELECT g FROM generate_series(1, 3000000) g ORDER BY random() LIMIT 1", limits
+            )
+        )
+
+
+def test_a_role_that_may_not_set_temp_file_limit_still_runs_and_says_why(
+    scratch_db: Callable[[str], str], caplog: pytest.LogCaptureFixture
+) -> None:
+    url = scratch_db(
+        "DROP ROLE IF EXISTS sextant_plain; CREATE ROLE sextant_plain LOGIN;"
+        "CREATE TABLE t (x int); INSERT INTO t VALUES (1); GRANT SELECT ON t TO sextant_plain;"
+    )
+    plain = url.replace("postgres@", "sextant_plain@")
+    with caplog.at_level(logging.INFO, logger="backend.components.pg_session"):
+        result = asyncio.run(
+            PostgresQueryRunner().run(plain, "SELECT x, current_setting('work_mem') FROM public.t", QueryLimits())
+        )
+    assert result.rows == [[1, "16MB"]]
+    assert any("temp_file_limit" in r.getMessage() and "permission" in r.getMessage() for r in caplog.records)
+
+
+def test_the_api_answers_a_huge_result_truncated(client: TestClient, sakila_url: str, ollama: OllamaScript) -> None:
+    headers = register_and_login(client)
+    cid = connect(client, headers, sakila_url)["id"]
+    ollama.reply_sql(HUGE)
+    response = client.post("/api/query", json={"connection_id": cid, "question": "big?"}, headers=headers)
+    body: dict[str, Any] = response.json()
+    assert response.status_code == 200 and body["error"] is None and body["executed"] is True
+    assert body["truncated"] is True and "cut" in body["truncation"]
+    assert len(response.content) < 9_000_000
