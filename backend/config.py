@@ -11,11 +11,11 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "placeholder"}
 
@@ -101,6 +101,10 @@ class QuerySettings(BaseSettings):
     query_statement_timeout_ms: int = Field(default=10_000, ge=100)
     query_lock_timeout_ms: int = Field(default=1_000, ge=10)
     query_idle_timeout_ms: int = Field(default=15_000, ge=100)
+    query_max_bytes: int = Field(default=8_000_000, ge=10_000, description="Bytes of one result, cut while fetching")
+    query_max_value_bytes: int = Field(default=65_536, ge=100, description="Bytes of one value before it is cut")
+    query_work_mem: str = Field(default="16MB", pattern=r"^\d+\s*(kB|MB|GB)?$")
+    query_temp_file_limit: str = Field(default="256MB", pattern=r"^-?\d+\s*(kB|MB|GB)?$")
     query_repair_attempts: int = Field(default=1, ge=0, le=3)
     answer_rows_in_prompt: int = Field(default=50, ge=1)
     history_turns_in_prompt: int = Field(default=3, ge=0, le=20)
@@ -116,6 +120,29 @@ class SecuritySettings(BaseSettings):
     rate_questions_per_minute: int = Field(default=30, ge=1)
     rate_signups_per_hour: int = Field(default=10, ge=1, description="Sign-ups per client address per hour")
     metrics_enabled: bool = True
+
+
+class ConnectionPolicySettings(BaseSettings):
+    """Which databases user connections may reach (see ``backend/components/connection_policy.py``)."""
+
+    model_config = _env_config()
+
+    connection_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated hosts, IPs, CIDRs, host:port or socket directories; non-empty: only these",
+    )
+    connection_deny: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated targets refused on top of the built-in ones"
+    )
+    backend_port: int = Field(default=8000, ge=1, le=65535, description="This backend's port, refused on local hosts")
+    rate_connection_tests_per_minute: int = Field(default=20, ge=1)
+
+    @field_validator("connection_allow", "connection_deny", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
 
 class Settings(BaseSettings):
@@ -139,6 +166,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     query: QuerySettings = Field(default_factory=QuerySettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    connections: ConnectionPolicySettings = Field(default_factory=ConnectionPolicySettings)
 
 
 class ResolvedSecrets(BaseModel):
@@ -186,3 +214,21 @@ def resolve_secrets(settings: Settings) -> ResolvedSecrets:
         jwt_secret=SecretStr(given_jwt or stored["jwt_secret"]),
         encryption_key=SecretStr(given_key or stored["encryption_key"]),
     )
+
+
+def resolve_store_password(data_dir: Path) -> SecretStr:
+    """The superuser password of the embedded store, generated once into ``<data_dir>/secrets.json``.
+
+    The other keys of the file are kept; the file is replaced atomically and stays mode 0600.
+    """
+    path = data_dir / "secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if not stored.get("store_password"):
+        stored["store_password"] = secrets.token_urlsafe(32)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".secrets.json.{os.getpid()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(stored, fh)
+        os.replace(partial, path)
+    return SecretStr(stored["store_password"])

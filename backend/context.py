@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from backend.components.connection_policy import build_policy
 from backend.components.embedding_client import EmbeddingClient, HttpEmbeddingClient
 from backend.components.llm_client import LLMClient, OllamaLLMClient
 from backend.components.metrics import Metrics
@@ -81,9 +82,21 @@ def build_context(
     )
     audit = AuditService(sessions)
     limiter = PgRateLimiter(sessions)
-    indexing = IndexingService(engine, sessions, cipher, embedding_client, store, settings.indexing, metrics)
+    # Where user connections may not go: the store (this engine's server), metadata, our own services.
+    policy = build_policy(settings, engine.url.render_as_string(hide_password=True))
+    indexing = IndexingService(engine, sessions, cipher, embedding_client, store, settings.indexing, policy, metrics)
     runner = JobRunner(indexing, settings.indexing.job_sweep_interval_s)
-    connections = ConnectionService(sessions, cipher, introspect_options(settings.indexing), indexing, runner, audit)
+    connections = ConnectionService(
+        sessions,
+        cipher,
+        introspect_options(settings.indexing),
+        indexing,
+        runner,
+        audit,
+        policy,
+        limiter,
+        settings.connections,
+    )
     search = SearchService(connections, embedding_client, store, settings.search)
     llm_cfg = settings.llm
     llm = OllamaLLMClient(

@@ -29,6 +29,12 @@ class BadRequestError(AppError):
     default_detail = "Bad request"
 
 
+class TargetNotAllowedError(BadRequestError):
+    """A connection leads somewhere the connection policy refuses (the store, metadata, a denied host)."""
+
+    default_detail = "This address is not allowed"
+
+
 class UnauthorizedError(AppError):
     status_code = 401
     default_detail = "Not authenticated"

@@ -14,7 +14,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 from backend.api.routes import admin, auth, connections, health, history, query
 from backend.api.routes import settings as settings_routes
 from backend.components.embedding_client import EmbeddingClient
-from backend.config import Settings
+from backend.config import Settings, resolve_store_password
 from backend.context import build_context
 from backend.db.store import EmbeddedStore, create_engine, migrate
 from backend.errors import install_error_handlers
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
         if cfg.database.database_url is not None:
             url = cfg.database.database_url.get_secret_value()
         else:
-            embedded = EmbeddedStore(cfg.data_dir)
+            embedded = EmbeddedStore(cfg.data_dir, resolve_store_password(cfg.data_dir))
             url = await asyncio.to_thread(embedded.start)
             logger.info("using the embedded store under %s", embedded.pgdata)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -83,7 +84,7 @@ def embedding_service() -> Iterator[str]:
 def embedded_store() -> Iterator[str]:
     """A fresh embedded store (PostgreSQL 18 + pgvector) in a temporary directory, migrated."""
     with tempfile.TemporaryDirectory(prefix="sextant-bench-") as tmp:
-        store = EmbeddedStore(Path(tmp))
+        store = EmbeddedStore(Path(tmp), SecretStr(secrets.token_urlsafe(24)))
         url = store.start()
         try:
             migrate(url)

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHES = ["bench.bench_embedding", "bench.bench_index_search", "bench.bench_ask", "bench.bench_load"]
+BENCHES = [
+    "bench.bench_embedding",
+    "bench.bench_index_search",
+    "bench.bench_ask",
+    "bench.bench_load",
+    "bench.bench_result_memory",
+]
 
 
 def _run(module: str) -> dict[str, Any]:

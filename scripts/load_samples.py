@@ -26,6 +26,7 @@ SAMPLES: dict[str, list[str]] = {
     "sakila": ["sakila/postgres-sakila-schema.sql", "sakila/postgres-sakila-insert-data-using-copy.sql"],
     "chinook": ["chinook/Chinook_PostgreSql.sql"],
     "northwind": ["northwind/northwind.sql"],
+    "spider": ["spider/schemas.sql"],
 }
 
 

@@ -1,7 +1,8 @@
 """``make run``: start the embedding service and the backend, print the URL, stop both on Ctrl-C.
 
 With no ``DATABASE_URL`` the backend starts the embedded PostgreSQL (pgvector) under
-``./data`` (or ``SEXTANT_DATA_DIR``) and stops it when it exits. No Ollama is needed.
+``./data`` (or ``SEXTANT_DATA_DIR``), protected by a password generated into
+``./data/secrets.json``, and stops it when it exits. No Ollama is needed.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def main() -> int:
     embedding_url = f"http://127.0.0.1:{args.embedding_port}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     env.setdefault("EMBEDDING_URL", embedding_url)
+    # The connection policy refuses user connections to this port on a local address.
+    env["BACKEND_PORT"] = str(args.port)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         print("starting the embedding service (loads the bundled MiniLM model)...", flush=True)

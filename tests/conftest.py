@@ -29,6 +29,7 @@ from pydantic import SecretStr
 
 from backend.config import (
     AuthSettings,
+    ConnectionPolicySettings,
     CryptoSettings,
     DatabaseSettings,
     EmbeddingSettings,
@@ -124,6 +125,12 @@ def chinook_url() -> str:
 @pytest.fixture(scope="session")
 def northwind_url() -> str:
     return load_samples.load(USER_PG_ADMIN, "northwind")
+
+
+@pytest.fixture(scope="session")
+def spider_url() -> str:
+    """Spider's 160 databases as schemas of one database, structure only (no rows)."""
+    return load_samples.load(USER_PG_ADMIN, "spider")
 
 
 @pytest.fixture
@@ -240,6 +247,7 @@ def settings_factory(
             "security": SecuritySettings(
                 rate_login_failures=100_000, rate_signups_per_hour=1_000_000, rate_questions_per_minute=1_000_000
             ),
+            "connections": ConnectionPolicySettings(rate_connection_tests_per_minute=1_000_000),
         }
         values.update(overrides)
         return Settings(**values)

@@ -5,8 +5,11 @@ with ``filter``/``projection``/``sort``/``limit``/``skip``) into one aggregation
 ``check_pipeline`` refuses anything outside the stage allow-list (``$out``, ``$merge``,
 server-admin stages...), the operators that run JavaScript or write (``$where``,
 ``$function``, ``$accumulator``) anywhere in the tree, and ``$lookup``/``$graphLookup``/
-``$unionWith`` into another database or an unknown collection, and names field paths the
-inferred schema does not know.
+``$unionWith`` into another database or an unknown collection, joins and ``$facet`` nested
+more than ``MAX_NESTING`` levels deep, more than ``MAX_STAGES`` stages in one pipeline or
+``MAX_TOTAL_STAGES`` in all, and the amplifiers capped in ``mongo_costs`` (``$sample``,
+``$densify``, ``$graphLookup``, ``$bucketAuto``, regular expressions, ``$range``...); and it
+names field paths the inferred schema does not know.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from backend.components.mongo_costs import check_expression_costs, check_stage_costs
 from backend.components.sql_guard import QueryRefused
 from backend.schemas.schema_snapshot import SchemaSnapshot
 
@@ -30,7 +34,12 @@ RESHAPING_STAGES = {
     "$sortByCount", "$unionWith", "$setWindowFields", "$redact",
 }  # fmt: skip
 MAX_STAGES = 40
+MAX_TOTAL_STAGES = 100  # across the pipeline and all its sub-pipelines
 MAX_DEPTH = 40
+# Stages that run (sub-)pipelines or joins per input document: each level multiplies the work,
+# so a self-$lookup inside a self-$lookup inside ... is refused past this many levels.
+NESTING_STAGES = ("$lookup", "$graphLookup", "$unionWith", "$facet")
+MAX_NESTING = 2
 
 
 @dataclass(frozen=True)
@@ -98,15 +107,22 @@ def _walk_operators(value: Any, depth: int = 0) -> None:
             _walk_operators(item, depth + 1)
 
 
-def _check_stages(pipeline: list[Any], database: str, known: dict[str, dict[str, set[str]]], depth: int) -> None:
+def _check_stages(pipeline: list[Any], database: str, known: dict[str, dict[str, set[str]]], depth: int) -> int:
+    """Refuse what a pipeline at sub-pipeline ``depth`` may not hold; return its stage count, sub-pipelines included."""
     if len(pipeline) > MAX_STAGES:
         raise QueryRefused(f"At most {MAX_STAGES} stages are allowed")
+    total = len(pipeline)
     for stage in pipeline:
         if not isinstance(stage, dict) or len(stage) != 1:
             raise QueryRefused("Each stage is an object with exactly one $operator")
         (name, spec), = stage.items()  # fmt: skip
         if name not in ALLOWED_STAGES:
             raise QueryRefused(f"Stage {name} is not allowed")
+        if name in NESTING_STAGES and depth >= MAX_NESTING:
+            raise QueryRefused(
+                f"{name} is nested too deeply: joins, unions and $facet may be nested at most {MAX_NESTING} levels"
+            )
+        check_stage_costs(name, spec)
         if name in ("$lookup", "$graphLookup", "$unionWith"):
             target = spec if name == "$unionWith" and isinstance(spec, str) else None
             if isinstance(spec, dict):
@@ -114,14 +130,15 @@ def _check_stages(pipeline: list[Any], database: str, known: dict[str, dict[str,
                 if "db" in spec or isinstance(target, dict):
                     raise QueryRefused(f"{name} into another database is not allowed")
                 if isinstance(spec.get("pipeline"), list):
-                    _check_stages(spec["pipeline"], database, known, depth + 1)
+                    total += _check_stages(spec["pipeline"], database, known, depth + 1)
             if target is not None and (not isinstance(target, str) or target not in known.get(database, {})):
                 raise QueryRefused(f'{name} reads "{target}", which is not a collection of this database')
         if name == "$facet" and isinstance(spec, dict):
             for sub in spec.values():
                 if not isinstance(sub, list):
                     raise QueryRefused("Each $facet branch is a pipeline")
-                _check_stages(sub, database, known, depth + 1)
+                total += _check_stages(sub, database, known, depth + 1)
+    return total
 
 
 def _paths_in_filter(value: Any) -> list[str]:
@@ -167,7 +184,10 @@ def field_problems(query: MongoQuery, snapshot: SchemaSnapshot) -> list[str]:
 
 
 def check_pipeline(query: MongoQuery, snapshot: SchemaSnapshot) -> list[str]:
-    """Raise ``QueryRefused`` for anything outside the allow-lists; return schema problems (repairable)."""
+    """Raise ``QueryRefused`` for anything outside the allow-lists or over a cap; return schema
+    problems (repairable). The walk bounding nesting depth runs first, so the others may recurse."""
     _walk_operators(query.pipeline)
-    _check_stages(query.pipeline, query.database, collections_by_database(snapshot), 0)
+    if _check_stages(query.pipeline, query.database, collections_by_database(snapshot), 0) > MAX_TOTAL_STAGES:
+        raise QueryRefused(f"At most {MAX_TOTAL_STAGES} stages are allowed, sub-pipelines included")
+    check_expression_costs(query.pipeline)
     return field_problems(query, snapshot)

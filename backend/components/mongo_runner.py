@@ -1,8 +1,17 @@
-"""``MongoQueryRunner``: runs a checked aggregation with ``maxTimeMS`` and a document cap,
-and flattens the documents into columns and rows (nested paths dotted)."""
+"""``MongoQueryRunner``: runs a checked aggregation with ``maxTimeMS``, no disk use and a
+document cap, and flattens the documents into columns and rows (nested paths dotted).
+
+The result honours the same budget as PostgreSQL's: documents are fetched in small batches
+and handed, values whole, to a ``ResultCollector`` one by one; once it has ``max_bytes`` of
+values (or has read ``READ_FACTOR`` times that before cutting, or has ``max_rows`` rows) the
+cursor is closed, so the rest is never fetched, and values longer than ``max_value_bytes``
+are cut. ``QueryResult.truncation`` says which of these happened.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -10,25 +19,32 @@ from pymongo.errors import PyMongoError
 
 from backend.components.connectors.mongo_schema import json_value
 from backend.components.mongo_guard import MongoQuery
-from backend.components.query_runner import QueryExecutionError, QueryLimits, QueryResult
+from backend.components.query_runner import QueryExecutionError, QueryLimits, QueryResult, ResultCollector
 from backend.components.url_cipher import hide_password
 
 MAX_FLATTEN_DEPTH = 4
+# Documents need not share fields: every new dotted path is a column and older rows get
+# nulls in it. Capping the columns bounds that padding (which the collector does not count)
+# to MAX_COLUMNS nulls per row.
+MAX_COLUMNS = 500
 
 
-def flatten(doc: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
-    """``{"a": {"b": 1}, "c": [1, 2]}`` -> ``{"a.b": 1, "c": [1, 2]}``; values made JSON-safe."""
+def flatten(doc: dict[str, Any], prefix: str = "", depth: int = 0, max_chars: int = 10_000) -> dict[str, Any]:
+    """``{"a": {"b": 1}, "c": [1, 2]}`` -> ``{"a.b": 1, "c": [1, 2]}``; values made JSON-safe,
+    strings shortened to ``max_chars`` characters (silently: callers that must say so pass more
+    than they keep and cut with ``cap_value``)."""
     out: dict[str, Any] = {}
     for key, value in doc.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict) and value and depth < MAX_FLATTEN_DEPTH:
-            out.update(flatten(value, f"{path}.", depth + 1))
+            out.update(flatten(value, f"{path}.", depth + 1, max_chars))
         else:
-            out[path] = json_value(value, 10_000)
+            out[path] = json_value(value, max_chars)
     return out
 
 
 def to_table(docs: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Columns in order of first appearance, and one row per document (None where a field is missing)."""
     flat = [flatten(d) for d in docs]
     columns: list[str] = []
     seen: set[str] = set()
@@ -40,8 +56,47 @@ def to_table(docs: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     return columns, [[row.get(c) for c in columns] for row in flat]
 
 
+class _Table:
+    """Turns documents into rows while they arrive; columns grow as new paths show up."""
+
+    def __init__(self) -> None:
+        self.columns: list[str] = []
+        self._seen: set[str] = set()
+        self.dropped: set[str] = set()
+
+    def add(self, doc: dict[str, Any], collector: ResultCollector) -> bool:
+        """Offer one document to ``collector``; False once it wants no more."""
+        # Values whole: the collector cuts them with a mark and counts their real size as read.
+        flat = flatten(doc, max_chars=sys.maxsize)
+        new = [k for k in flat if k not in self._seen]
+        room = max(MAX_COLUMNS - len(self.columns), 0)
+        self.dropped.update(new[room:])
+        new = new[:room]
+        row = [flat.get(c) for c in [*self.columns, *new]]
+        if not collector.add(row):
+            return False
+        self.columns.extend(new)  # only once the row is kept: no column without a value
+        self._seen.update(new)
+        return True
+
+    def result(self, collector: ResultCollector) -> QueryResult:
+        for row in collector.rows:
+            row.extend([None] * (len(self.columns) - len(row)))
+        result = collector.result(self.columns)
+        if not self.dropped:
+            return result
+        note = f"{len(self.dropped)} fields beyond the first {MAX_COLUMNS} columns were left out"
+        return dataclasses.replace(
+            result, truncated=True, truncation="; ".join(filter(None, [result.truncation, note]))
+        )
+
+
 class MongoQueryRunner:
     async def run(self, url: str, query: MongoQuery, limits: QueryLimits) -> QueryResult:
+        """Run ``query`` (already checked) and return at most ``limits.max_rows`` rows and
+        ``limits.max_bytes`` bytes of values; raise ``QueryExecutionError`` with the server's
+        message (password hidden) when the server refuses or aborts it."""
+
         def clean(exc: BaseException) -> str:
             return hide_password((str(exc).strip() or type(exc).__name__).split(", full error:")[0], url)
 
@@ -49,18 +104,27 @@ class MongoQueryRunner:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, appname="sextant-query"
         )
+        collector = ResultCollector(limits)
+        table = _Table()
         try:
             collection = client[query.database][query.collection]
             cursor = await collection.aggregate(
                 [*query.pipeline, {"$limit": limits.max_rows + 1}],
                 maxTimeMS=limits.statement_timeout_ms,
                 allowDiskUse=False,
+                batchSize=collector.wanted(),
             )
-            docs = [doc async for doc in cursor]
+            try:
+                async for doc in cursor:
+                    if not table.add(doc, collector):
+                        break
+                    # Few documents per round trip while they are big: the server sends up to
+                    # 16 MB per batch whatever the budget, so the batch size is what bounds it.
+                    cursor.batch_size(collector.wanted())
+            finally:
+                await cursor.close()
         except PyMongoError as exc:
             raise QueryExecutionError(clean(exc)) from exc
         finally:
             await client.close()
-        truncated = len(docs) > limits.max_rows
-        columns, rows = to_table(docs[: limits.max_rows])
-        return QueryResult(columns=columns, rows=rows, truncated=truncated)
+        return table.result(collector)

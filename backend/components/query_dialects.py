@@ -20,7 +20,8 @@ from backend.components.prompts import (
 )
 from backend.components.query_runner import QueryLimits, QueryResult, QueryRunner
 from backend.components.sql_guard import QueryRefused
-from backend.components.sql_schema import SchemaIndex, guard_sql
+from backend.components.sql_index import SchemaIndex
+from backend.components.sql_schema import guard_sql
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
 
 

@@ -99,10 +99,11 @@ class ResultCollector:
         self.values_cut = 0
         self.cut_at_bytes = False
         self.cut_at_rows = False
+        self.cut_at_read = False
 
     @property
     def full(self) -> bool:
-        return self.cut_at_rows or self.cut_at_bytes
+        return self.cut_at_rows or self.cut_at_bytes or self.cut_at_read
 
     def add(self, row: Sequence[JsonValue]) -> bool:
         if self.full:
@@ -128,7 +129,7 @@ class ResultCollector:
         self.raw_bytes += raw
         self.values_cut += cut
         if self.raw_bytes > READ_FACTOR * self._limits.max_bytes:
-            self.cut_at_bytes = True  # enough read: long values are being cut, more rows add little
+            self.cut_at_read = True  # enough read: long values are being cut, more rows add little
         return True
 
     def wanted(self) -> int:
@@ -145,6 +146,11 @@ class ResultCollector:
             reasons.append(f"only the first {self._limits.max_rows} rows were fetched")
         if self.cut_at_bytes:
             reasons.append(f"the result was cut at {self._limits.max_bytes:,} bytes after {len(self.rows)} rows")
+        if self.cut_at_read:
+            reasons.append(
+                f"only {len(self.rows)} rows were read: their values came to more than "
+                f"{READ_FACTOR * self._limits.max_bytes:,} bytes before cutting"
+            )
         if self.values_cut:
             reasons.append(f"{self.values_cut} values longer than {self._limits.max_value_bytes:,} bytes were cut")
         return QueryResult(

@@ -14,7 +14,6 @@ PostgreSQL's own functions and operators can be found by name.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from sqlglot import exp
@@ -22,67 +21,7 @@ from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from backend.components.sql_guard import CheckedQuery, QueryRefused, check_statement, function_name, generate
-from backend.schemas.schema_snapshot import SchemaSnapshot
-
-# sqlglot type names -> PostgreSQL's format_type names, to match casts the database defines.
-TYPE_NAMES = {
-    "int": "integer", "bigint": "bigint", "smallint": "smallint", "text": "text", "varchar": "character varying",
-    "char": "character", "decimal": "numeric", "double precision": "double precision", "real": "real",
-    "boolean": "boolean", "date": "date", "timestamp": "timestamp without time zone",
-    "timestamptz": "timestamp with time zone", "time": "time without time zone", "interval": "interval",
-    "json": "json", "jsonb": "jsonb", "uuid": "uuid", "bytea": "bytea",
-}  # fmt: skip
-
-
-# Lower-case words that must still be quoted as names (PostgreSQL's reserved key words).
-RESERVED = frozenset(
-    """all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create
-    current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc
-    distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral
-    leading limit localtime localtimestamp not null offset on only or order placing primary references returning
-    select session_user some symmetric system_user table then to trailing true union unique user using variadic when
-    where window with""".split()
-)
-
-
-def identifier(name: str) -> exp.Identifier:
-    """A name as PostgreSQL must read it: quoted unless it is a plain lower-case word."""
-    plain = re.fullmatch(r"[a-z_][a-z0-9_$]*", name) is not None and name not in RESERVED
-    return exp.to_identifier(name, quoted=not plain)
-
-
-class SchemaIndex:
-    """What the index knows: tables by schema and name with their columns, and the
-    database's own functions, casts and types."""
-
-    def __init__(self, snapshot: SchemaSnapshot):
-        self.columns: dict[tuple[str, str], set[str]] = {
-            (o.schema_name, o.name): {c.name for c in o.columns} for o in snapshot.objects
-        }
-        self.column_types: dict[tuple[str, str], dict[str, str]] = {
-            (o.schema_name, o.name): {c.name: c.type for c in o.columns} for o in snapshot.objects
-        }
-        self.by_name: dict[str, list[tuple[str, str]]] = {}
-        for key in self.columns:
-            self.by_name.setdefault(key[1], []).append(key)
-        routines = snapshot.routines
-        self.functions = set(routines.functions)
-        self.casts = routines.casts
-        self.types = routines.types
-        self.catalog = set(routines.catalog_relations)
-
-    def is_catalog(self, name: str) -> bool:
-        """PostgreSQL finds ``pg_catalog`` relations before any user table of the same name."""
-        return name in self.catalog if self.catalog else name.startswith("pg_")
-
-    def resolve(self, schema: str | None, name: str) -> tuple[str, str] | None:
-        if schema is not None:
-            return (schema, name) if (schema, name) in self.columns else None
-        candidates = self.by_name.get(name, [])
-        for key in candidates:
-            if key[0] == "public":
-                return key
-        return candidates[0] if len(candidates) == 1 else None
+from backend.components.sql_index import TYPE_NAMES, SchemaIndex, identifier
 
 
 def _scopes(checked: CheckedQuery) -> list[Scope]:
@@ -133,18 +72,29 @@ def _source_columns(node: exp.Expr, source: exp.Expr | Scope, index: SchemaIndex
         key = index.resolve(source.args["db"].name if source.args.get("db") else None, source.name)
         return index.columns.get(key) if key else None
     expression = source.expression
-    cte_alias = expression.parent.args.get("alias") if expression.parent is not None else None
+    # A recursive CTE's self-reference points at its anchor SELECT, inside the UNION.
+    holder = expression.parent
+    while isinstance(holder, exp.SetOperation):
+        holder = holder.parent
+    cte_alias = holder.args.get("alias") if holder is not None else None
     if isinstance(cte_alias, exp.TableAlias) and cte_alias.args.get("columns"):
         return {c.name for c in cte_alias.args["columns"]}
-    if isinstance(expression, exp.Query):
-        first = expression
-        while isinstance(first, exp.SetOperation):
-            first = first.this
-        if isinstance(first, exp.Select) and not any(isinstance(e, exp.Star) for e in first.expressions):
-            if any(isinstance(e, exp.Column) and isinstance(e.this, exp.Star) for e in first.expressions):
-                return None
-            return set(first.named_selects)
-    return None
+    return _select_names(expression)
+
+
+def _select_names(expression: exp.Expr) -> set[str] | None:
+    """The output names of a query (its first SELECT's, for a set operation); None with a star."""
+    first = expression
+    while isinstance(first, exp.SetOperation):
+        first = first.this
+    if not isinstance(first, exp.Select):
+        return None
+    if any(
+        isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+        for e in first.expressions
+    ):
+        return None
+    return set(first.named_selects)
 
 
 def _lookup(scope: Scope | None, qualifier: str) -> tuple[exp.Expr, exp.Expr | Scope] | None:
@@ -157,9 +107,15 @@ def _lookup(scope: Scope | None, qualifier: str) -> tuple[exp.Expr, exp.Expr | S
 
 
 def _output_alias(scope: Scope, column: exp.Column) -> bool:
-    """ORDER BY and GROUP BY may name an output column by its alias (``ORDER BY total``)."""
+    """ORDER BY and GROUP BY may name an output column by its alias (``ORDER BY total``);
+    the ORDER BY of a UNION/INTERSECT/EXCEPT names the output columns of its first SELECT."""
     expression = scope.expression
-    if not isinstance(expression, exp.Select) or column.find_ancestor(exp.Order, exp.Group) is None:
+    if column.find_ancestor(exp.Order, exp.Group) is None:
+        return False
+    if isinstance(expression, exp.SetOperation):
+        names = _select_names(expression)
+        return names is None or column.name in names
+    if not isinstance(expression, exp.Select):
         return False
     return column.name in {e.alias for e in expression.expressions if isinstance(e, exp.Alias)}
 

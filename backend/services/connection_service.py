@@ -1,4 +1,8 @@
-"""Connections of one owner: test, create (then index), list, read, delete, sync status, schema."""
+"""Connections of one owner: test, create (then index), list, read, delete, sync status, schema.
+
+Every way to a user database passes ``ConnectionPolicy`` first (test, create, and ``ask_target``
+here; indexing in ``IndexingService``), and the driver is given the policy's pinned URL.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.components.connection_policy import ConnectionPolicy, PolicyRefusal
+from backend.components.connection_targets import describe_failure
 from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
 from backend.components.join_graph import JoinGraph
+from backend.components.rate_limiter import PgRateLimiter
 from backend.components.url_cipher import UrlCipher, redact_url
+from backend.config import ConnectionPolicySettings
 from backend.db.models import Connection, IndexJob
-from backend.errors import BadRequestError, ConflictError, NotFoundError
+from backend.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    TargetNotAllowedError,
+    TooManyRequestsError,
+    UpstreamUnavailableError,
+)
 from backend.schemas.connections import (
     ConnectionIn,
     ConnectionOut,
@@ -76,7 +91,13 @@ class ConnectionService:
         indexing: IndexingService,
         runner: JobRunner,
         audit: AuditService,
+        policy: ConnectionPolicy,
+        limiter: PgRateLimiter,
+        settings: ConnectionPolicySettings,
     ):
+        self._policy = policy
+        self._limiter = limiter
+        self._settings = settings
         self._sessions = sessions
         self._cipher = cipher
         self._introspect = introspect
@@ -86,16 +107,39 @@ class ConnectionService:
         self._graphs: dict[tuple[uuid.UUID, datetime], JoinGraph] = {}
         self._snapshots: dict[tuple[uuid.UUID, datetime], SchemaSnapshot] = {}
 
+    async def _charge_test(self, user_id: uuid.UUID) -> None:
+        """Count one connection attempt of ``user_id``; 429 with Retry-After past the per-minute limit."""
+        bucket = f"connection_tests:user:{user_id}"
+        wait = await self._limiter.retry_after(bucket, self._settings.rate_connection_tests_per_minute, 60)
+        if wait is not None:
+            raise TooManyRequestsError("Too many connection tests in the last minute; wait a moment", wait)
+        await self._limiter.add(bucket)
+
+    async def test_for(self, user_id: uuid.UUID, kind: str, url: str) -> ConnectionTestOut:
+        """``POST /connections/test``: ``test`` within the caller's per-minute limit (429 beyond it)."""
+        await self._charge_test(user_id)
+        return await self.test(kind, url)
+
     async def test(self, kind: str, url: str) -> ConnectionTestOut:
-        """Never raises for a bad URL or an unreachable database: the answer carries the reason."""
+        """Never raises for a bad URL, a refused target or an unreachable database: the answer says why.
+
+        A refused target (the store, metadata, the admin's lists) answers with the policy's sentence;
+        a Unix-socket connection no server answered says the same whether the directory exists or not.
+        """
         try:
-            version = await build_connector(kind, url, self._introspect).test()
+            build_connector(kind, url, self._introspect)  # a malformed URL keeps its own message
+            target = await self._policy.check(kind, url)  # PolicyRefusal is a ConnectorError too
         except ConnectorError as exc:
             return ConnectionTestOut(ok=False, error=str(exc))
+        try:
+            version = await build_connector(kind, target.url, self._introspect).test()
+        except ConnectorError as exc:
+            return ConnectionTestOut(ok=False, error=describe_failure(target, str(exc)))
         return ConnectionTestOut(ok=True, server_version=version)
 
     async def create(self, actor: Actor, body: ConnectionIn) -> ConnectionOut:
         owner_id = actor.id
+        await self._charge_test(owner_id)
         result = await self.test(body.kind, body.url)
         if not result.ok:
             await self._audit.by(
@@ -242,7 +286,11 @@ class ConnectionService:
         return graph
 
     async def ask_target(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> AskTarget:
-        """The decrypted URL, schema and join graph of an indexed connection of ``owner_id``."""
+        """The URL to connect with, schema and join graph of an indexed connection of ``owner_id``.
+
+        The URL is checked by the policy again and pinned to the addresses checked: a refused
+        target is a 400 (``TargetNotAllowedError``), a host that no longer resolves a 503.
+        """
         async with self._sessions() as session:
             connection = await self._indexed(session, owner_id, connection_id)
             graph = await self._graph(session, connection)
@@ -253,10 +301,17 @@ class ConnectionService:
                 await session.refresh(connection, ["schema_snapshot"])
                 parsed = SchemaSnapshot.model_validate(connection.schema_snapshot or {"kind": connection.kind})
                 snapshot = _remember(self._snapshots, key, parsed, SNAPSHOT_CACHE_SIZE)
+        try:
+            # Checked at every question: the policy or DNS may have changed since the connection was made.
+            target = await self._policy.check(connection.kind, self._cipher.decrypt(connection.url_encrypted))
+        except PolicyRefusal as exc:
+            raise TargetNotAllowedError(str(exc)) from exc
+        except ConnectorError as exc:
+            raise UpstreamUnavailableError(str(exc)) from exc
         return AskTarget(
             connection_id=connection.id,
             kind=connection.kind,
-            url=self._cipher.decrypt(connection.url_encrypted),
+            url=target.url,
             snapshot=snapshot,
             graph=graph,
         )

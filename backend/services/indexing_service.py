@@ -12,6 +12,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.components.chunker import chunk_snapshot
+from backend.components.connection_policy import ConnectionPolicy
+from backend.components.connection_targets import describe_failure
 from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
 from backend.components.embedding_client import EmbeddingClient
 from backend.components.join_graph import JoinGraph
@@ -50,9 +52,11 @@ class IndexingService:
         embedder: EmbeddingClient,
         store: VectorStore,
         settings: IndexingSettings,
+        policy: ConnectionPolicy,
         metrics: Metrics | None = None,
     ):
         self._metrics = metrics
+        self._policy = policy
         self._engine = engine
         self._sessions = sessions
         self._cipher = cipher
@@ -121,8 +125,13 @@ class IndexingService:
                 last_beat = time.monotonic()
                 await self._set_job(job_id, done=done, total=total, heartbeat_at=datetime.now(UTC))
 
-        connector = build_connector(kind, self._cipher.decrypt(url_token), introspect_options(self._settings))
-        snapshot = await connector.introspect(report)
+        # Checked again before every run: the policy or DNS may have changed since the connection was made.
+        target = await self._policy.check(kind, self._cipher.decrypt(url_token))
+        connector = build_connector(kind, target.url, introspect_options(self._settings))
+        try:
+            snapshot = await connector.introspect(report)
+        except ConnectorError as exc:
+            raise ConnectorError(describe_failure(target, str(exc))) from exc
         # Before anything leaves this function: chunks, embeddings and the stored schema see masked samples.
         pii_columns = tag_and_mask(snapshot, mask=mask_pii)
         objects = len(snapshot.objects)

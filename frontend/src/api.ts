@@ -27,7 +27,7 @@ export interface Source { object: string; kind: string; score: number; via: "sea
 export type Cell = string | number | boolean | null | Cell[] | { [key: string]: Cell };
 export interface QueryResult {
   answer: string; query: string | null; language: "sql" | "mongo"; columns: string[]; rows: Cell[][];
-  row_count: number; truncated: boolean; sources: Source[]; timings: Record<string, number>; model: string;
+  row_count: number; truncated: boolean; truncation?: string | null; sources: Source[]; timings: Record<string, number>; model: string;
   history_id: string | null; conversation_id: string; executed: boolean; error: string | null;
 }
 export interface HistoryItem {

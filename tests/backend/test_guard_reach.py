@@ -20,7 +20,8 @@ import pytest
 from backend.components.connectors.postgres import PostgresConnector
 from backend.components.query_runner import PostgresQueryRunner, QueryExecutionError, QueryLimits
 from backend.components.sql_guard import QueryRefused
-from backend.components.sql_schema import SchemaIndex, guard_sql
+from backend.components.sql_index import SchemaIndex
+from backend.components.sql_schema import guard_sql
 from tests.conftest import USER_PG_ADMIN
 
 LIMITS = QueryLimits(statement_timeout_ms=5_000, lock_timeout_ms=500, idle_timeout_ms=5_000)

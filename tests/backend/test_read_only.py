@@ -16,7 +16,8 @@ import pytest
 from backend.components.connectors.postgres import PostgresConnector
 from backend.components.query_runner import PostgresQueryRunner, QueryExecutionError, QueryLimits
 from backend.components.sql_guard import QueryRefused
-from backend.components.sql_schema import SchemaIndex, guard_sql
+from backend.components.sql_index import SchemaIndex
+from backend.components.sql_schema import guard_sql
 from tests.backend.adversarial_sql import HARMLESS, REFUSED
 
 LIMITS = QueryLimits(max_rows=200, statement_timeout_ms=1000, lock_timeout_ms=200, idle_timeout_ms=2000)
@@ -128,7 +129,9 @@ def test_timeout_alone_stops_a_slow_query(sakila_url: str) -> None:
     with pytest.raises(QueryExecutionError, match="statement timeout"):
         asyncio.run(
             PostgresQueryRunner().run(
-                sakila_url, "SELECT count(*) FROM public.rental a CROSS JOIN public.rental b CROSS JOIN public.rental c", LIMITS
+                sakila_url,
+                "SELECT count(*) FROM public.rental a CROSS JOIN public.rental b CROSS JOIN public.rental c",
+                LIMITS,
             )
         )
     assert time.monotonic() - started < 10

@@ -22,8 +22,10 @@ router = APIRouter(prefix="/connections", tags=["connections"])
 
 
 @router.post("/test", response_model=ConnectionTestOut)
-async def test_connection(body: ConnectionTestIn, _: CurrentUser, service: ConnectionServiceDep) -> ConnectionTestOut:
-    return await service.test(body.kind, body.url)
+async def test_connection(
+    body: ConnectionTestIn, user: CurrentUser, service: ConnectionServiceDep
+) -> ConnectionTestOut:
+    return await service.test_for(user.id, body.kind, body.url)
 
 
 @router.post("", response_model=ConnectionOut, status_code=status.HTTP_201_CREATED)

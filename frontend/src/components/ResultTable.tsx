@@ -11,7 +11,7 @@ function show(value: Cell): string {
   return String(value);
 }
 
-export default function ResultTable({ columns, rows, truncated }: { columns: string[]; rows: Cell[][]; truncated: boolean }) {
+export default function ResultTable({ columns, rows, truncated, truncation }: { columns: string[]; rows: Cell[][]; truncated: boolean; truncation?: string | null }) {
   const [page, setPage] = useState(0);
   const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
   const visible = rows.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
@@ -38,7 +38,7 @@ export default function ResultTable({ columns, rows, truncated }: { columns: str
         </table>
       </div>
       <div className="flex items-center gap-2 text-xs text-slate-600">
-        <span>{rows.length} row{rows.length === 1 ? "" : "s"}{truncated ? " (more exist; only the first ones were fetched)" : ""}</span>
+        <span>{rows.length} row{rows.length === 1 ? "" : "s"}{truncated ? ` (not the whole result: ${truncation ?? "only the first rows were fetched"})` : ""}</span>
         {pages > 1 && (
           <>
             <Button variant="secondary" onClick={() => setPage(page - 1)} disabled={page === 0}>Previous</Button>

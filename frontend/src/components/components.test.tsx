@@ -26,7 +26,7 @@ describe("ResultTable", () => {
 
   it("says when the result was cut", () => {
     render(<ResultTable columns={["id"]} rows={[[1]]} truncated />);
-    expect(screen.getByText(/more exist/)).toBeInTheDocument();
+    expect(screen.getByText(/not the whole result: only the first rows were fetched/)).toBeInTheDocument();
   });
 });
 

@@ -15,6 +15,7 @@ interface Turn {
   columns: string[];
   rows: Cell[][];
   truncated: boolean;
+  truncation?: string | null;
   executed: boolean;
   sources: Source[];
   timings: Record<string, number>;
@@ -54,7 +55,7 @@ function TurnView({ turn }: { turn: Turn }) {
           <pre className="mono mt-1 overflow-x-auto rounded bg-slate-900 p-2 text-xs text-slate-100" data-testid="query">{turn.query}</pre>
         </div>
       )}
-      {turn.columns.length > 0 && <ResultTable columns={turn.columns} rows={turn.rows} truncated={turn.truncated} />}
+      {turn.columns.length > 0 && <ResultTable columns={turn.columns} rows={turn.rows} truncated={turn.truncated} truncation={turn.truncation} />}
       {chart && <Chart spec={chart} />}
       {turn.sources.length > 0 && (
         <p className="text-xs text-slate-600">Sources: {turn.sources.map((s) => s.object + (s.via === "join" ? " (join)" : "")).join(", ")}</p>
@@ -130,7 +131,7 @@ export default function ChatPage() {
         const body = data as Record<string, unknown>;
         if (event === "sources") update({ sources: body.sources as Source[] });
         else if (event === "query") update({ query: body.query as string, language: body.language as string });
-        else if (event === "rows") update({ columns: body.columns as string[], rows: body.rows as Cell[][], truncated: body.truncated as boolean, executed: true });
+        else if (event === "rows") update({ columns: body.columns as string[], rows: body.rows as Cell[][], truncated: body.truncated as boolean, truncation: body.truncation as string | null, executed: true });
         else if (event === "token") update((t) => ({ answer: t.answer + (body.text as string) }));
         else if (event === "error") {
           const detail = body.detail as string;

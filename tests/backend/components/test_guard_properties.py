@@ -91,6 +91,12 @@ ALLOWED_STAGES: list[dict[str, Any]] = [
     {"$project": {"status": 1, "total": 1}}, {"$addFields": {"double": {"$multiply": ["$total", 2]}}},
     {"$lookup": {"from": "customers", "localField": "customer_id", "foreignField": "_id", "as": "c"}},
     {"$match": {"$or": [{"status": "new"}, {"total": {"$gt": 3}}]}},
+    {"$sample": {"size": 10}}, {"$match": {"status": {"$regex": "^pa(id)?$", "$options": "i"}}},
+    {"$bucketAuto": {"groupBy": "$total", "buckets": 5}},
+    {"$densify": {"field": "total", "range": {"step": 10, "bounds": [0, 100]}}},
+    {"$graphLookup": {"from": "orders", "startWith": "$customer_id", "connectFromField": "customer_id",
+                      "connectToField": "_id", "as": "g", "maxDepth": 2}},
+    {"$addFields": {"r": {"$map": {"input": {"$range": [0, 20]}, "in": {"$multiply": ["$$this", 2]}}}}},
 ]  # fmt: skip
 FORBIDDEN_PIECES: list[dict[str, Any]] = [
     {"$out": "x"}, {"$merge": {"into": "x"}}, {"$match": {"$where": "true"}}, {"$currentOp": {}},
@@ -98,6 +104,14 @@ FORBIDDEN_PIECES: list[dict[str, Any]] = [
     {"$group": {"_id": None, "x": {"$accumulator": {"init": "f"}}}}, {"$collStats": {}},
     {"$lookup": {"from": {"db": "admin", "coll": "system.users"}, "as": "u"}},
     {"$unionWith": {"db": "other", "coll": "x"}}, {"$lookup": {"from": "nowhere", "as": "u"}},
+    # Amplifiers: the caps of mongo_costs.
+    {"$sample": {"size": 10**9}}, {"$match": {"status": {"$regex": "(a+)+$"}}},
+    {"$bucketAuto": {"groupBy": "$total", "buckets": 10**7}},
+    {"$densify": {"field": "total", "range": {"step": 1, "bounds": "full"}}},
+    {"$graphLookup": {"from": "orders", "startWith": "$a", "connectFromField": "a", "connectToField": "b", "as": "g"}},
+    {"$addFields": {"r": {"$range": [0, 10**9]}}},
+    {"$addFields": {"s": {"$reduce": {"input": "$items", "initialValue": "x",
+                                      "in": {"$concat": ["$$value", "$$value"]}}}}},
 ]  # fmt: skip
 
 
@@ -132,3 +146,30 @@ def test_mongo_guard_never_lets_a_forbidden_piece_through(case: tuple[list[dict[
     assert refused == forbidden, pipeline
     if not forbidden:
         assert problems == [], pipeline
+
+
+NESTING = ["$lookup", "$unionWith", "$facet"]
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(NESTING), min_size=0, max_size=5), st.lists(st.sampled_from(ALLOWED_STAGES), max_size=3)
+)
+def test_mongo_sub_pipelines_nest_at_most_two_deep(kinds: list[str], tail: list[dict[str, Any]]) -> None:
+    pipeline: list[dict[str, Any]] = list(tail)
+    for kind in kinds:
+        if kind == "$lookup":
+            pipeline = [{"$lookup": {"from": "orders", "pipeline": pipeline, "as": "j"}}]
+        elif kind == "$unionWith":
+            pipeline = [{"$unionWith": {"coll": "customers", "pipeline": pipeline}}]
+        else:
+            pipeline = [{"$facet": {"f": pipeline}}]
+    # The deepest level holding a join, union or $facet: the wrappers, plus one for a $lookup or
+    # $graphLookup in the innermost stages.
+    levels = len(kinds) + any(next(iter(stage)) in ("$lookup", "$graphLookup") for stage in tail)
+    try:
+        check_pipeline(parse_mongo_query(json.dumps({"collection": "orders", "pipeline": pipeline}), SHOP), SHOP)
+        refused = False
+    except QueryRefused:
+        refused = True
+    assert refused == (levels > 2), pipeline

@@ -8,7 +8,8 @@ import pytest
 
 from backend.components.connectors.postgres import PostgresConnector
 from backend.components.sql_guard import QueryRefused, check_statement
-from backend.components.sql_schema import SchemaIndex, check_schema
+from backend.components.sql_index import SchemaIndex
+from backend.components.sql_schema import check_schema
 
 
 @pytest.fixture(scope="module")
