@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from collections import deque
 from typing import Any
 
 import psycopg
-import uvicorn
 
 from backend.config import LLMSettings
-from bench.common import USER_PG_ADMIN, bench_app, free_port, load_samples, percentile, wait_synced
-from tests.fake_ollama import OllamaScript, create_fake_ollama
+from bench.common import USER_PG_ADMIN, bench_app, load_samples, percentile, scripted_ollama, wait_synced
+from tests.fake_ollama import OllamaScript
 
 QUESTIONS = [
     ("Which customers rented the most films?",
@@ -43,18 +41,13 @@ ROUNDS = 8
 def run() -> dict[str, Any]:
     sakila_url = load_samples.load(USER_PG_ADMIN, "sakila")
     script = OllamaScript(answer="The rows show the answer.")
-    port = free_port()
-    fake = uvicorn.Server(uvicorn.Config(create_fake_ollama(lambda: script), port=port, log_level="warning"))
-    threading.Thread(target=fake.run, daemon=True).start()
-    while not fake.started:
-        time.sleep(0.05)
     steps: dict[str, list[float]] = {k: [] for k in ("retrieve", "generate", "validate", "execute", "answer")}
     totals: list[float] = []
     outside: list[float] = []
     direct: list[float] = []
-    with bench_app(llm=LLMSettings(ollama_url=f"http://127.0.0.1:{port}", ollama_model="llama3.2")) as (
-        client,
-        headers,
+    with (
+        scripted_ollama(script) as ollama_url,
+        bench_app(llm=LLMSettings(ollama_url=ollama_url, ollama_model="llama3.2")) as (client, headers),
     ):
         cid = client.post(
             "/api/connections", json={"name": "sakila", "kind": "postgres", "url": sakila_url}, headers=headers
@@ -80,7 +73,6 @@ def run() -> dict[str, Any]:
                 totals.append(total_ms)
                 outside.append(total_ms - body["timings"]["generate"] - body["timings"]["answer"])
                 direct.append(direct_ms)
-    fake.should_exit = True
     return {
         "questions": len(totals),
         "steps_ms": {

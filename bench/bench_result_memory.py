@@ -20,12 +20,11 @@ from typing import Any
 
 import psutil
 import psycopg
-import uvicorn
 
 from backend.components.query_runner import json_safe
 from backend.config import LLMSettings
-from bench.common import USER_PG_ADMIN, bench_app, free_port, load_samples, wait_synced
-from tests.fake_ollama import OllamaScript, create_fake_ollama
+from bench.common import USER_PG_ADMIN, bench_app, load_samples, scripted_ollama, wait_synced
+from tests.fake_ollama import OllamaScript
 
 HUGE = "SELECT repeat('x', 5000000) AS big FROM generate_series(1, 200)"
 MB = 1024 * 1024
@@ -63,14 +62,9 @@ def unbounded_fetch(url: str) -> int:
 def run() -> dict[str, Any]:
     sakila_url = load_samples.load(USER_PG_ADMIN, "sakila")
     script = OllamaScript(answer="The rows show the answer.")
-    port = free_port()
-    fake = uvicorn.Server(uvicorn.Config(create_fake_ollama(lambda: script), port=port, log_level="warning"))
-    threading.Thread(target=fake.run, daemon=True).start()
-    while not fake.started:
-        time.sleep(0.05)
-    with bench_app(llm=LLMSettings(ollama_url=f"http://127.0.0.1:{port}", ollama_model="llama3.2")) as (
-        client,
-        headers,
+    with (
+        scripted_ollama(script) as ollama_url,
+        bench_app(llm=LLMSettings(ollama_url=ollama_url, ollama_model="llama3.2")) as (client, headers),
     ):
         cid = client.post(
             "/api/connections", json={"name": "sakila", "kind": "postgres", "url": sakila_url}, headers=headers
@@ -87,7 +81,6 @@ def run() -> dict[str, Any]:
         body = response.json()
         assert body["executed"] and body["truncated"], body
         baseline_peak, fetched = peak_rss_during(lambda: unbounded_fetch(sakila_url))
-    fake.should_exit = True
     bounded = (peak - idle) / MB
     unbounded = (baseline_peak - idle) / MB
     return {

@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -152,3 +153,21 @@ def wait_synced(client: TestClient, headers: dict[str, str], connection_id: str)
         if body["status"] in ("succeeded", "failed"):
             return body
         time.sleep(0.05)
+
+
+@contextmanager
+def scripted_ollama(script: Any) -> Iterator[str]:
+    """The scripted Ollama-speaking server (tests/fake_ollama.py) on a free port; yields its URL."""
+    import uvicorn
+
+    from tests.fake_ollama import create_fake_ollama
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_fake_ollama(lambda: script), port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True

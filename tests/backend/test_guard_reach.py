@@ -33,6 +33,9 @@ def hostile_setup(admin_url: str) -> str:
     conninfo = " ".join(f"{k}={v}" for k, v in params.items()).replace("'", "''")
     return f"""
     CREATE EXTENSION dblink;
+    CREATE EXTENSION citext;
+    CREATE TABLE member (id int, email citext);
+    INSERT INTO member VALUES (1, 'Ann@Example.com');
     CREATE TABLE log (what text);
     CREATE TABLE actor (actor_id int PRIMARY KEY, first_name text, last_name text);
     INSERT INTO actor VALUES (1, 'PENELOPE', 'GUINESS');
@@ -157,8 +160,19 @@ def test_enum_casts_pass_and_are_qualified(hostile: Any) -> None:
     assert logged(url) == []
 
 
+def test_extension_functions_are_not_mistaken_for_user_code(hostile: Any) -> None:
+    """citext overloads lower/upper/strpos in public; an extension is the owner's vetted code and
+    PostgreSQL cannot find it under the pinned search_path, so such names stay allowed."""
+    url, index = hostile
+    assert "strpos" not in index.functions and "citext_eq" not in index.functions
+    sql, problems = guard_sql("SELECT id, strpos(email, '@') AS at, length(email) FROM member", index)
+    assert problems == []
+    assert asyncio.run(PostgresQueryRunner().run(url, sql, LIMITS)).rows == [[1, 4, 15]]
+
+
 def test_indexing_records_the_databases_own_routines(hostile: Any) -> None:
     _, index = hostile
+    assert not {"dblink_exec", "citext_eq", "strpos", "regexp_replace"} & index.functions
     assert {"upper", "lower", "full_name", "age", "note", "evil_cast"} <= index.functions
     assert index.types["public.evil_type"] == "composite" and index.types["public.mood"] == "enum"
     assert index.types["public.evil_domain"] == "domain"

@@ -133,7 +133,7 @@ def test_the_whole_loop(page: Page, app_url: str, sakila_url: str, ollama: Ollam
     page.get_by_role("textbox", name="Question").fill("How many films are in each category?")
     page.get_by_role("button", name="Ask").click()
     expect(page.get_by_test_id("answer")).to_have_text("Sports has the most films, 74.")
-    expect(page.get_by_test_id("query")).to_contain_text("JOIN film_category AS fc")
+    expect(page.get_by_test_id("query")).to_contain_text("JOIN public.film_category AS fc")
     table = page.get_by_role("table", name="Result rows")
     expect(table.get_by_role("row")).to_have_count(17)  # header + 16 categories
     expect(table).to_contain_text("Sports")

@@ -17,24 +17,34 @@ from backend.schemas.schema_snapshot import CastInfo, DatabaseRoutines
 # Schemas whose objects are PostgreSQL's own.
 SYSTEM_SCHEMAS = "('pg_catalog', 'information_schema')"
 
+
+def _not_extension(catalog: str, oid: str) -> str:
+    """An extension's members (citext, pgvector...) are vetted code installed by an owner, and
+    PostgreSQL cannot find them by name under the runner's search_path: they are not listed,
+    or every `avg` would be refused in a database with pgvector."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '{catalog}'::regclass"
+        f" AND d.objid = {oid} AND d.deptype = 'e')"
+    )
+
+
 FUNCTIONS_SQL = f"""
 SELECT DISTINCT lower(p.proname) AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
- WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} AND n.nspname NOT LIKE 'pg\\_toast%%' ORDER BY 1
+ WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} AND n.nspname NOT LIKE 'pg\\_toast%%'
+   AND {_not_extension("pg_proc", "p.oid")}
+ ORDER BY 1
 """
 OPERATORS_SQL = f"""
 SELECT DISTINCT o.oprname AS name FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
- WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} ORDER BY 1
+ WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} AND {_not_extension("pg_operator", "o.oid")} ORDER BY 1
 """
-# A cast is the database's own when its function, or one of its types, lives outside pg_catalog.
+# Casts that run a function of the database's own (binary-coercible and I/O casts run none).
 CASTS_SQL = f"""
 SELECT format_type(c.castsource, NULL) AS source, format_type(c.casttarget, NULL) AS target,
        CASE c.castcontext WHEN 'e' THEN 'explicit' WHEN 'a' THEN 'assignment' ELSE 'implicit' END AS context
-  FROM pg_cast c
-  LEFT JOIN pg_proc p ON p.oid = c.castfunc LEFT JOIN pg_namespace pn ON pn.oid = p.pronamespace
-  JOIN pg_type s ON s.oid = c.castsource JOIN pg_namespace sn ON sn.oid = s.typnamespace
-  JOIN pg_type t ON t.oid = c.casttarget JOIN pg_namespace tn ON tn.oid = t.typnamespace
- WHERE coalesce(pn.nspname, 'pg_catalog') NOT IN {SYSTEM_SCHEMAS}
-    OR sn.nspname NOT IN {SYSTEM_SCHEMAS} OR tn.nspname NOT IN {SYSTEM_SCHEMAS}
+  FROM pg_cast c JOIN pg_proc p ON p.oid = c.castfunc JOIN pg_namespace pn ON pn.oid = p.pronamespace
+ WHERE c.castmethod = 'f' AND pn.nspname NOT IN {SYSTEM_SCHEMAS}
+   AND {_not_extension("pg_cast", "c.oid")} AND {_not_extension("pg_proc", "p.oid")}
  ORDER BY 1, 2
 """
 TYPES_SQL = f"""
