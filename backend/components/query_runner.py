@@ -9,7 +9,9 @@ the byte budget; the transaction is always rolled back.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import decimal
 import ipaddress
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 import psycopg
 
 from backend.components.pg_session import UnsafeSessionError, limit_temp_files, session_options, verify_session
+from backend.components.pg_values import capped_statement
 from backend.components.url_cipher import hide_password
 
 JsonValue = Any
@@ -58,6 +61,8 @@ CUT_MARK = "… [cut]"
 # A result stops once this many times max_bytes have been read (values before cutting), and
 # one fetch asks for about BATCH_BYTES of rows: a row of huge values comes one at a time.
 READ_FACTOR = 4
+# How much longer than statement_timeout a whole run (execute and every fetch) may take.
+DEADLINE_GRACE_S = 1.0
 BATCH_BYTES = 1_000_000
 
 
@@ -105,7 +110,8 @@ class ResultCollector:
     def full(self) -> bool:
         return self.cut_at_rows or self.cut_at_bytes or self.cut_at_read
 
-    def add(self, row: Sequence[JsonValue]) -> bool:
+    def add(self, row: Sequence[JsonValue], cut: int = 0) -> bool:
+        """Keep one JSON-safe row (``cut`` of its values were already cut upstream); False once full."""
         if self.full:
             return False
         if len(self.rows) >= self._limits.max_rows:
@@ -114,7 +120,6 @@ class ResultCollector:
         capped: list[JsonValue] = []
         size = 2
         raw = 2
-        cut = 0
         for value in row:
             kept, value_size, was_cut = cap_value(value, self._limits.max_value_bytes)
             capped.append(kept)
@@ -223,20 +228,21 @@ class PostgresQueryRunner:
         except (psycopg.Error, OSError) as exc:
             raise QueryExecutionError(f"Could not connect to the database: {clean(exc)}") from exc
         collector = ResultCollector(limits)
+        columns: list[str] = []
         try:
             await verify_session(conn)
             await limit_temp_files(conn, limits.temp_file_limit)
             await conn.set_read_only(True)
-            async with conn.transaction(force_rollback=True), conn.cursor(name="sextant_query") as cursor:
-                await cursor.execute(sql)
-                while not collector.full:
-                    batch = await cursor.fetchmany(collector.wanted())
-                    if not batch:
-                        break
-                    for row in batch:
-                        if not collector.add([json_safe(v) for v in row]):
-                            break
-                columns = [d.name for d in cursor.description or []]
+            # statement_timeout applies to each FETCH on its own; this bounds them all together.
+            async with asyncio.timeout(limits.statement_timeout_ms / 1000 + DEADLINE_GRACE_S):
+                columns = await self._fetch(conn, sql, limits, collector)
+        except TimeoutError as exc:
+            with contextlib.suppress(Exception):
+                await conn.cancel_safe(timeout=2)
+            raise QueryExecutionError(
+                f"canceling statement due to statement timeout: the query and its fetches took longer than "
+                f"{limits.statement_timeout_ms} ms"
+            ) from exc
         except UnsafeSessionError as exc:
             raise QueryExecutionError(str(exc)) from exc
         except psycopg.Error as exc:
@@ -244,3 +250,25 @@ class PostgresQueryRunner:
         finally:
             await conn.close()
         return collector.result(columns)
+
+    @staticmethod
+    async def _fetch(
+        conn: psycopg.AsyncConnection[Any], sql: str, limits: QueryLimits, collector: ResultCollector
+    ) -> list[str]:
+        async with conn.transaction(force_rollback=True):
+            capped = await capped_statement(conn, sql, limits.max_value_bytes)
+            width = len(capped.columns)
+            async with conn.cursor(name="sextant_query") as cursor:
+                await cursor.execute(capped.statement)
+                while not collector.full:
+                    batch = await cursor.fetchmany(collector.wanted())
+                    if not batch:
+                        break
+                    for row in batch:
+                        values = [json_safe(v) for v in row[:width]]
+                        cut = [i for i, flag in enumerate(capped.flags) if flag is not None and row[flag]]
+                        for i in cut:
+                            values[i] = f"{CUT_MARK} (longer than {limits.max_value_bytes:,} bytes)"
+                        if not collector.add(values, cut=len(cut)):
+                            break
+        return capped.columns

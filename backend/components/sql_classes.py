@@ -203,7 +203,8 @@ ALLOWED_POSTGRES_FUNCTIONS = {
     "string_agg", "timezone", "to_date", "to_hex", "to_json", "to_jsonb", "to_timestamp", "translate", "trunc",
     "upper_inf", "width_bucket", "var_pop", "var_samp", "stddev", "date_trunc", "now", "current_date",
     "all", "any", "some", "to_tsvector", "to_tsquery", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery",
-    "ts_rank", "ts_rank_cd", "ts_headline", "array_dims", "array_ndims", "initcap", "concat",
+    "ts_rank", "ts_rank_cd", "ts_headline", "json_to_record", "jsonb_to_record", "json_to_recordset",
+    "jsonb_to_recordset", "array_dims", "array_ndims", "initcap", "concat",
 }  # fmt: skip
 
 ALLOWED = OPERATORS | STRUCTURE | CHECKED | ALLOWED_TYPED_FUNCTIONS

@@ -66,12 +66,16 @@ def function_name(node: exp.Func) -> str:
     return head if head.replace("_", "").isalnum() else node.sql_name().lower()
 
 
+def _is_system_schema(schema: exp.Expr) -> bool:
+    return isinstance(schema, exp.Identifier) and schema.name.lower() == SYSTEM_SCHEMA and not schema.quoted
+
+
 def _check_dot(node: exp.Dot) -> None:
     left, right = node.this, node.expression
     if isinstance(node.parent, exp.DataType):
         return  # a schema-qualified type name: the type rule of layer 4 decides
     if isinstance(right, exp.Func):
-        if isinstance(left, exp.Identifier) and left.name.lower() == SYSTEM_SCHEMA and not left.quoted:
+        if _is_system_schema(left):
             return  # pg_catalog.lower(x): the function itself is checked as a node of its own
         raise QueryRefused(
             f"Schema-qualified function calls are not allowed ({node.sql(dialect='postgres')[:80]}): "
@@ -98,6 +102,12 @@ def _check_node(node: exp.Expr) -> None:
     if name == "Table":
         if node.args.get("catalog") is not None:
             raise QueryRefused("Cross-database references are not allowed")
+        schema = node.args.get("db")
+        if isinstance(node.this, exp.Func) and schema is not None and not _is_system_schema(schema):
+            raise QueryRefused(
+                f"Schema-qualified function calls are not allowed ({node.sql(dialect='postgres')[:80]}): "
+                "call PostgreSQL's built-in functions by their plain name"
+            )
         return
     if name == "Column":
         if node.args.get("catalog") is not None:

@@ -48,9 +48,6 @@ class SchemaIndex:
         self.columns: dict[tuple[str, str], set[str]] = {
             (o.schema_name, o.name): {c.name for c in o.columns} for o in snapshot.objects
         }
-        self.column_types: dict[tuple[str, str], dict[str, str]] = {
-            (o.schema_name, o.name): {c.name: c.type for c in o.columns} for o in snapshot.objects
-        }
         self.by_name: dict[str, list[tuple[str, str]]] = {}
         for key in self.columns:
             self.by_name.setdefault(key[1], []).append(key)
@@ -59,6 +56,7 @@ class SchemaIndex:
         self.casts = routines.casts
         self.types = routines.types
         self.catalog = set(routines.catalog_relations)
+        self.hazards = list(routines.hazards)
 
     def is_catalog(self, name: str) -> bool:
         """PostgreSQL finds ``pg_catalog`` relations before any user table of the same name."""

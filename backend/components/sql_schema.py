@@ -63,15 +63,49 @@ def _real_tables(tree: exp.Expr) -> Iterator[exp.Table]:
         yield table
 
 
-def _source_columns(node: exp.Expr, source: exp.Expr | Scope, index: SchemaIndex) -> set[str] | None:
+# Set-returning functions whose rows have named columns (OUT parameters); any other function
+# in FROM gives one column named after its alias (or after itself).
+FUNCTION_COLUMNS = {
+    **dict.fromkeys(("jsonb_each", "jsonb_each_text", "json_each", "json_each_text"), frozenset({"key", "value"})),
+    **dict.fromkeys(
+        ("jsonb_array_elements", "jsonb_array_elements_text", "json_array_elements", "json_array_elements_text"),
+        frozenset({"value"}),
+    ),
+}
+
+
+def _function_columns(node: exp.Expr, function: exp.Expr) -> set[str]:
+    """The columns of a function in FROM: its OUT parameters, else its alias, plus ORDINALITY."""
+    name = function_name(function) if isinstance(function, exp.Func) else ""
+    alias = node.args.get("alias")
+    alias_name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else name
+    columns = set(FUNCTION_COLUMNS.get(name, {alias_name}))
+    if node.args.get("ordinality") or (isinstance(function, exp.Unnest) and function.args.get("offset")):
+        columns.add("ordinality")
+    return columns
+
+
+def _source_columns(node: exp.Expr, source: exp.Expr | Scope, index: SchemaIndex, depth: int = 0) -> set[str] | None:
     """The columns a FROM item offers; None when they cannot be known without a planner."""
     alias = node.args.get("alias")
     if isinstance(alias, exp.TableAlias) and alias.args.get("columns"):
-        return {c.name for c in alias.args["columns"]}
+        names = {c.name for c in alias.args["columns"]}
+        return names | {"ordinality"} if node.args.get("ordinality") else names
     if isinstance(source, exp.Table):
+        if not isinstance(source.this, exp.Identifier):
+            return _function_columns(source, source.this)
         key = index.resolve(source.args["db"].name if source.args.get("db") else None, source.name)
         return index.columns.get(key) if key else None
+    if not isinstance(source, Scope):
+        return None
     expression = source.expression
+    if isinstance(expression, exp.Unnest):
+        return _function_columns(expression, expression)
+    if isinstance(expression, exp.Lateral):
+        inner = expression.this
+        if isinstance(inner, exp.Subquery):
+            return _select_names(inner.unnest())
+        return _function_columns(expression, inner) if isinstance(inner, exp.Func) else None
     # A recursive CTE's self-reference points at its anchor SELECT, inside the UNION.
     holder = expression.parent
     while isinstance(holder, exp.SetOperation):
@@ -79,7 +113,34 @@ def _source_columns(node: exp.Expr, source: exp.Expr | Scope, index: SchemaIndex
     cte_alias = holder.args.get("alias") if holder is not None else None
     if isinstance(cte_alias, exp.TableAlias) and cte_alias.args.get("columns"):
         return {c.name for c in cte_alias.args["columns"]}
-    return _select_names(expression)
+    output = _select_names(expression)
+    if output is None and depth < 8:
+        output = _star_columns(source, index, depth + 1)
+    return output
+
+
+def _star_columns(scope: Scope, index: SchemaIndex, depth: int) -> set[str] | None:
+    """The output names of a SELECT with ``*`` or ``t.*``, expanded from its own FROM items."""
+    first = scope.expression
+    while isinstance(first, exp.SetOperation):
+        first = first.this
+    if not isinstance(first, exp.Select):
+        return None
+    names: set[str] = set()
+    for item in first.expressions:
+        qualifier = item.table if isinstance(item, exp.Column) and isinstance(item.this, exp.Star) else None
+        if isinstance(item, exp.Star) or qualifier:
+            sources = [scope.selected_sources[qualifier]] if qualifier else list(scope.selected_sources.values())
+            if qualifier and qualifier not in scope.selected_sources:
+                return None
+            for node, source in sources:
+                columns = _source_columns(node, source, index, depth)
+                if columns is None:
+                    return None
+                names |= columns
+        else:
+            names.add(item.alias_or_name)
+    return names
 
 
 def _select_names(expression: exp.Expr) -> set[str] | None:
@@ -145,16 +206,22 @@ def _column_problem(column: exp.Column, scope: Scope, index: SchemaIndex) -> str
     name = column.name
     qualifier = column.table
     if column.args.get("db") is not None:
+        # schema.table.column, or table.column.name, which PostgreSQL may read as name(table.column)
         key = index.resolve(column.args["db"].name, qualifier)
-        if key is not None and name not in index.columns[key]:
+        if key is None:
+            return f'"{column.args["db"].name}.{qualifier}" is not a table of this database'
+        if name not in index.columns[key]:
             return f'Column "{name}" does not exist in table {key[0]}.{key[1]}'
         return None
     if qualifier:
         found = _lookup(scope, qualifier)
         if found is None:
-            return None  # not a FROM item of any enclosing scope: PostgreSQL says so itself
+            return f'"{qualifier}" is not a table or alias in the FROM clause'
         columns = _source_columns(*found, index)
-        if columns is None or name in columns:
+        if columns is None:
+            # PostgreSQL reads alias.name as name(alias) when alias has no such column.
+            return f'Column "{name}" of {qualifier} cannot be checked: name its columns with AS {qualifier}(...)'
+        if name in columns:
             return None
         source = found[1]
         if isinstance(source, exp.Table):
@@ -191,7 +258,6 @@ def _check_routines(checked: CheckedQuery, index: SchemaIndex) -> None:
                 "write the query without it"
             )
     targets = {c.target for c in index.casts}
-    implicit_sources = {c.source for c in index.casts if c.context == "implicit"}
     for data_type in checked.tree.find_all(exp.DataType):
         if data_type.this == exp.DType.USERDEFINED:
             _check_user_type(data_type, index)
@@ -199,15 +265,6 @@ def _check_routines(checked: CheckedQuery, index: SchemaIndex) -> None:
         text = data_type.sql(dialect="postgres").split("(")[0].strip().lower()
         if TYPE_NAMES.get(text, text) in targets:
             raise QueryRefused(f"This database defines its own cast to {text}, so the query must not cast to it")
-    if implicit_sources:
-        for key, types in index.column_types.items():
-            used = {c.name for c in checked.tree.find_all(exp.Column)}
-            for column, type_name in types.items():
-                if column in used and type_name in implicit_sources:
-                    raise QueryRefused(
-                        f"Column {column} of {key[0]}.{key[1]} has a type this database casts implicitly "
-                        "with a function of its own"
-                    )
 
 
 def _check_user_type(data_type: exp.DataType, index: SchemaIndex) -> None:
@@ -234,6 +291,11 @@ def check_schema(checked: CheckedQuery, index: SchemaIndex) -> list[str]:
     Raises ``QueryRefused`` for a system catalog, or for anything that could reach a
     function, cast or type the user's database defines.
     """
+    if index.hazards:
+        raise QueryRefused(
+            f"This database defines {'; '.join(index.hazards)}. PostgreSQL would run them inside ordinary "
+            "queries, so Sextant runs no queries on it"
+        )
     problems: list[str] = []
     for table in _real_tables(checked.tree):
         schema = table.args["db"].name if table.args.get("db") is not None else None

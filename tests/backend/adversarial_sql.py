@@ -180,6 +180,16 @@ REFUSED: list[str] = [
     "SELECT title FROM film WHERE title = $$x$$ OR pg_sleep(1) IS NULL",
     "SELECT 1 FROM film WHERE (SELECT pg_sleep(1)) IS NULL",
     "SELECT xmlparse(document '<x/>')",
+    # the second review: alias.name is PostgreSQL's call name(alias) when alias has no such column
+    "SELECT f.pg_read_file FROM unnest(ARRAY['/etc/hostname']) AS f",
+    "SELECT r.current_setting FROM regexp_split_to_table('data_directory', ',') r",
+    "SELECT f.pg_create_physical_replication_slot FROM unnest(ARRAY['sextant_slot']) f",
+    "SELECT f.pg_stat_reset_shared FROM unnest(ARRAY['bgwriter']) f",
+    "SELECT g.pg_advisory_lock FROM generate_series(42, 42) g",
+    "SELECT s.to_json FROM (SELECT * FROM actor) s",
+    "SELECT a.first_name.pg_read_file FROM actor a",
+    "SELECT * FROM information_schema.upper(1)",
+    "SELECT * FROM public.film_in_stock(1, 1)",
     # placeholders and parameters
     "SELECT $1",
     "SELECT * FROM actor WHERE actor_id = %s",

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 
@@ -79,3 +82,49 @@ def test_the_api_answers_a_huge_result_truncated(client: TestClient, sakila_url:
     assert response.status_code == 200 and body["error"] is None and body["executed"] is True
     assert body["truncated"] is True and "cut" in body["truncation"]
     assert len(response.content) < 9_000_000
+
+
+def test_one_huge_value_is_cut_by_the_server_before_it_is_sent(sakila_url: str) -> None:
+    """A 400 MB value must not reach this process whole (libpq would hold it all)."""
+    process = psutil.Process()
+    before = process.memory_info().rss
+    peak = before
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, process.memory_info().rss)
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        result = asyncio.run(
+            PostgresQueryRunner().run(sakila_url, "SELECT repeat('x', 400000000) AS big", QueryLimits())
+        )
+    finally:
+        done.set()
+        sampler.join()
+    assert result.rows[0][0].endswith(CUT_MARK) and len(result.rows[0][0]) <= QueryLimits().max_value_bytes
+    assert peak - before < 150 * 1024 * 1024
+
+
+def test_long_values_of_other_types_come_back_as_a_marker(sakila_url: str) -> None:
+    sql = "SELECT to_jsonb(repeat('x', 100000)) AS j, ARRAY[repeat('y', 100000)] AS a, 'short'::jsonb IS NULL AS b"
+    result = asyncio.run(
+        PostgresQueryRunner().run(sakila_url, sql.replace("'short'::jsonb IS NULL", "1 = 1"), QueryLimits())
+    )
+    assert result.columns == ["j", "a", "b"]
+    assert result.rows[0][0].startswith(CUT_MARK) and result.rows[0][1].startswith(CUT_MARK)
+    assert result.rows[0][2] is True and result.truncated is True
+
+
+def test_fetches_together_stay_within_the_statement_timeout(sakila_url: str) -> None:
+    """statement_timeout limits each FETCH; the runner's deadline limits them all together."""
+    wide = ", ".join(f"repeat('x', 70000) AS c{i}" for i in range(16))
+    sql = f"SELECT {wide}, (SELECT count(*) FROM generate_series(1, 4000000 + g)) AS n FROM generate_series(1, 40) g"
+    started = time.monotonic()
+    with pytest.raises(QueryExecutionError, match="statement timeout"):
+        asyncio.run(PostgresQueryRunner().run(sakila_url, sql, QueryLimits(statement_timeout_ms=1000)))
+    assert time.monotonic() - started < 8

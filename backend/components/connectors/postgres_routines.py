@@ -28,24 +28,65 @@ def _not_extension(catalog: str, oid: str) -> str:
     )
 
 
+# Objects created after initdb have OIDs from 16384 (FirstNormalObjectId) on, in any schema:
+# a superuser can put functions, operators and casts into pg_catalog too.
+USER_OID = 16384
+
 FUNCTIONS_SQL = f"""
-SELECT DISTINCT lower(p.proname) AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
- WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} AND n.nspname NOT LIKE 'pg\\_toast%%'
-   AND {_not_extension("pg_proc", "p.oid")}
+SELECT DISTINCT lower(p.proname) AS name FROM pg_proc p
+ WHERE p.oid >= {USER_OID} AND {_not_extension("pg_proc", "p.oid")}
  ORDER BY 1
 """
 OPERATORS_SQL = f"""
-SELECT DISTINCT o.oprname AS name FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
- WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} AND {_not_extension("pg_operator", "o.oid")} ORDER BY 1
+SELECT DISTINCT o.oprname AS name FROM pg_operator o
+ WHERE o.oid >= {USER_OID} AND {_not_extension("pg_operator", "o.oid")} ORDER BY 1
 """
+_USER_FUNCTION = f"p.oid >= {USER_OID} AND {_not_extension('pg_proc', 'p.oid')}"
 # Casts that run a function of the database's own (binary-coercible and I/O casts run none).
 CASTS_SQL = f"""
 SELECT format_type(c.castsource, NULL) AS source, format_type(c.casttarget, NULL) AS target,
        CASE c.castcontext WHEN 'e' THEN 'explicit' WHEN 'a' THEN 'assignment' ELSE 'implicit' END AS context
-  FROM pg_cast c JOIN pg_proc p ON p.oid = c.castfunc JOIN pg_namespace pn ON pn.oid = p.pronamespace
- WHERE c.castmethod = 'f' AND pn.nspname NOT IN {SYSTEM_SCHEMAS}
-   AND {_not_extension("pg_cast", "c.oid")} AND {_not_extension("pg_proc", "p.oid")}
+  FROM pg_cast c JOIN pg_proc p ON p.oid = c.castfunc
+ WHERE c.castmethod = 'f' AND {_USER_FUNCTION} AND {_not_extension("pg_cast", "c.oid")}
  ORDER BY 1, 2
+"""
+# What PostgreSQL would run of the database's own inside an ordinary SELECT, without the query
+# naming it: no name check can see these, so the guard refuses every query on such a database.
+HAZARDS_SQL = f"""
+SELECT 'operators defined in pg_catalog (' || string_agg(DISTINCT o.oprname, ' ') || ')' AS hazard
+  FROM pg_operator o
+ WHERE o.oprnamespace = 'pg_catalog'::regnamespace AND o.oid >= {USER_OID}
+   AND {_not_extension("pg_operator", "o.oid")}
+HAVING count(*) > 0
+UNION ALL
+SELECT 'implicit casts that run its own functions (' || string_agg(
+         format_type(c.castsource, NULL) || ' to ' || format_type(c.casttarget, NULL), ', ') || ')'
+  FROM pg_cast c JOIN pg_proc p ON p.oid = c.castfunc
+ WHERE c.castcontext = 'i' AND {_USER_FUNCTION}
+HAVING count(*) > 0
+UNION ALL
+SELECT 'casts to json or jsonb that run its own functions (' || string_agg(
+         format_type(c.castsource, NULL) || ' to ' || format_type(c.casttarget, NULL), ', ') || ')'
+  FROM pg_cast c JOIN pg_proc p ON p.oid = c.castfunc
+ WHERE c.casttarget IN ('json'::regtype, 'jsonb'::regtype) AND {_USER_FUNCTION}
+HAVING count(*) > 0
+UNION ALL
+SELECT 'operator classes that run its own functions (' || string_agg(DISTINCT f.opfname, ', ') || ')'
+  FROM pg_opfamily f
+ WHERE EXISTS (SELECT 1 FROM pg_amproc a JOIN pg_proc p ON p.oid = a.amproc
+                WHERE a.amprocfamily = f.oid AND {_USER_FUNCTION})
+    OR EXISTS (SELECT 1 FROM pg_amop a JOIN pg_operator o ON o.oid = a.amopopr JOIN pg_proc p ON p.oid = o.oprcode
+                WHERE a.amopfamily = f.oid AND {_USER_FUNCTION})
+HAVING count(*) > 0
+UNION ALL
+SELECT 'types whose input, output or support functions are its own (' || string_agg(DISTINCT t.typname, ', ') || ')'
+  FROM pg_type t
+ WHERE EXISTS (SELECT 1 FROM pg_proc p
+                WHERE p.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend, t.typmodin, t.typmodout,
+                                t.typanalyze, t.typsubscript) AND {_USER_FUNCTION})
+    OR EXISTS (SELECT 1 FROM pg_range r JOIN pg_proc p ON p.oid IN (r.rngcanonical, r.rngsubdiff)
+                WHERE r.rngtypid = t.oid AND {_USER_FUNCTION})
+HAVING count(*) > 0
 """
 TYPES_SQL = f"""
 SELECT n.nspname || '.' || t.typname AS name,
@@ -64,7 +105,8 @@ SELECT c.relname AS name FROM pg_class c
 
 
 async def read_routines(conn: psycopg.AsyncConnection[dict[str, Any]]) -> DatabaseRoutines:
-    """The functions, operators, casts and types of the database outside the system schemas."""
+    """The database's own functions, operators, casts and types (created after initdb, extensions
+    excepted), the system catalog names, and the hazards that make every query unsafe."""
 
     async def rows(query: str) -> list[dict[str, Any]]:
         return await (await conn.execute(query)).fetchall()
@@ -75,4 +117,5 @@ async def read_routines(conn: psycopg.AsyncConnection[dict[str, Any]]) -> Databa
         casts=[CastInfo(**r) for r in await rows(CASTS_SQL)],
         types={r["name"]: r["kind"] for r in await rows(TYPES_SQL)},
         catalog_relations=[r["name"] for r in await rows(CATALOG_SQL)],
+        hazards=[r["hazard"] for r in await rows(HAZARDS_SQL)],
     )

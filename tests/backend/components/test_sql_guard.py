@@ -88,3 +88,41 @@ def test_schema_layer_follows_postgres_identifier_rules(odd_index: SchemaIndex) 
     assert problems("SELECT archived_at FROM archive.orders") == []
     assert problems("SELECT gross FROM archive.orders") == ['Column "gross" does not exist in archive.orders']
     assert problems("SELECT * FROM orders") != []  # two schemas have one, neither on the search path
+
+
+# The report: the outer alias x was resolved to the table the CTE called x.
+REUSED_ALIAS = (
+    "WITH c AS (SELECT d.store_id, COUNT(x.inventory_id) AS n FROM inventory x JOIN store d"
+    " ON d.store_id = x.store_id GROUP BY d.store_id) SELECT x.store_id, x.n FROM c x JOIN store d USING (store_id)"
+)
+
+
+def test_an_alias_reused_in_two_scopes_resolves_in_its_own(sakila_index: SchemaIndex) -> None:
+    assert check_schema(check_statement(REUSED_ALIAS), sakila_index) == []
+    wrong = REUSED_ALIAS.replace("SELECT x.store_id, x.n", "SELECT x.store_id, x.inventory_id")
+    assert check_schema(check_statement(wrong), sakila_index) == ['Column "inventory_id" does not exist in x']
+
+
+SCOPED = [
+    "SELECT f.title, l.n FROM film f CROSS JOIN LATERAL (SELECT count(*) AS n FROM inventory i"
+    " WHERE i.film_id = f.film_id) l",
+    "SELECT s.k FROM (SELECT store_id AS k FROM store) s WHERE s.k > 1",
+    "WITH t(a, b) AS (SELECT actor_id, first_name FROM actor) SELECT t.a, b FROM t",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT r.n + 1 FROM r WHERE r.n < 3) SELECT r.n FROM r",
+    "SELECT first_name FROM actor UNION SELECT first_name FROM customer ORDER BY first_name",
+    "SELECT c.first_name FROM customer c WHERE EXISTS (SELECT 1 FROM rental r WHERE r.customer_id = c.customer_id)",
+    "SELECT * FROM film JOIN film_category USING (film_id) WHERE category_id = 1",
+]
+
+
+@pytest.mark.parametrize("sql", SCOPED)
+def test_names_resolve_scope_by_scope(sql: str, sakila_index: SchemaIndex) -> None:
+    assert check_schema(check_statement(sql), sakila_index) == []
+
+
+def test_a_cte_that_shadows_a_table_is_the_cte(sakila_index: SchemaIndex) -> None:
+    sql = "WITH film AS (SELECT 1 AS nope) SELECT nope FROM film"
+    assert check_schema(check_statement(sql), sakila_index) == []
+    assert check_schema(check_statement("SELECT nope FROM film"), sakila_index) == [
+        'Column "nope" does not exist in public.film'
+    ]
