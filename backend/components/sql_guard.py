@@ -41,6 +41,10 @@ STATEMENTS = frozenset(
     }
 )  # fmt: skip
 SYSTEM_SCHEMA = "pg_catalog"
+# Bare words PostgreSQL reads as session values when no FROM item has such a column.
+SESSION_KEYWORDS = frozenset(
+    {"user", "current_user", "current_role", "session_user", "system_user", "current_catalog", "current_schema"}
+)
 # Untyped calls allowed by name: the list above, and the names of the typed functions it
 # allows, which sqlglot leaves untyped when they are written pg_catalog.name(...).
 ALLOWED_FUNCTION_NAMES = frozenset(ALLOWED_POSTGRES_FUNCTIONS) | frozenset(
@@ -112,6 +116,9 @@ def _check_node(node: exp.Expr) -> None:
     if name == "Column":
         if node.args.get("catalog") is not None:
             raise QueryRefused(f"Four-part names ({node.sql(dialect='postgres')[:80]}) are not allowed")
+        ident = node.this
+        if isinstance(ident, exp.Identifier) and not ident.quoted and ident.name.lower() in SESSION_KEYWORDS:
+            raise QueryRefused(f"{ident.name.upper()} is not allowed: it reads the session, not the data")
         return
     if name == "Dot":
         assert isinstance(node, exp.Dot)

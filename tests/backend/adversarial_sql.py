@@ -189,6 +189,8 @@ REFUSED: list[str] = [
     "SELECT s.to_json FROM (SELECT * FROM actor) s",
     "SELECT a.first_name.pg_read_file FROM actor a",
     "SELECT * FROM information_schema.upper(1)",
+    "SELECT user, s.* FROM (SELECT * FROM actor) s",
+    "SELECT current_role FROM generate_series(1, 1)",
     "SELECT * FROM public.film_in_stock(1, 1)",
     # placeholders and parameters
     "SELECT $1",
