@@ -69,17 +69,28 @@ async def verify_session(conn: psycopg.AsyncConnection[Any]) -> None:
         raise UnsafeSessionError("the session is not read-only, so queries are not run")
 
 
-async def limit_temp_files(conn: psycopg.AsyncConnection[Any], temp_file_limit: str) -> bool:
-    """Set ``temp_file_limit`` for the session where the role may; log why when it may not.
+# Set after connecting, one by one: some need a privilege (temp_file_limit) or a newer server
+# (client_connection_check_interval is 14+), and an unknown setting in the startup packet
+# would refuse the whole connection. A database may raise the last two for its own sessions.
+BOUNDS = ("client_connection_check_interval", "hash_mem_multiplier", "max_parallel_workers_per_gather")
+BOUND_VALUES = {"client_connection_check_interval": "1000", "hash_mem_multiplier": "1",
+                "max_parallel_workers_per_gather": "2"}  # fmt: skip
 
-    The connection must be in autocommit mode (a refused SET aborts a transaction).
+
+async def bound_session(conn: psycopg.AsyncConnection[Any], temp_file_limit: str) -> bool:
+    """Bound the session's work where the server and role allow it; log why where they do not.
+
+    Returns whether ``temp_file_limit`` was set. The connection must be in autocommit mode
+    (a refused SET aborts a transaction).
     """
-    try:
-        await conn.execute("SELECT set_config('temp_file_limit', %s, false)", (temp_file_limit,))
-    except psycopg.errors.InsufficientPrivilege as exc:
-        logger.info("temp_file_limit not set for this role: %s", str(exc).strip().splitlines()[0])
-        return False
-    except psycopg.Error as exc:
-        logger.warning("temp_file_limit not set: %s", str(exc).strip().splitlines()[0])
-        return False
-    return True
+    limited = False
+    for name, value in (("temp_file_limit", temp_file_limit), *((n, BOUND_VALUES[n]) for n in BOUNDS)):
+        try:
+            await conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            logger.info("%s not set for this role: %s", name, str(exc).strip().splitlines()[0])
+        except psycopg.Error as exc:
+            logger.info("%s not set: %s", name, str(exc).strip().splitlines()[0])
+        else:
+            limited = limited or name == "temp_file_limit"
+    return limited

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import psycopg
 
-from backend.components.pg_session import UnsafeSessionError, limit_temp_files, session_options, verify_session
+from backend.components.pg_session import UnsafeSessionError, bound_session, session_options, verify_session
 from backend.components.pg_values import capped_statement
 from backend.components.url_cipher import hide_password
 
@@ -231,7 +231,7 @@ class PostgresQueryRunner:
         columns: list[str] = []
         try:
             await verify_session(conn)
-            await limit_temp_files(conn, limits.temp_file_limit)
+            await bound_session(conn, limits.temp_file_limit)
             await conn.set_read_only(True)
             # statement_timeout applies to each FETCH on its own; this bounds them all together.
             async with asyncio.timeout(limits.statement_timeout_ms / 1000 + DEADLINE_GRACE_S):

@@ -135,7 +135,7 @@ def _check_node(node: exp.Expr) -> None:
     if name in ("Placeholder", "Parameter", "SessionParameter"):
         raise QueryRefused("Parameters and placeholders are not allowed: write the values into the query")
     if isinstance(node, exp.Func):
-        raise QueryRefused(f"Function {function_name(node)}() is not allowed")
+        raise QueryRefused(f"Function {node.sql_name().lower()}() is not allowed")
     if isinstance(node, exp.DataType):  # regclass, oid and other object identifier types
         raise QueryRefused(f"Casts to {node.sql(dialect='postgres')[:40]} are not allowed")
     raise QueryRefused(f"{name} ({node.sql(dialect='postgres')[:60]}) is not allowed in a query")

@@ -55,8 +55,11 @@ class SchemaIndex:
         self.functions = set(routines.functions)
         self.casts = routines.casts
         self.types = routines.types
+        # Types put into pg_catalog after initdb, which a built-in-looking name could reach.
+        self.catalog_types = {k.split(".", 1)[1] for k in self.types if k.startswith("pg_catalog.")}
         self.catalog = set(routines.catalog_relations)
         self.hazards = list(routines.hazards)
+        self.unsafe = dict(routines.unsafe_relations)
 
     def is_catalog(self, name: str) -> bool:
         """PostgreSQL finds ``pg_catalog`` relations before any user table of the same name."""

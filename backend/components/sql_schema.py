@@ -14,9 +14,11 @@ PostgreSQL's own functions and operators can be found by name.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
-from sqlglot import exp
+from sqlglot import TokenType, exp
+from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
@@ -74,12 +76,27 @@ FUNCTION_COLUMNS = {
 }
 
 
-def _function_columns(node: exp.Expr, function: exp.Expr) -> set[str]:
-    """The columns of a function in FROM: its OUT parameters, else its alias, plus ORDINALITY."""
+# Set-returning functions of one column, named after the alias (unnest of one array only).
+ONE_COLUMN_FUNCTIONS = frozenset(
+    {
+        "unnest", "generate_series", "generate_subscripts", "regexp_split_to_table", "regexp_matches",
+        "json_object_keys", "jsonb_object_keys", "jsonb_path_query", "string_to_table",
+    }
+)  # fmt: skip
+
+
+def _function_columns(node: exp.Expr, function: exp.Expr) -> set[str] | None:
+    """The columns of a function in FROM: its OUT parameters, else (for a set-returning function
+    of one column) its alias, plus ORDINALITY; None for anything else without a column list."""
     name = function_name(function) if isinstance(function, exp.Func) else ""
     alias = node.args.get("alias")
     alias_name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else name
-    columns = set(FUNCTION_COLUMNS.get(name, {alias_name}))
+    if name in FUNCTION_COLUMNS:
+        columns = set(FUNCTION_COLUMNS[name])
+    elif name in ONE_COLUMN_FUNCTIONS and (name != "unnest" or len(function.expressions) <= 1):
+        columns = {alias_name}
+    else:
+        return None
     if node.args.get("ordinality") or (isinstance(function, exp.Unnest) and function.args.get("offset")):
         columns.add("ordinality")
     return columns
@@ -138,9 +155,23 @@ def _star_columns(scope: Scope, index: SchemaIndex, depth: int) -> set[str] | No
                 if columns is None:
                     return None
                 names |= columns
-        else:
-            names.add(item.alias_or_name)
+        elif (name := _output_name(item)) is not None:
+            names.add(name)
     return names
+
+
+def _output_name(item: exp.Expr) -> str | None:
+    """The name PostgreSQL surely gives a select-list item: its alias, or the column it names.
+
+    Anything else is named by rules sqlglot does not follow (``'x'`` is ``?column?`` to
+    PostgreSQL, ``'x'::text`` is ``text``), so it has no name here: ``alias.name`` must not
+    pass on a guess, since PostgreSQL reads it as the call ``name(alias)`` when no column matches.
+    """
+    if isinstance(item, exp.Alias):
+        return item.alias
+    if isinstance(item, exp.Column) and not isinstance(item.this, exp.Star):
+        return item.name
+    return None
 
 
 def _select_names(expression: exp.Expr) -> set[str] | None:
@@ -155,7 +186,7 @@ def _select_names(expression: exp.Expr) -> set[str] | None:
         for e in first.expressions
     ):
         return None
-    return set(first.named_selects)
+    return {name for name in map(_output_name, first.expressions) if name}
 
 
 def _lookup(scope: Scope | None, qualifier: str) -> tuple[exp.Expr, exp.Expr | Scope] | None:
@@ -263,6 +294,8 @@ def _check_routines(checked: CheckedQuery, index: SchemaIndex) -> None:
             _check_user_type(data_type, index)
             continue
         text = data_type.sql(dialect="postgres").split("(")[0].strip().lower()
+        if text in index.catalog_types:
+            raise QueryRefused(f"Casts to {text} are not allowed: this database defines a type of that name")
         if TYPE_NAMES.get(text, text) in targets:
             raise QueryRefused(f"This database defines its own cast to {text}, so the query must not cast to it")
 
@@ -303,8 +336,11 @@ def check_schema(checked: CheckedQuery, index: SchemaIndex) -> list[str]:
             raise QueryRefused(
                 f"{table.name} is a PostgreSQL system catalog; only the database's own tables can be read"
             )
-        if index.resolve(schema, table.name) is None:
+        key = index.resolve(schema, table.name)
+        if key is None:
             problems.append(f'Table "{schema + "." if schema else ""}{table.name}" does not exist in this database')
+        elif (reason := index.unsafe.get(f"{key[0]}.{key[1]}")) is not None:
+            raise QueryRefused(f"{key[0]}.{key[1]} {reason}, so Sextant does not read it")
     _check_routines(checked, index)
     if problems:
         return sorted(set(problems))
@@ -332,9 +368,27 @@ def qualify(checked: CheckedQuery, index: SchemaIndex) -> str:
     return generate(tree)
 
 
+def _check_called_names(sql_text: str, index: SchemaIndex) -> None:
+    """Every word the final SQL calls, read from its tokens: sqlglot writes some typed functions
+    under another name (``StrPosition`` as ``POSITION``), and that is the name PostgreSQL resolves."""
+    tokens = Postgres().tokenize(sql_text)
+    for token, following in itertools.pairwise(tokens):
+        if following.token_type == TokenType.L_PAREN and token.token_type != TokenType.STRING:
+            name = token.text.lower()
+            if name in index.functions:
+                raise QueryRefused(
+                    f"{name}() is also defined by this database, so PostgreSQL might run that definition; "
+                    "write the query without it"
+                )
+
+
 def guard_sql(query: str, index: SchemaIndex) -> tuple[str, list[str]]:
     """Layers 1 and 4 together: ``(SQL to run, problems)``; the SQL is qualified only when
     there are no problems. Raises ``QueryRefused`` for what is never allowed."""
     checked = check_statement(query)
     problems = check_schema(checked, index)
-    return (checked.sql, problems) if problems else (qualify(checked, index), [])
+    if problems:
+        return checked.sql, problems
+    final = qualify(checked, index)
+    _check_called_names(final, index)
+    return final, []

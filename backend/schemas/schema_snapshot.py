@@ -68,6 +68,9 @@ class DatabaseRoutines(BaseModel):
         default_factory=dict, description="schema.name -> enum, domain, composite, range, base, multirange"
     )
     catalog_relations: list[str] = Field(default_factory=list)
+    unsafe_relations: dict[str, str] = Field(
+        default_factory=dict, description="schema.name -> why reading it runs the database's own code"
+    )
     hazards: list[str] = Field(
         default_factory=list,
         description="What PostgreSQL would run of the database's own inside any query; no query runs then",

@@ -36,7 +36,14 @@ HAZARDS = {
         " CREATE CAST (mood AS json) WITH FUNCTION mood_json(mood);"
         " CREATE TABLE diary (feeling mood); INSERT INTO diary VALUES ('happy');",
         "SELECT to_json(feeling) FROM public.diary",
-        "casts to json or jsonb",
+        "casts to json or text",
+    ),
+    "explicit cast of a built-in type to text": (
+        "CREATE FUNCTION arr_text(a int[]) RETURNS text LANGUAGE sql AS $f$ SELECT public.note('arr') $f$;"
+        " CREATE CAST (int[] AS text) WITH FUNCTION arr_text(int[]);"
+        " CREATE TABLE arrays (a int[]); INSERT INTO arrays VALUES ('{1,2}');",
+        "SELECT a::text FROM public.arrays",
+        "casts to json or text",
     ),
     "operator in pg_catalog": (
         "CREATE FUNCTION evil_op(a int, b text) RETURNS int LANGUAGE sql AS $f$ SELECT length(public.note('op')) $f$;"
@@ -128,3 +135,59 @@ def test_attribute_calls_through_an_alias_never_pass(sql: str, sakila_index: Sch
 @pytest.mark.parametrize("sql", STILL_FINE)
 def test_columns_of_functions_in_from_still_resolve(sql: str, sakila_index: SchemaIndex) -> None:
     assert guard_sql(sql, sakila_index)[1] == []
+
+
+UNSAFE_SETUP = """
+CREATE TABLE t (id int, name text); INSERT INTO t VALUES (1, 'a');
+CREATE FUNCTION evil_view(x int) RETURNS int LANGUAGE sql AS $f$ SELECT length(public.note('view')) $f$;
+CREATE VIEW v AS SELECT id, evil_view(id) AS e FROM t;
+CREATE VIEW vv AS SELECT id FROM v;
+CREATE VIEW clean AS SELECT id, upper(name) AS name FROM t;
+CREATE TABLE guarded (id int); INSERT INTO guarded VALUES (1);
+CREATE FUNCTION evil_policy(x int) RETURNS boolean LANGUAGE sql AS $f$ SELECT length(public.note('rls')) > 0 $f$;
+ALTER TABLE guarded ENABLE ROW LEVEL SECURITY;
+CREATE POLICY p ON guarded FOR SELECT USING (evil_policy(id));
+CREATE EXTENSION file_fdw;
+CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+CREATE FOREIGN TABLE cmd (line text) SERVER files OPTIONS (program 'echo row');
+"""
+
+
+def test_relations_whose_reading_runs_user_code_are_refused_and_never_sampled(
+    scratch_db: Callable[[str], str],
+) -> None:
+    url = scratch_db(LOGGER + UNSAFE_SETUP)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT * FROM public.vv")
+    assert logged(url) == ["view"], "reading the view really runs the function"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE public.log")
+    snapshot = asyncio.run(PostgresConnector(url).introspect())
+    assert logged(url) == [], "indexing read no sample of an unsafe relation"
+    index = SchemaIndex(snapshot)
+    assert set(index.unsafe) == {"public.v", "public.vv", "public.guarded", "public.cmd"}
+    for sql, reason in {
+        "SELECT id, e FROM v": "view that calls evil_view",
+        "SELECT id FROM vv": "reads public.v",
+        "SELECT id FROM guarded": "row-level security policy",
+        "SELECT line FROM cmd": "runs a program",
+    }.items():
+        with pytest.raises(QueryRefused, match=reason):
+            guard_sql(sql, index)
+    assert guard_sql("SELECT id, name FROM clean", index)[1] == []
+    assert snapshot.by_name()["public.clean"].samples, "a view of built-ins alone is sampled as before"
+
+
+def test_a_type_put_into_pg_catalog_under_a_name_sqlglot_knows_is_not_a_built_in(
+    scratch_db: Callable[[str], str],
+) -> None:
+    url = scratch_db(
+        LOGGER + "CREATE FUNCTION evil_check(x text) RETURNS boolean LANGUAGE sql"
+        " AS $f$ SELECT length(public.note('check')) > 0 $f$;"
+        " CREATE DOMAIN pg_catalog.decfloat AS text CHECK (public.evil_check(VALUE));"
+        " CREATE TABLE t (name text); INSERT INTO t VALUES ('a');"
+    )
+    index = SchemaIndex(asyncio.run(PostgresConnector(url).introspect()))
+    with pytest.raises(QueryRefused, match="defines a type of that name"):
+        guard_sql("SELECT CAST(name AS decfloat) FROM t", index)
+    assert guard_sql("SELECT CAST(name AS varchar(3)) FROM t", index)[1] == []

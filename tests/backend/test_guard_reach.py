@@ -41,7 +41,7 @@ def hostile_setup(admin_url: str) -> str:
     INSERT INTO actor VALUES (1, 'PENELOPE', 'GUINESS');
     CREATE FUNCTION note(what text) RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $f$
     BEGIN
-      PERFORM dblink_exec('{conninfo}'::text || ' dbname=' || current_database(),
+      PERFORM public.dblink_exec('{conninfo}'::text || ' dbname=' || current_database(),
                           format('INSERT INTO public.log VALUES (%L)', what));
       RETURN what;
     END $f$;

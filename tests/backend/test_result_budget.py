@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psutil
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -128,3 +129,17 @@ def test_fetches_together_stay_within_the_statement_timeout(sakila_url: str) -> 
     with pytest.raises(QueryExecutionError, match="statement timeout"):
         asyncio.run(PostgresQueryRunner().run(sakila_url, sql, QueryLimits(statement_timeout_ms=1000)))
     assert time.monotonic() - started < 8
+
+
+def test_settings_a_database_raises_for_itself_are_bounded_again(scratch_db: Callable[[str], str]) -> None:
+    url = scratch_db("SELECT 1")
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET max_parallel_workers_per_gather = 64')
+        conn.execute(f'ALTER DATABASE "{name}" SET hash_mem_multiplier = 1000')
+    sql = (
+        "SELECT current_setting('max_parallel_workers_per_gather'), current_setting('hash_mem_multiplier'),"
+        " current_setting('client_connection_check_interval')"
+    )
+    result = asyncio.run(PostgresQueryRunner().run(url, sql, QueryLimits()))
+    assert result.rows == [["2", "1", "1s"]]

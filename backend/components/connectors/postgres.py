@@ -219,13 +219,18 @@ class PostgresConnector:
             if fk.target in by_name:
                 by_name[fk.target].referenced_by.append(fk)
 
+        # Read first: what would run the database's own code is never sampled.
+        routines = await read_routines(conn)
         total = len(oids)
         if progress:
             await progress(0, total)
         for done, oid in enumerate(oids, start=1):
             obj = objects[oid]
+            unsafe = routines.unsafe_relations.get(obj.qualified_name)
             if not readable[oid]:
                 obj.notes.append("no SELECT privilege: samples skipped")
+            elif routines.hazards or unsafe:
+                obj.notes.append(f"samples skipped: it {unsafe}" if unsafe else "samples skipped: see the hazards")
             elif self._options.sample_rows > 0 or self._options.distinct_limit > 0:
                 await self._read_samples(conn, obj, col_meta[oid])
             if progress:
@@ -234,7 +239,7 @@ class PostgresConnector:
             kind="postgres",
             server_version=str(version_row["v"]) if version_row else None,
             objects=list(objects.values()),
-            routines=await read_routines(conn),
+            routines=routines,
         )
 
     def _value_expr(self, column: dict[str, Any]) -> sql.Composable:

@@ -65,10 +65,11 @@ SELECT 'implicit casts that run its own functions (' || string_agg(
  WHERE c.castcontext = 'i' AND {_USER_FUNCTION}
 HAVING count(*) > 0
 UNION ALL
-SELECT 'casts to json or jsonb that run its own functions (' || string_agg(
+SELECT 'casts to json or text that run its own functions (' || string_agg(
          format_type(c.castsource, NULL) || ' to ' || format_type(c.casttarget, NULL), ', ') || ')'
   FROM pg_cast c JOIN pg_proc p ON p.oid = c.castfunc
- WHERE c.casttarget IN ('json'::regtype, 'jsonb'::regtype) AND {_USER_FUNCTION}
+ WHERE c.casttarget IN ('json'::regtype, 'jsonb'::regtype, 'text'::regtype, 'varchar'::regtype,
+                        'bpchar'::regtype, 'name'::regtype) AND {_USER_FUNCTION}
 HAVING count(*) > 0
 UNION ALL
 SELECT 'operator classes that run its own functions (' || string_agg(DISTINCT f.opfname, ', ') || ')'
@@ -88,12 +89,44 @@ SELECT 'types whose input, output or support functions are its own (' || string_
                 WHERE r.rngtypid = t.oid AND {_USER_FUNCTION})
 HAVING count(*) > 0
 """
+# Relations whose reading runs the database's own code: views (and views of views) whose rules
+# call its functions or operators, tables whose row-level security policies do, and file_fdw
+# tables that run a program. Indexing reads no samples from them and the guard refuses them.
+UNSAFE_RELATIONS_SQL = f"""
+WITH RECURSIVE user_code(classid, objid, name) AS (
+    SELECT 'pg_proc'::regclass, p.oid, p.proname::text || '()' FROM pg_proc p WHERE {_USER_FUNCTION}
+    UNION ALL
+    SELECT 'pg_operator'::regclass, o.oid, 'operator ' || o.oprname::text
+      FROM pg_operator o JOIN pg_proc p ON p.oid = o.oprcode WHERE {_USER_FUNCTION}
+), uses(relid, refclassid, refobjid) AS (
+    SELECT r.ev_class, d.refclassid, d.refobjid
+      FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+     WHERE d.refobjid <> r.ev_class
+), unsafe(relid, reason) AS (
+    SELECT u.relid, 'is a view that calls ' || c.name FROM uses u
+      JOIN user_code c ON c.classid = u.refclassid AND c.objid = u.refobjid
+    UNION
+    SELECT pol.polrelid, 'has a row-level security policy that calls ' || c.name FROM pg_policy pol
+      JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid
+      JOIN user_code c ON c.classid = d.refclassid AND c.objid = d.refobjid
+    UNION
+    SELECT ft.ftrelid, 'is a file_fdw table that runs a program' FROM pg_foreign_table ft
+      JOIN pg_foreign_server s ON s.oid = ft.ftserver JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+     WHERE w.fdwname = 'file_fdw' AND EXISTS (SELECT 1 FROM unnest(ft.ftoptions) o WHERE o LIKE 'program=%%')
+    UNION
+    SELECT u.relid, 'reads ' || x.relid::regclass::text || ', which ' || x.reason FROM uses u
+      JOIN unsafe x ON u.refclassid = 'pg_class'::regclass AND u.refobjid = x.relid
+)
+SELECT n.nspname || '.' || c.relname AS name, min(x.reason) AS reason
+  FROM unsafe x JOIN pg_class c ON c.oid = x.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+ GROUP BY 1 ORDER BY 1
+"""
 TYPES_SQL = f"""
 SELECT n.nspname || '.' || t.typname AS name,
        CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite'
                       WHEN 'r' THEN 'range' WHEN 'm' THEN 'multirange' ELSE 'base' END AS kind
   FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
- WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} AND n.nspname NOT LIKE 'pg\\_toast%%'
+ WHERE t.oid >= {USER_OID} AND n.nspname NOT LIKE 'pg\\_toast%%'
    AND t.typelem = 0 AND NOT (t.typtype = 'c' AND EXISTS (
        SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c'))
  ORDER BY 1
@@ -118,4 +151,5 @@ async def read_routines(conn: psycopg.AsyncConnection[dict[str, Any]]) -> Databa
         types={r["name"]: r["kind"] for r in await rows(TYPES_SQL)},
         catalog_relations=[r["name"] for r in await rows(CATALOG_SQL)],
         hazards=[r["hazard"] for r in await rows(HAZARDS_SQL)],
+        unsafe_relations={r["name"]: r["reason"] for r in await rows(UNSAFE_RELATIONS_SQL)},
     )
