@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -25,31 +22,10 @@ from backend.components.query_runner import json_safe
 from backend.config import LLMSettings
 from bench.common import USER_PG_ADMIN, bench_app, load_samples, scripted_ollama, wait_synced
 from tests.fake_ollama import OllamaScript
+from tests.memory import peak_rss_during
 
 HUGE = "SELECT repeat('x', 5000000) AS big FROM generate_series(1, 200)"
 MB = 1024 * 1024
-
-
-def peak_rss_during(action: Callable[[], Any]) -> tuple[int, Any]:
-    """(highest RSS seen while ``action`` ran, its return value)."""
-    process = psutil.Process()
-    peak = process.memory_info().rss
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            time.sleep(0.005)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        value = action()
-    finally:
-        done.set()
-        sampler.join()
-    return max(peak, process.memory_info().rss), value
 
 
 def unbounded_fetch(url: str) -> int:

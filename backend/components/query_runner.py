@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import psycopg
 
+from backend.components.connectors.postgres_routines import HAZARDS_SQL
 from backend.components.pg_session import UnsafeSessionError, bound_session, session_options, verify_session
 from backend.components.pg_values import capped_statement
 from backend.components.url_cipher import hide_password
@@ -256,6 +257,14 @@ class PostgresQueryRunner:
         conn: psycopg.AsyncConnection[Any], sql: str, limits: QueryLimits, collector: ResultCollector
     ) -> list[str]:
         async with conn.transaction(force_rollback=True):
+            # The index may be older than the database: what would run its own code inside any
+            # query (a cast to text added since, say) is looked for again, in this snapshot.
+            hazards = [str(r[0]) for r in await (await conn.execute(HAZARDS_SQL)).fetchall()]
+            if hazards:
+                raise UnsafeSessionError(
+                    f"This database now defines {'; '.join(hazards)}. PostgreSQL would run them inside "
+                    "ordinary queries, so Sextant runs no queries on it"
+                )
             capped = await capped_statement(conn, sql, limits.max_value_bytes)
             width = len(capped.columns)
             async with conn.cursor(name="sextant_query") as cursor:

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from backend.components.connectors.postgres import PostgresConnector
+from backend.components.query_runner import PostgresQueryRunner, QueryExecutionError, QueryLimits
 from backend.components.sql_guard import QueryRefused
 from backend.components.sql_index import SchemaIndex
 from backend.components.sql_schema import guard_sql
@@ -191,3 +192,20 @@ def test_a_type_put_into_pg_catalog_under_a_name_sqlglot_knows_is_not_a_built_in
     with pytest.raises(QueryRefused, match="defines a type of that name"):
         guard_sql("SELECT CAST(name AS decfloat) FROM t", index)
     assert guard_sql("SELECT CAST(name AS varchar(3)) FROM t", index)[1] == []
+
+
+def test_a_hazard_created_after_indexing_stops_the_query_at_run_time(scratch_db: Callable[[str], str]) -> None:
+    url = scratch_db(
+        LOGGER + "CREATE TYPE pair AS (a int, b int); CREATE TABLE t (p pair); INSERT INTO t VALUES ((1, 2));"
+    )
+    index = SchemaIndex(asyncio.run(PostgresConnector(url).introspect()))
+    sql, problems = guard_sql("SELECT p FROM t", index)
+    assert problems == [] and asyncio.run(PostgresQueryRunner().run(url, sql, QueryLimits())).row_count == 1
+    with psycopg.connect(url, autocommit=True) as conn:  # the type's owner may do this, no superuser needed
+        conn.execute(
+            "CREATE FUNCTION pair_text(x pair) RETURNS text LANGUAGE sql AS $f$ SELECT public.note('pair') $f$;"
+            " CREATE CAST (pair AS text) WITH FUNCTION pair_text(pair);"
+        )
+    with pytest.raises(QueryExecutionError, match="now defines casts to json or text"):
+        asyncio.run(PostgresQueryRunner().run(url, sql, QueryLimits()))
+    assert logged(url) == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from fastapi.testclient import TestClient
 from backend.components.query_runner import CUT_MARK, PostgresQueryRunner, QueryExecutionError, QueryLimits
 from tests.conftest import connect, register_and_login
 from tests.fake_ollama import OllamaScript
+from tests.memory import peak_rss_during
 
 HUGE = "SELECT repeat('x', 5000000) AS big FROM generate_series(1, 200)"
 
@@ -87,26 +87,12 @@ def test_the_api_answers_a_huge_result_truncated(client: TestClient, sakila_url:
 
 def test_one_huge_value_is_cut_by_the_server_before_it_is_sent(sakila_url: str) -> None:
     """A 400 MB value must not reach this process whole (libpq would hold it all)."""
-    process = psutil.Process()
-    before = process.memory_info().rss
-    peak = before
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            time.sleep(0.005)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        result = asyncio.run(
+    before = psutil.Process().memory_info().rss
+    peak, result = peak_rss_during(
+        lambda: asyncio.run(
             PostgresQueryRunner().run(sakila_url, "SELECT repeat('x', 400000000) AS big", QueryLimits())
         )
-    finally:
-        done.set()
-        sampler.join()
+    )
     assert result.rows[0][0].endswith(CUT_MARK) and len(result.rows[0][0]) <= QueryLimits().max_value_bytes
     assert peak - before < 150 * 1024 * 1024
 
