@@ -83,8 +83,17 @@ async def bound_session(conn: psycopg.AsyncConnection[Any], temp_file_limit: str
     Returns whether ``temp_file_limit`` was set. The connection must be in autocommit mode
     (a refused SET aborts a transaction).
     """
+    settings = [("temp_file_limit", temp_file_limit), *((n, BOUND_VALUES[n]) for n in BOUNDS)]
+    try:  # one round trip where the server and role allow all of them (the usual case)
+        await conn.execute(
+            "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in settings),
+            [v for pair in settings for v in pair],
+        )
+        return True
+    except psycopg.Error:
+        pass  # then one by one, to keep what may be set and log why the rest may not
     limited = False
-    for name, value in (("temp_file_limit", temp_file_limit), *((n, BOUND_VALUES[n]) for n in BOUNDS)):
+    for name, value in settings:
         try:
             await conn.execute("SELECT set_config(%s, %s, false)", (name, value))
         except psycopg.errors.InsufficientPrivilege as exc:
