@@ -69,30 +69,31 @@ async def verify_session(conn: psycopg.AsyncConnection[Any]) -> None:
         raise UnsafeSessionError("the session is not read-only, so queries are not run")
 
 
-# Set after connecting, one by one: some need a privilege (temp_file_limit) or a newer server
-# (client_connection_check_interval is 14+), and an unknown setting in the startup packet
-# would refuse the whole connection. A database may raise the last two for its own sessions.
-BOUNDS = ("client_connection_check_interval", "hash_mem_multiplier", "max_parallel_workers_per_gather")
-BOUND_VALUES = {"client_connection_check_interval": "1000", "hash_mem_multiplier": "1",
-                "max_parallel_workers_per_gather": "2"}  # fmt: skip
+# Set after connecting, not in the startup packet: some need a privilege (temp_file_limit) or
+# a newer server (client_connection_check_interval is 14+), and an unknown or forbidden
+# setting there would refuse the whole connection. A database may raise the last two for its
+# own sessions.
+BOUNDS = {
+    "client_connection_check_interval": "1000",
+    "hash_mem_multiplier": "1",
+    "max_parallel_workers_per_gather": "2",
+}
 
 
-async def bound_session(conn: psycopg.AsyncConnection[Any], temp_file_limit: str) -> bool:
+async def bound_session(conn: psycopg.AsyncConnection[Any], temp_file_limit: str) -> None:
     """Bound the session's work where the server and role allow it; log why where they do not.
 
-    Returns whether ``temp_file_limit`` was set. The connection must be in autocommit mode
-    (a refused SET aborts a transaction).
+    The connection must be in autocommit mode (a refused SET aborts a transaction).
     """
-    settings = [("temp_file_limit", temp_file_limit), *((n, BOUND_VALUES[n]) for n in BOUNDS)]
+    settings = [("temp_file_limit", temp_file_limit), *BOUNDS.items()]
     try:  # one round trip where the server and role allow all of them (the usual case)
         await conn.execute(
             "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in settings),
             [v for pair in settings for v in pair],
         )
-        return True
+        return
     except psycopg.Error:
         pass  # then one by one, to keep what may be set and log why the rest may not
-    limited = False
     for name, value in settings:
         try:
             await conn.execute("SELECT set_config(%s, %s, false)", (name, value))
@@ -100,6 +101,3 @@ async def bound_session(conn: psycopg.AsyncConnection[Any], temp_file_limit: str
             logger.info("%s not set for this role: %s", name, str(exc).strip().splitlines()[0])
         except psycopg.Error as exc:
             logger.info("%s not set: %s", name, str(exc).strip().splitlines()[0])
-        else:
-            limited = limited or name == "temp_file_limit"
-    return limited

@@ -74,6 +74,13 @@ def _is_system_schema(schema: exp.Expr) -> bool:
     return isinstance(schema, exp.Identifier) and schema.name.lower() == SYSTEM_SCHEMA and not schema.quoted
 
 
+def _schema_qualified_call(node: exp.Expr) -> QueryRefused:
+    return QueryRefused(
+        f"Schema-qualified function calls are not allowed ({node.sql(dialect='postgres')[:80]}): "
+        "call PostgreSQL's built-in functions by their plain name"
+    )
+
+
 def _check_dot(node: exp.Dot) -> None:
     left, right = node.this, node.expression
     if isinstance(node.parent, exp.DataType):
@@ -81,10 +88,7 @@ def _check_dot(node: exp.Dot) -> None:
     if isinstance(right, exp.Func):
         if _is_system_schema(left):
             return  # pg_catalog.lower(x): the function itself is checked as a node of its own
-        raise QueryRefused(
-            f"Schema-qualified function calls are not allowed ({node.sql(dialect='postgres')[:80]}): "
-            "call PostgreSQL's built-in functions by their plain name"
-        )
+        raise _schema_qualified_call(node)
     raise QueryRefused(
         f"Attribute notation ({node.sql(dialect='postgres')[:80]}) is not allowed: PostgreSQL reads "
         "(row).name as a call of a function called name"
@@ -108,10 +112,7 @@ def _check_node(node: exp.Expr) -> None:
             raise QueryRefused("Cross-database references are not allowed")
         schema = node.args.get("db")
         if isinstance(node.this, exp.Func) and schema is not None and not _is_system_schema(schema):
-            raise QueryRefused(
-                f"Schema-qualified function calls are not allowed ({node.sql(dialect='postgres')[:80]}): "
-                "call PostgreSQL's built-in functions by their plain name"
-            )
+            raise _schema_qualified_call(node)
         return
     if name == "Column":
         if node.args.get("catalog") is not None:

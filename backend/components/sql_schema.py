@@ -55,6 +55,12 @@ def _visible_ctes(table: exp.Table) -> set[str]:
     return names
 
 
+def _table_key(table: exp.Table, index: SchemaIndex) -> tuple[str, str] | None:
+    """The index key of a table reference, with its schema when it has one."""
+    schema = table.args["db"].name if table.args.get("db") is not None else None
+    return index.resolve(schema, table.name)
+
+
 def _real_tables(tree: exp.Expr) -> Iterator[exp.Table]:
     """Table references that name a relation (not a CTE, not a table function)."""
     for table in tree.find_all(exp.Table):
@@ -111,7 +117,7 @@ def _source_columns(node: exp.Expr, source: exp.Expr | Scope, index: SchemaIndex
     if isinstance(source, exp.Table):
         if not isinstance(source.this, exp.Identifier):
             return _function_columns(source, source.this)
-        key = index.resolve(source.args["db"].name if source.args.get("db") else None, source.name)
+        key = _table_key(source, index)
         return index.columns.get(key) if key else None
     if not isinstance(source, Scope):
         return None
@@ -136,12 +142,17 @@ def _source_columns(node: exp.Expr, source: exp.Expr | Scope, index: SchemaIndex
     return output
 
 
+def _first_select(expression: exp.Expr) -> exp.Select | None:
+    """The SELECT that names a query's output columns (the first one of a set operation)."""
+    while isinstance(expression, exp.SetOperation):
+        expression = expression.this
+    return expression if isinstance(expression, exp.Select) else None
+
+
 def _star_columns(scope: Scope, index: SchemaIndex, depth: int) -> set[str] | None:
     """The output names of a SELECT with ``*`` or ``t.*``, expanded from its own FROM items."""
-    first = scope.expression
-    while isinstance(first, exp.SetOperation):
-        first = first.this
-    if not isinstance(first, exp.Select):
+    first = _first_select(scope.expression)
+    if first is None:
         return None
     names: set[str] = set()
     for item in first.expressions:
@@ -176,10 +187,8 @@ def _output_name(item: exp.Expr) -> str | None:
 
 def _select_names(expression: exp.Expr) -> set[str] | None:
     """The output names of a query (its first SELECT's, for a set operation); None with a star."""
-    first = expression
-    while isinstance(first, exp.SetOperation):
-        first = first.this
-    if not isinstance(first, exp.Select):
+    first = _first_select(expression)
+    if first is None:
         return None
     if any(
         isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
@@ -227,8 +236,7 @@ def _table_names(scope: Scope, index: SchemaIndex) -> str:
     names: list[str] = []
     for _, source in scope.selected_sources.values():
         if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
-            schema = source.args["db"].name if source.args.get("db") is not None else None
-            key = index.resolve(schema, source.name)
+            key = _table_key(source, index)
             names.append(f"{key[0]}.{key[1]}" if key else source.name)
     return ", ".join(names) or "the query's tables"
 
@@ -256,8 +264,7 @@ def _column_problem(column: exp.Column, scope: Scope, index: SchemaIndex) -> str
             return None
         source = found[1]
         if isinstance(source, exp.Table):
-            schema = source.args["db"].name if source.args.get("db") is not None else None
-            key = index.resolve(schema, source.name)
+            key = _table_key(source, index)
             if key is not None:
                 return f'Column "{name}" does not exist in table {key[0]}.{key[1]}'
         return f'Column "{name}" does not exist in {qualifier}'
@@ -277,17 +284,24 @@ def _unqualified_known(scope: Scope | None, name: str, index: SchemaIndex) -> bo
     return False
 
 
+def _check_called_names(sql_text: str, index: SchemaIndex) -> None:
+    """Every word the generated SQL calls, read from its tokens: sqlglot writes some typed
+    functions under another name (``StrPosition`` as ``POSITION``), and the written name is the
+    one PostgreSQL resolves. Qualifying tables later changes no called name."""
+    tokens = Postgres().tokenize(sql_text)
+    for token, following in itertools.pairwise(tokens):
+        if following.token_type == TokenType.L_PAREN and token.token_type != TokenType.STRING:
+            name = token.text.lower()
+            if name in index.functions:
+                raise QueryRefused(
+                    f"{name}() is also defined by this database, so PostgreSQL might run that definition; "
+                    "write the query without it"
+                )
+
+
 def _check_routines(checked: CheckedQuery, index: SchemaIndex) -> None:
     """Refuse what could run code the user's database defines."""
-    for node in checked.tree.find_all(exp.Func):
-        if isinstance(node, exp.Cast | exp.Case | exp.If):
-            continue
-        name = function_name(node)
-        if name in index.functions:
-            raise QueryRefused(
-                f"{name}() is also defined by this database, so PostgreSQL might run that definition; "
-                "write the query without it"
-            )
+    _check_called_names(checked.sql, index)
     targets = {c.target for c in index.casts}
     for data_type in checked.tree.find_all(exp.DataType):
         if data_type.this == exp.DType.USERDEFINED:
@@ -312,10 +326,7 @@ def _check_user_type(data_type: exp.DataType, index: SchemaIndex) -> None:
         what = f"a {index.types[matches[0]]} type of this database" if len(matches) == 1 else "not a built-in type"
         raise QueryRefused(f"Casts to {'.'.join(parts)} are not allowed: it is {what}")
     type_schema, type_name = matches[0].split(".", 1)
-    data_type.set(
-        "kind",
-        exp.Dot(this=exp.to_identifier(type_schema, quoted=True), expression=exp.to_identifier(type_name, quoted=True)),
-    )
+    data_type.set("kind", exp.Dot(this=identifier(type_schema), expression=identifier(type_name)))
 
 
 def check_schema(checked: CheckedQuery, index: SchemaIndex) -> list[str]:
@@ -336,7 +347,7 @@ def check_schema(checked: CheckedQuery, index: SchemaIndex) -> list[str]:
             raise QueryRefused(
                 f"{table.name} is a PostgreSQL system catalog; only the database's own tables can be read"
             )
-        key = index.resolve(schema, table.name)
+        key = _table_key(table, index)
         if key is None:
             problems.append(f'Table "{schema + "." if schema else ""}{table.name}" does not exist in this database')
         elif (reason := index.unsafe.get(f"{key[0]}.{key[1]}")) is not None:
@@ -359,27 +370,12 @@ def qualify(checked: CheckedQuery, index: SchemaIndex) -> str:
     """The SQL to run: ``checked`` with every table schema-qualified (after ``check_schema``)."""
     tree = checked.tree.copy()
     for table in _real_tables(tree):
-        schema = table.args["db"].name if table.args.get("db") is not None else None
-        key = index.resolve(schema, table.name)
+        key = _table_key(table, index)
         if key is None:
             raise QueryRefused(f'Table "{table.name}" does not exist in this database')
         table.set("db", identifier(key[0]))
         table.set("this", identifier(key[1]))
     return generate(tree)
-
-
-def _check_called_names(sql_text: str, index: SchemaIndex) -> None:
-    """Every word the final SQL calls, read from its tokens: sqlglot writes some typed functions
-    under another name (``StrPosition`` as ``POSITION``), and that is the name PostgreSQL resolves."""
-    tokens = Postgres().tokenize(sql_text)
-    for token, following in itertools.pairwise(tokens):
-        if following.token_type == TokenType.L_PAREN and token.token_type != TokenType.STRING:
-            name = token.text.lower()
-            if name in index.functions:
-                raise QueryRefused(
-                    f"{name}() is also defined by this database, so PostgreSQL might run that definition; "
-                    "write the query without it"
-                )
 
 
 def guard_sql(query: str, index: SchemaIndex) -> tuple[str, list[str]]:
@@ -389,6 +385,4 @@ def guard_sql(query: str, index: SchemaIndex) -> tuple[str, list[str]]:
     problems = check_schema(checked, index)
     if problems:
         return checked.sql, problems
-    final = qualify(checked, index)
-    _check_called_names(final, index)
-    return final, []
+    return qualify(checked, index), []

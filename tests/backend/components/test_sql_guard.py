@@ -36,7 +36,20 @@ GOOD = [
 ]
 
 
-@pytest.mark.parametrize("sql", GOOD)
+# Names resolved scope by scope: LATERAL, derived tables, CTE column lists, recursion, USING.
+SCOPED = [
+    "SELECT f.title, l.n FROM film f CROSS JOIN LATERAL (SELECT count(*) AS n FROM inventory i"
+    " WHERE i.film_id = f.film_id) l",
+    "SELECT s.k FROM (SELECT store_id AS k FROM store) s WHERE s.k > 1",
+    "WITH t(a, b) AS (SELECT actor_id, first_name FROM actor) SELECT t.a, b FROM t",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT r.n + 1 FROM r WHERE r.n < 3) SELECT r.n FROM r",
+    "SELECT first_name FROM actor UNION SELECT first_name FROM customer ORDER BY first_name",
+    "SELECT c.first_name FROM customer c WHERE EXISTS (SELECT 1 FROM rental r WHERE r.customer_id = c.customer_id)",
+    "SELECT * FROM film JOIN film_category USING (film_id) WHERE category_id = 1",
+]
+
+
+@pytest.mark.parametrize("sql", GOOD + SCOPED)
 def test_everyday_queries_pass_both_layers(sql: str, sakila_index: SchemaIndex) -> None:
     checked = check_statement(sql)
     assert check_schema(checked, sakila_index) == []
@@ -101,23 +114,6 @@ def test_an_alias_reused_in_two_scopes_resolves_in_its_own(sakila_index: SchemaI
     assert check_schema(check_statement(REUSED_ALIAS), sakila_index) == []
     wrong = REUSED_ALIAS.replace("SELECT x.store_id, x.n", "SELECT x.store_id, x.inventory_id")
     assert check_schema(check_statement(wrong), sakila_index) == ['Column "inventory_id" does not exist in x']
-
-
-SCOPED = [
-    "SELECT f.title, l.n FROM film f CROSS JOIN LATERAL (SELECT count(*) AS n FROM inventory i"
-    " WHERE i.film_id = f.film_id) l",
-    "SELECT s.k FROM (SELECT store_id AS k FROM store) s WHERE s.k > 1",
-    "WITH t(a, b) AS (SELECT actor_id, first_name FROM actor) SELECT t.a, b FROM t",
-    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT r.n + 1 FROM r WHERE r.n < 3) SELECT r.n FROM r",
-    "SELECT first_name FROM actor UNION SELECT first_name FROM customer ORDER BY first_name",
-    "SELECT c.first_name FROM customer c WHERE EXISTS (SELECT 1 FROM rental r WHERE r.customer_id = c.customer_id)",
-    "SELECT * FROM film JOIN film_category USING (film_id) WHERE category_id = 1",
-]
-
-
-@pytest.mark.parametrize("sql", SCOPED)
-def test_names_resolve_scope_by_scope(sql: str, sakila_index: SchemaIndex) -> None:
-    assert check_schema(check_statement(sql), sakila_index) == []
 
 
 def test_a_cte_that_shadows_a_table_is_the_cte(sakila_index: SchemaIndex) -> None:
