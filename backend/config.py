@@ -7,6 +7,7 @@ Tests build ``Settings(...)`` directly and never touch the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -119,6 +120,9 @@ class SecuritySettings(BaseSettings):
     rate_login_window_s: int = Field(default=60, ge=1)
     rate_questions_per_minute: int = Field(default=30, ge=1)
     rate_signups_per_hour: int = Field(default=10, ge=1, description="Sign-ups per client address per hour")
+    password_hash_workers: int | None = Field(
+        default=None, ge=1, description="Password hashes at a time (bcrypt); unset: one per core"
+    )
     metrics_enabled: bool = True
 
 
@@ -145,6 +149,37 @@ class ConnectionPolicySettings(BaseSettings):
         return value
 
 
+class ProxySettings(BaseSettings):
+    """Which peers may say who the client is (``X-Forwarded-For``, ``X-Forwarded-Proto``).
+
+    Empty (the default, ``make run``) trusts nobody: the address is the TCP peer's. In the
+    compose stack it is exactly nginx's fixed address on the network it shares with the backend.
+    """
+
+    model_config = _env_config()
+
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated IPs or CIDRs of the reverse proxies in front"
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_only(cls, value: list[str]) -> list[str]:
+        # Strict: uvicorn would keep an unparseable entry as a literal that never matches, and
+        # "*" would make it believe the leftmost, client-written X-Forwarded-For entry.
+        try:
+            return [str(ipaddress.ip_network(entry, strict=False)) for entry in value]
+        except ValueError as exc:
+            raise ValueError(f"TRUSTED_PROXIES takes IP addresses or CIDRs only: {exc}") from exc
+
+
 class Settings(BaseSettings):
     """Everything the backend needs, grouped; built once and passed to ``create_app``."""
 
@@ -167,6 +202,7 @@ class Settings(BaseSettings):
     query: QuerySettings = Field(default_factory=QuerySettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     connections: ConnectionPolicySettings = Field(default_factory=ConnectionPolicySettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
 
 
 class ResolvedSecrets(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,8 +15,7 @@ from backend.components.metrics import Metrics
 from backend.components.mongo_runner import MongoQueryRunner
 from backend.components.query_dialects import MongoDialect, QueryDialect, SqlDialect
 from backend.components.query_runner import PostgresQueryRunner, QueryRunner
-from backend.components.rate_limiter import PgRateLimiter
-from backend.components.security import TokenIssuer
+from backend.components.security import PasswordHasher, TokenIssuer
 from backend.components.url_cipher import UrlCipher
 from backend.components.vector_store import PgVectorStore
 from backend.config import Settings, resolve_secrets
@@ -28,6 +28,7 @@ from backend.services.history_service import HistoryService
 from backend.services.indexing_service import IndexingService, introspect_options
 from backend.services.job_runner import JobRunner
 from backend.services.model_service import ModelService
+from backend.services.rate_limit_service import RateLimitService
 from backend.services.search_service import SearchService
 from backend.services.user_settings_service import UserSettingsService
 
@@ -49,7 +50,8 @@ class AppContext:
     models: ModelService
     audit: AuditService
     admin: AdminService
-    limiter: PgRateLimiter
+    rate_limits: RateLimitService
+    hasher: PasswordHasher
     metrics: Metrics
 
     async def aclose(self) -> None:
@@ -57,6 +59,7 @@ class AppContext:
         await self.embedder.aclose()
         await self.llm.aclose()
         await self.engine.dispose()
+        self.hasher.close()
 
 
 def build_context(
@@ -81,7 +84,8 @@ def build_context(
         timedelta(minutes=settings.auth.token_ttl_minutes),
     )
     audit = AuditService(sessions)
-    limiter = PgRateLimiter(sessions)
+    rate_limits = RateLimitService(sessions, max(1, settings.database.pool_size // 2))
+    hasher = PasswordHasher(settings.security.password_hash_workers or os.cpu_count() or 1)
     # Where user connections may not go: the store (this engine's server), metadata, our own services.
     policy = build_policy(settings, engine.url.render_as_string(hide_password=True))
     indexing = IndexingService(engine, sessions, cipher, embedding_client, store, settings.indexing, policy, metrics)
@@ -94,7 +98,7 @@ def build_context(
         runner,
         audit,
         policy,
-        limiter,
+        rate_limits,
         settings.connections,
     )
     search = SearchService(connections, embedding_client, store, settings.search)
@@ -117,7 +121,7 @@ def build_context(
         user_settings,
         settings.query,
         audit,
-        limiter,
+        rate_limits,
         settings.security,
         metrics,
     )
@@ -127,7 +131,7 @@ def build_context(
         embedder=embedding_client,
         llm=llm,
         runner=runner,
-        auth=AuthService(sessions, tokens, settings.auth, settings.security, limiter, audit),
+        auth=AuthService(sessions, tokens, settings.auth, settings.security, rate_limits, audit, hasher),
         connections=connections,
         indexing=indexing,
         search=search,
@@ -137,6 +141,7 @@ def build_context(
         models=ModelService(llm, settings.llm.ollama_model),
         audit=audit,
         admin=AdminService(sessions, settings.auth, audit),
-        limiter=limiter,
+        rate_limits=rate_limits,
+        hasher=hasher,
         metrics=metrics,
     )

@@ -91,7 +91,8 @@ CurrentUser = Annotated[UserOut, Depends(get_current_user)]
 
 
 def get_client_ip(request: Request) -> str:
-    """The caller's address (uvicorn resolves X-Forwarded-For from trusted proxies)."""
+    """The caller's address: the TCP peer's, or the client a trusted proxy names in
+    X-Forwarded-For (``TRUSTED_PROXIES``, applied by ``backend.edge.install_edge``)."""
     return request.client.host if request.client else "unknown"
 
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +98,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SQLAlchemyError)
     async def _store_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
         # A store that is down or restarting is a passing condition, not a bug: 503, and the
-        # pool reconnects by itself once it is back (pool_pre_ping).
-        if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or isinstance(exc, OperationalError):
+        # pool reconnects by itself once it is back (pool_pre_ping). Every pooled connection busy
+        # for the pool timeout is the same passing condition.
+        if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or isinstance(
+            exc, OperationalError | PoolTimeoutError
+        ):
             logger.warning("appliance store unavailable: %s", type(exc).__name__)
             return JSONResponse({"detail": "The appliance database is unavailable; try again shortly"}, status_code=503)
         if isinstance(exc, DataError):

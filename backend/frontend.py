@@ -1,4 +1,7 @@
-"""Serves the built single-page app from the same origin as the API (``make run``)."""
+"""Serves the built single-page app from the same origin as the API (``make run``).
+
+The security headers are set on every response by ``backend.edge``, these files included.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-
-# The app's own files set the same headers nginx sets in the container deployment.
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-    ),
-}
 
 
 def mount_frontend(app: FastAPI, directory: Path) -> None:
@@ -32,5 +25,5 @@ def mount_frontend(app: FastAPI, directory: Path) -> None:
             return JSONResponse({"detail": "Not found"}, status_code=404)
         candidate = (root / path).resolve()
         if path and candidate.is_file() and candidate.is_relative_to(root):
-            return FileResponse(candidate, headers=SECURITY_HEADERS)
-        return FileResponse(index, headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+            return FileResponse(candidate)
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})

@@ -17,6 +17,7 @@ from backend.components.embedding_client import EmbeddingClient
 from backend.config import Settings, resolve_store_password
 from backend.context import build_context
 from backend.db.store import EmbeddedStore, create_engine, migrate
+from backend.edge import install_edge, load_security_headers
 from backend.errors import install_error_handlers
 from backend.frontend import mount_frontend
 
@@ -62,7 +63,9 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
 
-    app = FastAPI(title="Sextant", version="0.1.0", lifespan=lifespan)
+    # No /docs or /redoc: those pages load Swagger UI and ReDoc from a CDN, which the CSP
+    # blocks and an appliance that never talks to a cloud must not reach. /openapi.json stays.
+    app = FastAPI(title="Sextant", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -75,6 +78,9 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
             context.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
             context.metrics.request_seconds.labels(request.method, route).observe(time.perf_counter() - started)
         return response
+
+    # Outside the middleware above, so every response, errors included, gets the headers.
+    install_edge(app, cfg.proxy, load_security_headers())
 
     if cfg.security.metrics_enabled:
 

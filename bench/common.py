@@ -163,7 +163,8 @@ def scripted_ollama(script: Any) -> Iterator[str]:
     from tests.fake_ollama import create_fake_ollama
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_fake_ollama(lambda: script), port=port, log_level="warning"))
+    app = create_fake_ollama(lambda: script)
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", proxy_headers=False))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)

@@ -13,6 +13,8 @@ FROM base
 COPY --from=deps /usr/local/lib/python3.11/site-packages /usr/local/lib/python3.11/site-packages
 COPY --from=deps /usr/local/bin/uvicorn /usr/local/bin/alembic /usr/local/bin/
 COPY backend /app/backend
+# The security headers' one source, read by the backend at start (backend/edge.py).
+COPY nginx/conf/security-headers.conf /app/nginx/conf/security-headers.conf
 RUN groupadd --system --gid 10001 sextant \
     && useradd --system --uid 10001 --gid sextant --home-dir /data --no-create-home sextant \
     && mkdir -p /data && chown sextant:sextant /data
@@ -21,4 +23,5 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=5 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
-CMD ["uvicorn", "backend.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# Forwarded headers are believed only from TRUSTED_PROXIES (nginx), by the app itself.
+CMD ["uvicorn", "backend.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

@@ -21,11 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _spawn(module: str, host: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", module, "--factory", "--host", host, "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-    )
+    # --no-proxy-headers: uvicorn's default believes X-Forwarded-For from 127.0.0.1, i.e. from
+    # anyone on this machine; the backend trusts only TRUSTED_PROXIES (none unless set).
+    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--no-proxy-headers"]
+    return subprocess.Popen([*uvicorn, module, "--host", host, "--port", str(port)], cwd=ROOT, env=env)
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 180) -> None:
@@ -81,7 +80,7 @@ def main() -> int:
         processes.append(_spawn("backend.main:create_app", args.host, args.port, env))
         _wait_healthy(f"http://127.0.0.1:{args.port}/health", processes[-1], "the backend")
         shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
-        print(f"\nSextant is running: http://{shown}:{args.port}  (API docs: /docs). Ctrl-C stops it.\n", flush=True)
+        print(f"\nSextant is running: http://{shown}:{args.port}  (API: /openapi.json). Ctrl-C stops it.\n", flush=True)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         print("a service stopped; shutting down the rest", flush=True)

@@ -65,7 +65,9 @@ class ServerThread:
 
     def __init__(self, app: Any, port: int):
         self.port = port
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        # proxy_headers=False as in production: only the app's TRUSTED_PROXIES are believed.
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property

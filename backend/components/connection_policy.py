@@ -14,6 +14,10 @@ other local address: ``127.1``, ``[::1]``, ``0.0.0.0``, ``2130706433``, ``[::fff
 or the host's own IP all reach a server that listens on any of them. IPv4-mapped, IPv4-compatible
 and NAT64 IPv6 addresses are checked as the IPv4 address they carry.
 
+Driver options that would have the appliance use its own files, credentials or network
+(``sslkeylogfile``, ``tlsCAFile``, ``MONGODB-AWS``...) are refused before anything is
+resolved: see ``connection_options.py``.
+
 Then ``CONNECTION_DENY`` refuses what it matches, and a non-empty ``CONNECTION_ALLOW`` refuses
 everything it does not match. Every check resolves names again: DNS may have changed since the
 connection was created.
@@ -44,7 +48,7 @@ from backend.components.connection_targets import (
     shown,
 )
 from backend.components.connectors.base import ConnectorError
-from backend.components.url_cipher import hide_password
+from backend.components.url_redaction import hide_password
 from backend.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -236,10 +240,11 @@ class ConnectionPolicy:
         target = await resolve_target(kind, url, self._resolve, self._srv_resolver)
         refusal = await self._refusal(target)
         if refusal is not None:
-            logger.warning("connection target refused by the policy: %r", refusal)
-            raise PolicyRefusal(hide_password(f"This address is not allowed: {refusal}", url))
+            sentence = hide_password(f"This address is not allowed: {refusal}", url)
+            logger.warning("connection target refused by the policy: %r", sentence)
+            raise PolicyRefusal(sentence)
         if not target.sockets and not target.tcp:
-            raise target.unreachable_error()
+            raise TargetError(hide_password(str(target.unreachable_error()), url))
         return target
 
     async def _store_addresses(self) -> set[tuple[IPAddress, int]]:

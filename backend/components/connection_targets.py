@@ -28,7 +28,9 @@ from psycopg.conninfo import conninfo_to_dict
 from pymongo.errors import PyMongoError
 from pymongo.uri_parser_shared import split_hosts
 
+from backend.components.connection_options import refused_option
 from backend.components.connectors.base import ConnectorError
+from backend.components.url_redaction import hide_password, url_problem
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # (host, port, numeric_only) -> the addresses getaddrinfo gives; raises OSError when it gives none.
@@ -151,8 +153,10 @@ async def postgres_target(url: str, resolve: Resolve = getaddrinfo) -> Target:
     """Every socket and address libpq would try for ``url``; raises ``TargetError`` for a malformed one."""
     try:
         info = conninfo_to_dict(url)
-    except psycopg.Error as exc:
-        raise TargetError("Malformed connection URL: " + (str(exc).strip().splitlines() or ["invalid"])[0]) from exc
+    except (psycopg.Error, UnicodeDecodeError) as exc:
+        # libpq quotes the token it could not read, which may be (part of) the password.
+        first = (str(exc).strip().splitlines() or ["invalid"])[0]
+        raise TargetError("Malformed connection URL: " + hide_password(first, url)) from None
     hosts, hostaddrs, ports = _split(info.get("host")), _split(info.get("hostaddr")), _split(info.get("port"))
     count = max(len(hosts), len(hostaddrs))
     if count == 0:
@@ -210,7 +214,7 @@ async def mongo_target(
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise TargetError(f"Malformed connection URL: {exc}") from exc
+        raise TargetError(f"Malformed connection URL: {hide_password(str(exc), url)}") from None
     hosts_text = parts.netloc.rpartition("@")[2]
     entries: list[tuple[str, int | None]]
     if parts.scheme == "mongodb+srv":
@@ -228,7 +232,7 @@ async def mongo_target(
                 (str(h), int(p) if p is not None else None) for h, p in split_hosts(hosts_text, DEFAULT_MONGO_PORT)
             ]
         except (PyMongoError, ValueError) as exc:
-            raise TargetError(f"Malformed connection URL: {exc}") from exc
+            raise TargetError(f"Malformed connection URL: {hide_password(str(exc), url)}") from None
     sockets: list[SocketEndpoint] = []
     tcp: list[TcpEndpoint] = []
     unresolved: list[Unresolved] = []
@@ -273,8 +277,16 @@ def describe_failure(target: Target, message: str) -> str:
 async def resolve_target(
     kind: str, url: str, resolve: Resolve = getaddrinfo, resolver: dns.asyncresolver.Resolver | None = None
 ) -> Target:
-    if kind == "postgres":
-        return await postgres_target(url, resolve)
-    if kind == "mongodb":
+    """The target of a user's ``url``; raises ``TargetError`` whose text holds no password of it.
+
+    A URL the parsers could read differently (``url_problem``) is refused before any is asked.
+    """
+    problem = url_problem(kind, url) or refused_option(kind, url)
+    if problem is not None:
+        raise TargetError(problem)
+    try:
+        if kind == "postgres":
+            return await postgres_target(url, resolve)
         return await mongo_target(url, resolve, resolver)
-    raise TargetError(f"Connections of kind '{kind}' are not supported yet")
+    except TargetError as exc:
+        raise TargetError(hide_password(str(exc), url)) from None

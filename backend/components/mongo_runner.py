@@ -20,7 +20,7 @@ from pymongo.errors import PyMongoError
 from backend.components.connectors.mongo_schema import json_value
 from backend.components.mongo_guard import MongoQuery
 from backend.components.query_runner import QueryExecutionError, QueryLimits, QueryResult, ResultCollector
-from backend.components.url_cipher import hide_password
+from backend.components.url_redaction import hide_password
 
 MAX_FLATTEN_DEPTH = 4
 # Documents need not share fields: every new dotted path is a column and older rows get
@@ -101,9 +101,12 @@ class MongoQueryRunner:
             return hide_password((str(exc).strip() or type(exc).__name__).split(", full error:")[0], url)
 
         timeout_ms = limits.connect_timeout_s * 1000
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, appname="sextant-query"
-        )
+        try:
+            client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+                url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, appname="sextant-query"
+            )
+        except PyMongoError as exc:  # pymongo's URL parser may quote the URL
+            raise QueryExecutionError(clean(exc)) from None
         collector = ResultCollector(limits)
         table = _Table()
         try:

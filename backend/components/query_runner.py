@@ -27,7 +27,7 @@ import psycopg
 from backend.components.connectors.postgres_routines import HAZARDS_SQL
 from backend.components.pg_session import UnsafeSessionError, bound_session, session_options, verify_session
 from backend.components.pg_values import capped_statement
-from backend.components.url_cipher import hide_password
+from backend.components.url_redaction import hide_password
 
 JsonValue = Any
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
@@ -24,6 +26,28 @@ def verify_password(password: str, password_hash: str) -> bool:
         return bcrypt.checkpw(password.encode()[:_BCRYPT_MAX_BYTES], password_hash.encode())
     except ValueError:
         return False
+
+
+class PasswordHasher:
+    """bcrypt off the event loop, at most ``workers`` hashes at a time.
+
+    A bcrypt check costs a core for a quarter of a second. Run on the event loop, a login
+    flood stalls every request of the process; here the flood waits in this pool's queue
+    while the loop keeps serving everyone else. bcrypt releases the GIL while it hashes.
+    """
+
+    def __init__(self, workers: int):
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bcrypt")
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, hash_password, password)
+
+    async def verify(self, password: str, password_hash: str) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, verify_password, password, password_hash)
+
+    def close(self) -> None:
+        """Drop queued work (its callers are gone with the process) and let running hashes finish."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class TokenIssuer:

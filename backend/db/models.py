@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -200,3 +201,5 @@ class RateEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     bucket: Mapped[str] = mapped_column(String(400), nullable=False)
     at: Mapped[datetime] = _now_column()
+    # False while the attempt it counts is still running (see ``RateLimitService.charge``).
+    settled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())

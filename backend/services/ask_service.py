@@ -20,14 +20,13 @@ from backend.components.metrics import Metrics
 from backend.components.prompts import answer_messages, repair_messages
 from backend.components.query_dialects import QueryDialect
 from backend.components.query_runner import QueryExecutionError, QueryLimits, QueryResult
-from backend.components.rate_limiter import PgRateLimiter
 from backend.components.sql_guard import QueryRefused
 from backend.config import QuerySettings, SecuritySettings
-from backend.errors import TooManyRequestsError
 from backend.schemas.query import QueryIn, QueryOut, Source, UserSettingsOut
 from backend.services.audit_service import Actor, AuditService
 from backend.services.connection_service import AskTarget, ConnectionService
 from backend.services.history_service import HistoryService
+from backend.services.rate_limit_service import RateLimitService
 from backend.services.search_service import SearchService
 from backend.services.user_settings_service import UserSettingsService
 
@@ -71,7 +70,7 @@ class AskService:
         user_settings: UserSettingsService,
         settings: QuerySettings,
         audit: AuditService,
-        limiter: PgRateLimiter,
+        rate_limits: RateLimitService,
         security: SecuritySettings,
         metrics: Metrics | None = None,
     ):
@@ -84,18 +83,19 @@ class AskService:
         self._user_settings = user_settings
         self._settings = settings
         self._audit = audit
-        self._limiter = limiter
+        self._rate_limits = rate_limits
         self._security = security
 
     async def prepare(self, actor: Actor, body: QueryIn) -> AskPlan:
         """Everything that can refuse a question, before its first event: 404, 409, 429."""
         user_id = actor.id
         target = await self._connections.ask_target(user_id, body.connection_id)
-        bucket = f"questions:user:{user_id}"
-        wait = await self._limiter.retry_after(bucket, self._security.rate_questions_per_minute, 60)
-        if wait is not None:
-            raise TooManyRequestsError("Too many questions in the last minute; wait a moment", wait)
-        await self._limiter.add(bucket)
+        await self._rate_limits.charge(
+            [f"questions:user:{user_id}"],
+            self._security.rate_questions_per_minute,
+            60,
+            "Too many questions in the last minute; wait a moment",
+        )
         conversation_id = body.conversation_id or uuid.uuid4()
         if body.conversation_id is not None:
             await self._history.check_conversation(user_id, conversation_id)

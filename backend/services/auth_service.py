@@ -10,28 +10,40 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.components.rate_limiter import PgRateLimiter
-from backend.components.security import TokenIssuer, hash_password, verify_password
+from backend.components.security import PasswordHasher, TokenIssuer
 from backend.config import AuthSettings, SecuritySettings
 from backend.db.models import AppSetting, User
-from backend.errors import BadRequestError, ConflictError, ForbiddenError, TooManyRequestsError, UnauthorizedError
+from backend.errors import (
+    AppError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    TooManyRequestsError,
+    UnauthorizedError,
+)
 from backend.schemas.auth import TokenOut, UserOut
 from backend.services.audit_service import AuditService
+from backend.services.rate_limit_service import RateLimitService, address_bucket
 
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
 SIGNUP_KEY = "allow_signup"
 
 
 @cache
-def _dummy_hash() -> str:
-    """Checked against when the email is unknown, so a wrong email and a wrong password take the same time."""
-    return hash_password("not-a-real-password")
-
-
-@cache
 def common_passwords() -> frozenset[str]:
     lines = COMMON_PASSWORDS_FILE.read_text().splitlines()
     return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _reason(exc: AppError) -> str:
+    """The audit trail's word for why an attempt was refused."""
+    if isinstance(exc, TooManyRequestsError):
+        return "rate limited"
+    if isinstance(exc, ForbiddenError):
+        return "sign-up closed"
+    if isinstance(exc, ConflictError):
+        return "email already registered"
+    return type(exc).__name__
 
 
 def _user_out(user: User) -> UserOut:
@@ -45,15 +57,27 @@ class AuthService:
         tokens: TokenIssuer,
         settings: AuthSettings,
         security: SecuritySettings,
-        limiter: PgRateLimiter,
+        rate_limits: RateLimitService,
         audit: AuditService,
+        hasher: PasswordHasher,
     ):
         self._sessions = sessions
         self._tokens = tokens
         self._settings = settings
         self._security = security
-        self._limiter = limiter
+        self._rate_limits = rate_limits
         self._audit = audit
+        self._hasher = hasher
+        self._dummy_hash: str | None = None
+
+    async def _verify(self, password: str, user: User | None) -> bool:
+        """Check ``password``; an unknown user is checked against a dummy hash so both take the same time."""
+        if user is not None:
+            return await self._hasher.verify(password, user.password_hash)
+        if self._dummy_hash is None:
+            self._dummy_hash = await self._hasher.hash("not-a-real-password")
+        await self._hasher.verify(password, self._dummy_hash)
+        return False
 
     def check_password_policy(self, password: str) -> None:
         if len(password) < self._settings.min_password_length:
@@ -66,13 +90,33 @@ class AuthService:
         return bool(stored.value) if stored is not None else self._settings.allow_signup
 
     async def register(self, email: str, password: str, client_ip: str) -> UserOut:
-        """Create a user; the first user ever is ``admin``. Sign-up can be closed after that."""
+        """Create a user; the first user ever is ``admin``. Sign-up can be closed after that.
+
+        Every attempt that passes the password policy counts against the address's hourly limit,
+        whether or not the email was free: the limit also bounds probing for registered emails.
+        Refused attempts land in the audit trail with their reason.
+        """
         email = email.strip().lower()
         self.check_password_policy(password)
-        bucket = f"signup:ip:{client_ip}"
-        wait = await self._limiter.retry_after(bucket, self._security.rate_signups_per_hour, 3600)
-        if wait is not None:
-            raise TooManyRequestsError("Too many sign-ups from this address; try again later", wait)
+        try:
+            await self._rate_limits.charge(
+                [f"signup:ip:{address_bucket(client_ip)}"],
+                self._security.rate_signups_per_hour,
+                3600,
+                "Too many sign-ups from this address; try again later",
+            )
+            out = await self._create_user(email, await self._hasher.hash(password))
+        except (TooManyRequestsError, ForbiddenError, ConflictError) as exc:
+            await self._audit.record(
+                "signup", success=False, actor_email=email, client_ip=client_ip, details={"reason": _reason(exc)}
+            )
+            raise
+        await self._audit.record(
+            "signup", actor_id=out.id, actor_email=out.email, client_ip=client_ip, details={"role": out.role}
+        )
+        return out
+
+    async def _create_user(self, email: str, password_hash: str) -> UserOut:
         async with self._sessions() as session, session.begin():
             # Serialises concurrent first sign-ups so exactly one becomes admin.
             await session.execute(select(func.pg_advisory_xact_lock(7_201_001)))
@@ -81,7 +125,7 @@ class AuthService:
                 raise ForbiddenError("Sign-up is closed; ask an administrator for an account")
             if await session.scalar(select(User.id).where(User.email == email)):
                 raise ConflictError("That email is already registered")
-            user = User(id=uuid.uuid4(), email=email, password_hash=hash_password(password), token_version=0)
+            user = User(id=uuid.uuid4(), email=email, password_hash=password_hash, token_version=0)
             user.role = "user" if existing else "admin"
             user.disabled = False
             session.add(user)
@@ -89,36 +133,42 @@ class AuthService:
                 await session.flush()
             except IntegrityError as exc:
                 raise ConflictError("That email is already registered") from exc
-            out = _user_out(user)
-        await self._limiter.add(bucket)
-        await self._audit.record(
-            "signup", actor_id=out.id, actor_email=out.email, client_ip=client_ip, details={"role": out.role}
-        )
-        return out
+            return _user_out(user)
 
     async def login(self, email: str, password: str, client_ip: str) -> TokenOut:
+        """A token for the right password.
+
+        Each attempt is charged, provisionally, to the account and the address before the
+        password is checked; a failure settles the charge and a success takes it back, so only
+        failures stay counted while no more than the limit are ever checked at once.
+        """
         email = email.strip().lower()
-        buckets = (f"login-fail:account:{email}", f"login-fail:ip:{client_ip}")
-        limit, window = self._security.rate_login_failures, self._security.rate_login_window_s
-        for bucket in buckets:
-            wait = await self._limiter.retry_after(bucket, limit, window)
-            if wait is not None:
-                await self._audit.record(
-                    "login", success=False, actor_email=email, client_ip=client_ip, details={"reason": "rate limited"}
-                )
-                raise TooManyRequestsError("Too many failed logins; wait a moment and try again", wait)
+        account = f"login-fail:account:{email}"
+        try:
+            attempt = await self._rate_limits.charge(
+                [account, f"login-fail:ip:{address_bucket(client_ip)}"],
+                self._security.rate_login_failures,
+                self._security.rate_login_window_s,
+                "Too many failed logins; wait a moment and try again",
+                provisional=True,
+            )
+        except TooManyRequestsError as exc:
+            await self._audit.record(
+                "login", success=False, actor_email=email, client_ip=client_ip, details={"reason": _reason(exc)}
+            )
+            raise
         async with self._sessions() as session:
             user = await session.scalar(select(User).where(User.email == email))
         reason = None
         if user is None:
-            verify_password(password, _dummy_hash())
+            await self._verify(password, None)
             reason = "unknown email"
-        elif not verify_password(password, user.password_hash):
+        elif not await self._verify(password, user):
             reason = "wrong password"
         elif user.disabled:
             reason = "account disabled"
         if reason is not None or user is None:
-            await self._limiter.add(*buckets)
+            await self._rate_limits.settle(attempt)
             await self._audit.record(
                 "login",
                 success=False,
@@ -130,7 +180,8 @@ class AuthService:
             if reason == "account disabled":
                 raise ForbiddenError("This account is disabled; ask an administrator")
             raise UnauthorizedError("Wrong email or password")
-        await self._limiter.clear(buckets[0])
+        await self._rate_limits.refund(attempt)
+        await self._rate_limits.clear(account)
         await self._audit.record("login", actor_id=user.id, actor_email=email, client_ip=client_ip)
         return TokenOut(
             access_token=self._tokens.issue(user.id, user.token_version),
@@ -152,16 +203,50 @@ class AuthService:
         await self._audit.record("logout", actor_id=user_id, actor_email=email, client_ip=client_ip)
 
     async def change_password(self, user_id: uuid.UUID, current: str, new: str, client_ip: str) -> None:
+        """Replace the password when ``current`` is right; every session of the user ends.
+
+        A wrong current password counts as a failed login of the account (a stolen token must
+        not become an unlimited password oracle) and lands in the audit trail.
+        """
         self.check_password_policy(new)
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+        if user is None:
+            raise UnauthorizedError("Invalid token")
+        email = user.email
+
+        async def refused(reason: str) -> None:
+            await self._audit.record(
+                "password_change",
+                success=False,
+                actor_id=user_id,
+                actor_email=email,
+                client_ip=client_ip,
+                details={"reason": reason},
+            )
+
+        try:
+            attempt = await self._rate_limits.charge(
+                [f"login-fail:account:{email}"],
+                self._security.rate_login_failures,
+                self._security.rate_login_window_s,
+                "Too many wrong passwords; wait a moment and try again",
+                provisional=True,
+            )
+        except TooManyRequestsError as exc:
+            await refused(_reason(exc))
+            raise
+        if not await self._hasher.verify(current, user.password_hash):
+            await self._rate_limits.settle(attempt)
+            await refused("wrong current password")
+            raise BadRequestError("The current password is wrong")
+        await self._rate_limits.refund(attempt)
+        checked, password_hash = user.password_hash, await self._hasher.hash(new)
         async with self._sessions() as session, session.begin():
-            user = await session.get(User, user_id, with_for_update=True)
-            if user is None:
-                raise UnauthorizedError("Invalid token")
-            if not verify_password(current, user.password_hash):
-                raise BadRequestError("The current password is wrong")
-            user.password_hash = hash_password(new)
-            user.token_version += 1
-            email = user.email
+            user = await self._bump_token_version(session, user_id)
+            if user.password_hash != checked:
+                raise ConflictError("The password was changed meanwhile; sign in again")
+            user.password_hash = password_hash
         await self._audit.record("password_change", actor_id=user_id, actor_email=email, client_ip=client_ip)
 
     async def user_for_token(self, token: str) -> UserOut:

@@ -19,8 +19,8 @@ from backend.components.connection_policy import ConnectionPolicy, PolicyRefusal
 from backend.components.connection_targets import describe_failure
 from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
 from backend.components.join_graph import JoinGraph
-from backend.components.rate_limiter import PgRateLimiter
-from backend.components.url_cipher import UrlCipher, redact_url
+from backend.components.url_cipher import UrlCipher
+from backend.components.url_redaction import hide_password, redact_url
 from backend.config import ConnectionPolicySettings
 from backend.db.models import Connection, IndexJob
 from backend.errors import (
@@ -28,7 +28,6 @@ from backend.errors import (
     ConflictError,
     NotFoundError,
     TargetNotAllowedError,
-    TooManyRequestsError,
     UpstreamUnavailableError,
 )
 from backend.schemas.connections import (
@@ -43,6 +42,7 @@ from backend.schemas.schema_snapshot import SchemaSnapshot
 from backend.services.audit_service import Actor, AuditService
 from backend.services.indexing_service import IndexingService
 from backend.services.job_runner import JobRunner
+from backend.services.rate_limit_service import RateLimitService
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -92,11 +92,11 @@ class ConnectionService:
         runner: JobRunner,
         audit: AuditService,
         policy: ConnectionPolicy,
-        limiter: PgRateLimiter,
+        rate_limits: RateLimitService,
         settings: ConnectionPolicySettings,
     ):
         self._policy = policy
-        self._limiter = limiter
+        self._rate_limits = rate_limits
         self._settings = settings
         self._sessions = sessions
         self._cipher = cipher
@@ -109,11 +109,12 @@ class ConnectionService:
 
     async def _charge_test(self, user_id: uuid.UUID) -> None:
         """Count one connection attempt of ``user_id``; 429 with Retry-After past the per-minute limit."""
-        bucket = f"connection_tests:user:{user_id}"
-        wait = await self._limiter.retry_after(bucket, self._settings.rate_connection_tests_per_minute, 60)
-        if wait is not None:
-            raise TooManyRequestsError("Too many connection tests in the last minute; wait a moment", wait)
-        await self._limiter.add(bucket)
+        await self._rate_limits.charge(
+            [f"connection_tests:user:{user_id}"],
+            self._settings.rate_connection_tests_per_minute,
+            60,
+            "Too many connection tests in the last minute; wait a moment",
+        )
 
     async def test_for(self, user_id: uuid.UUID, kind: str, url: str) -> ConnectionTestOut:
         """``POST /connections/test``: ``test`` within the caller's per-minute limit (429 beyond it)."""
@@ -125,16 +126,19 @@ class ConnectionService:
 
         A refused target (the store, metadata, the admin's lists) answers with the policy's sentence;
         a Unix-socket connection no server answered says the same whether the directory exists or not.
+        The error never holds a password of ``url`` (it goes to the response and the audit trail):
+        an ambiguous URL is refused with a sentence that does not quote it, and every message is
+        scrubbed once more here.
         """
         try:
             build_connector(kind, url, self._introspect)  # a malformed URL keeps its own message
             target = await self._policy.check(kind, url)  # PolicyRefusal is a ConnectorError too
         except ConnectorError as exc:
-            return ConnectionTestOut(ok=False, error=str(exc))
+            return ConnectionTestOut(ok=False, error=hide_password(str(exc), url))
         try:
             version = await build_connector(kind, target.url, self._introspect).test()
         except ConnectorError as exc:
-            return ConnectionTestOut(ok=False, error=describe_failure(target, str(exc)))
+            return ConnectionTestOut(ok=False, error=hide_password(describe_failure(target, str(exc)), url))
         return ConnectionTestOut(ok=True, server_version=version)
 
     async def create(self, actor: Actor, body: ConnectionIn) -> ConnectionOut:
@@ -196,7 +200,8 @@ class ConnectionService:
             id=connection.id,
             name=connection.name,
             kind=connection.kind,
-            url=connection.url_redacted,
+            # Redacted again: rows stored before the redaction knew every spelling of a password.
+            url=redact_url(connection.url_redacted),
             options=connection.options or {},
             server_version=connection.server_version,
             indexed_at=connection.indexed_at,
@@ -301,13 +306,14 @@ class ConnectionService:
                 await session.refresh(connection, ["schema_snapshot"])
                 parsed = SchemaSnapshot.model_validate(connection.schema_snapshot or {"kind": connection.kind})
                 snapshot = _remember(self._snapshots, key, parsed, SNAPSHOT_CACHE_SIZE)
+        url = self._cipher.decrypt(connection.url_encrypted)
         try:
             # Checked at every question: the policy or DNS may have changed since the connection was made.
-            target = await self._policy.check(connection.kind, self._cipher.decrypt(connection.url_encrypted))
+            target = await self._policy.check(connection.kind, url)
         except PolicyRefusal as exc:
-            raise TargetNotAllowedError(str(exc)) from exc
+            raise TargetNotAllowedError(hide_password(str(exc), url)) from None
         except ConnectorError as exc:
-            raise UpstreamUnavailableError(str(exc)) from exc
+            raise UpstreamUnavailableError(hide_password(str(exc), url)) from None
         return AskTarget(
             connection_id=connection.id,
             kind=connection.kind,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from backend.components.join_graph import JoinGraph
 from backend.components.metrics import Metrics
 from backend.components.pii import tag_and_mask
 from backend.components.url_cipher import UrlCipher
+from backend.components.url_redaction import hide_password
 from backend.components.vector_store import StoredChunk, VectorStore
 from backend.config import IndexingSettings
 from backend.db.models import Connection, IndexJob
@@ -41,6 +43,15 @@ def introspect_options(settings: IndexingSettings) -> IntrospectOptions:
         statement_timeout_ms=settings.index_statement_timeout_ms,
         connect_timeout_s=settings.index_connect_timeout_s,
     )
+
+
+class _Crash(Exception):
+    """An unexpected error while the job held the connection URL; ``text`` is its traceback, password hidden."""
+
+    def __init__(self, kind: str, text: str):
+        super().__init__(kind)
+        self.kind = kind
+        self.text = text
 
 
 class IndexingService:
@@ -93,6 +104,9 @@ class IndexingService:
             status = "succeeded"
         except (ConnectorError, AppError) as exc:
             await self._fail(job_id, str(exc))
+        except _Crash as exc:
+            logger.error("indexing job %s crashed:\n%s", job_id, exc.text)
+            await self._fail(job_id, f"Internal error: {exc.kind}")
         except Exception as exc:  # a job must end in a state, whatever broke
             logger.exception("indexing job %s crashed", job_id)
             await self._fail(job_id, f"Internal error: {type(exc).__name__}")
@@ -125,13 +139,22 @@ class IndexingService:
                 last_beat = time.monotonic()
                 await self._set_job(job_id, done=done, total=total, heartbeat_at=datetime.now(UTC))
 
-        # Checked again before every run: the policy or DNS may have changed since the connection was made.
-        target = await self._policy.check(kind, self._cipher.decrypt(url_token))
-        connector = build_connector(kind, target.url, introspect_options(self._settings))
+        url = self._cipher.decrypt(url_token)
         try:
-            snapshot = await connector.introspect(report)
+            # Checked again before every run: the policy or DNS may have changed since the connection was made.
+            target = await self._policy.check(kind, url)
+            connector = build_connector(kind, target.url, introspect_options(self._settings))
+            try:
+                snapshot = await connector.introspect(report)
+            except ConnectorError as exc:
+                raise ConnectorError(describe_failure(target, str(exc))) from None
         except ConnectorError as exc:
-            raise ConnectorError(describe_failure(target, str(exc))) from exc
+            # Stored on the job and shown: the components hide the password already; this is the last seam.
+            raise ConnectorError(hide_password(str(exc), url)) from None
+        except AppError:
+            raise
+        except Exception as exc:  # its text, or a frame of its traceback, may quote the URL
+            raise _Crash(type(exc).__name__, hide_password("".join(traceback.format_exception(exc)), url)) from None
         # Before anything leaves this function: chunks, embeddings and the stored schema see masked samples.
         pii_columns = tag_and_mask(snapshot, mask=mask_pii)
         objects = len(snapshot.objects)

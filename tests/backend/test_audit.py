@@ -42,12 +42,13 @@ def test_queries_are_recorded_with_their_sql_and_refusals_with_the_reason(
     assert _events(client, admin, action="connection_create")[0]["target"] == f"connection:{cid}"
     ollama.reply_sql("SELECT count(*) AS films FROM film")
     client.post("/api/query", json={"connection_id": cid, "question": "how many films?"}, headers=admin)
-    (query,) = _events(client, admin, action="query")
+    # Other tests share the store: only this connection's events are this test's.
+    (query,) = [e for e in _events(client, admin, action="query") if e["target"] == f"connection:{cid}"]
     assert query["details"]["query"] == "SELECT COUNT(*) AS films FROM public.film"
     assert query["details"]["row_count"] == 1 and query["details"]["duration_ms"] > 0 and query["success"] is True
     ollama.reply_sql("DELETE FROM film", "DROP TABLE film")
     client.post("/api/query", json={"connection_id": cid, "question": "delete"}, headers=admin)
-    refused = _events(client, admin, action="query_refused")
+    refused = [e for e in _events(client, admin, action="query_refused") if e["target"] == f"connection:{cid}"]
     assert len(refused) == 2 and "Only SELECT" in refused[0]["details"]["error"] and refused[0]["success"] is False
     client.delete(f"/api/connections/{cid}", headers=admin)
     assert _events(client, admin, action="connection_delete")[0]["target"] == f"connection:{cid}"

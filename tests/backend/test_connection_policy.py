@@ -246,6 +246,29 @@ def test_an_ordinary_database_still_connects(client: TestClient, sakila_url: str
     assert created["url"] == sakila_url  # what the user wrote is stored, not the pinned form
 
 
+def test_options_that_use_the_appliances_files_are_refused(
+    client: TestClient, sakila_url: str, mongo_url: str, tmp_path: Path
+) -> None:
+    """``sslkeylogfile`` would have libpq append to a file of the appliance; ``sslrootcert`` read one."""
+    headers = register_and_login(client)
+    keylog = tmp_path / "keylog.txt"
+    for kind, url in (
+        ("postgres", f"{sakila_url}?sslmode=require&sslkeylogfile={keylog}"),
+        ("postgres", f"{sakila_url}?sslrootcert=/etc/passwd"),
+        ("mongodb", f"{mongo_url.rstrip('/')}/?tlsCAFile=/etc/passwd"),
+        ("mongodb", f"{mongo_url.rstrip('/')}/?authMechanism=MONGODB-AWS"),
+    ):
+        body = client.post("/api/connections/test", json={"kind": kind, "url": url}, headers=headers).json()
+        assert body["ok"] is False and "does not follow options" in body["error"], body
+        created = client.post("/api/connections", json={"name": "x", "kind": kind, "url": url}, headers=headers)
+        assert created.status_code in (400, 403) and "does not follow options" in created.text
+    assert not keylog.exists()
+    ok = client.post(
+        "/api/connections/test", json={"kind": "postgres", "url": f"{sakila_url}?sslmode=disable"}, headers=headers
+    )
+    assert ok.json()["ok"] is True
+
+
 def test_the_deny_list_is_honoured(settings_factory: Callable[..., Settings], sakila_url: str, tmp_path: Path) -> None:
     denied_dir = tmp_path / "denied"
     (denied_dir / "below").mkdir(parents=True)

@@ -195,7 +195,8 @@ def test_backend_killed_during_a_job_is_marked_failed_on_restart(
         "JWT_SECRET": TEST_JWT_SECRET, "SEXTANT_DATA_DIR": str(tmp_path), "JOB_STALE_AFTER_S": "5",
         "JOB_SWEEP_INTERVAL_S": "1", "PYTHONPATH": str(ROOT),
     }  # fmt: skip
-    command = [sys.executable, "-m", "uvicorn", "backend.main:create_app", "--factory", "--port", str(port)]
+    command = [sys.executable, "-m", "uvicorn", "backend.main:create_app", "--factory", "--no-proxy-headers"]
+    command += ["--port", str(port)]
 
     def start() -> subprocess.Popen[bytes]:
         process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

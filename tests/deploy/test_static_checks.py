@@ -3,6 +3,7 @@ Specification, nginx -t, shellcheck, hadolint, the EC2 script's plan, the bundle
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from backend.config import AuthSettings, CryptoSettings, Settings, resolve_secrets
+from tests.deploy.nginx_harness import metrics_include, nginx_binary, render
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -63,22 +65,9 @@ def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published(
     assert services["postgres"]["image"].startswith("pgvector/pgvector:")
 
 
-def _metrics_include(tmp_path: Path, allow: str) -> str:
-    """What the entrypoint script writes for /metrics, with its paths pointed at tmp_path."""
-    script = (ROOT / "nginx/40-sextant-conf.sh").read_text().replace("/etc/nginx/", f"{tmp_path}/etc/")
-    (tmp_path / "etc/conf.d").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "etc/sextant").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "etc/sextant/http.conf").write_text("")
-    result = subprocess.run(
-        ["sh", "-c", script], env={**os.environ, "METRICS_ALLOW_CIDR": allow}, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    return (tmp_path / "etc/conf.d/sextant-metrics.inc").read_text()
-
-
 def test_metrics_stay_closed_unless_allowed(tmp_path: Path) -> None:
-    assert "return 404;" in _metrics_include(tmp_path, "")
-    opened = _metrics_include(tmp_path, "10.0.0.0/8 192.168.1.5")
+    assert "return 404;" in metrics_include(tmp_path, "")
+    opened = metrics_include(tmp_path, "10.0.0.0/8 192.168.1.5")
     assert "allow 10.0.0.0/8;" in opened and "allow 192.168.1.5;" in opened and "deny all;" in opened
     script = (ROOT / "nginx/40-sextant-conf.sh").read_text().replace("/etc/nginx/", f"{tmp_path}/etc/")
     bad = subprocess.run(
@@ -89,29 +78,8 @@ def test_metrics_stay_closed_unless_allowed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("variant", "metrics_allow"), [("http.conf", ""), ("tls.conf", "10.0.0.0/8")])
 def test_nginx_accepts_both_configurations(variant: str, metrics_allow: str, tmp_path: Path) -> None:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    assert Path(nginx).exists(), "install Debian's nginx (make test does)"
-    conf_dir = tmp_path / "sextant"
-    shutil.copytree(ROOT / "nginx/conf", conf_dir)
-    certs = tmp_path / "certs"
-    certs.mkdir()
-    result = run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                 "-keyout", certs / "privkey.pem", "-out", certs / "fullchain.pem")  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    (conf_dir / "sextant-metrics.inc").write_text(_metrics_include(tmp_path / "gen", metrics_allow))
-    for path in conf_dir.glob("*.conf"):
-        text = path.read_text()
-        # Only what differs between the container and this machine: paths, and the
-        # backend host, which nginx -t resolves and only the compose network knows.
-        text = text.replace("/etc/nginx/sextant/", f"{conf_dir}/").replace("/etc/nginx/certs/", f"{certs}/")
-        text = text.replace("/etc/nginx/conf.d/sextant-metrics.inc", f"{conf_dir}/sextant-metrics.inc")
-        path.write_text(text.replace("server backend:8000;", "server 127.0.0.1:8000;"))
-    main = tmp_path / "nginx.conf"
-    main.write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{\n include /etc/nginx/mime.types;\n access_log off;\n include {conf_dir}/{variant};\n}}\n"
-    )
-    result = run(nginx, "-t", "-p", tmp_path, "-c", main)
+    main = render(tmp_path, variant, metrics_allow=metrics_allow)
+    result = run(nginx_binary(), "-t", "-p", tmp_path, "-c", main)
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
 
@@ -120,10 +88,93 @@ def test_nginx_streams_sse_unbuffered_and_sets_security_headers() -> None:
     text = (ROOT / "nginx/conf/sextant-locations.conf").read_text()
     stream = text[text.index("location = /api/query/stream") :].split("}")[0]
     assert "proxy_buffering off;" in stream and "proxy_read_timeout 600s;" in stream
+    headers = (ROOT / "nginx/conf/security-headers.conf").read_text()
     for header in ("Content-Security-Policy", "frame-ancestors 'none'", "X-Content-Type-Options", "Referrer-Policy"):
-        assert header in text
+        assert header in headers
     assert "client_max_body_size" in text and "gzip on;" in text
     assert "return 301 https://$host$request_uri;" in (ROOT / "nginx/conf/tls.conf").read_text()
+
+
+def _blocks(text: str, opener: str) -> list[str]:
+    """The bodies of every ``opener ... { ... }`` block (nested blocks included in the body)."""
+    text = re.sub(r"#[^\n]*", "", text)
+    bodies = []
+    for match in re.finditer(rf"(?<![\w.]){opener}\b[^{{;]*\{{", text):
+        depth, index = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(text[index], 0)
+            index += 1
+        bodies.append(text[match.end() : index - 1])
+    return bodies
+
+
+def test_nginx_headers_are_set_at_server_level_only(tmp_path: Path) -> None:
+    """nginx drops inherited add_header (and proxy_hide_header) lines in a block that has its own."""
+    confs = {path.name: path.read_text() for path in (ROOT / "nginx/conf").glob("*.conf")}
+    confs["metrics.inc"] = metrics_include(tmp_path, "10.0.0.0/8")
+    for name, text in confs.items():
+        for body in _blocks(text, "location"):
+            assert "add_header" not in body and "proxy_hide_header" not in body, (name, body)
+    assert "add_header" not in re.sub(r"#[^\n]*", "", confs["sextant-locations.conf"])
+    for variant in ("http.conf", "tls.conf"):
+        servers = _blocks(confs[variant], "server")
+        assert servers and all("include /etc/nginx/sextant/security-headers.conf;" in s for s in servers), variant
+    (https,) = [s for s in _blocks(confs["tls.conf"], "server") if "ssl" in s]
+    assert 'add_header Strict-Transport-Security "max-age=31536000" always;' in https
+    assert "Strict-Transport-Security" not in confs["http.conf"] + confs["security-headers.conf"]
+
+
+def test_nginx_overwrites_the_forwarded_headers() -> None:
+    everything = "".join(path.read_text() for path in (ROOT / "nginx").rglob("*") if path.is_file())
+    assert "$proxy_add_x_forwarded_for" not in everything
+    text = (ROOT / "nginx/conf/sextant-locations.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in text
+    assert "proxy_set_header X-Real-IP $remote_addr;" in text
+
+
+def test_the_backend_trusts_exactly_nginx_in_compose() -> None:
+    data = compose()
+    services: dict[str, dict[str, Any]] = data["services"]
+    assert "FORWARDED_ALLOW_IPS" not in (ROOT / "docker-compose.yml").read_text()
+    nginx_ip = services["nginx"]["networks"]["edge"]["ipv4_address"]
+    assert services["backend"]["environment"]["TRUSTED_PROXIES"] == nginx_ip == "${NGINX_EDGE_IP:-10.213.47.2}"
+    # nginx is on the edge network only, so it reaches the backend from exactly that address.
+    assert set(services["nginx"]["networks"]) == {"edge"}
+    assert set(services["backend"]["networks"]) == {"default", "edge"}
+    assert [name for name, s in services.items() if "edge" in (s.get("networks") or [])] == ["backend", "nginx"]
+    (pool,) = data["networks"]["edge"]["ipam"]["config"]
+
+    def default(value: str) -> str:
+        found = re.fullmatch(r"\$\{\w+:-([^}]+)\}", value)
+        assert found, value
+        return found.group(1)
+
+    subnet, dynamic = ipaddress.ip_network(default(pool["subnet"])), ipaddress.ip_network(default(pool["ip_range"]))
+    address = ipaddress.ip_address(default(nginx_ip))
+    # Docker draws other containers' addresses from ip_range; nginx's must never be one of them.
+    assert address in subnet and dynamic.subnet_of(subnet) and address not in dynamic  # type: ignore[arg-type]
+    env_example = (ROOT / ".env.example").read_text()
+    for line in (f"EDGE_SUBNET={subnet}", f"EDGE_IP_RANGE={dynamic}", f"NGINX_EDGE_IP={address}", "TRUSTED_PROXIES="):
+        assert f"\n{line}\n" in env_example, line
+
+
+def test_uvicorn_never_trusts_forwarded_headers_itself() -> None:
+    """uvicorn's default believes X-Forwarded-For from 127.0.0.1; every backend runs without it."""
+    dockerfile = (ROOT / "docker/backend.Dockerfile").read_text()
+    (command,) = re.findall(r"^CMD (.*)$", dockerfile, re.MULTILINE)
+    assert '"--no-proxy-headers"' in command and '"--proxy-headers"' not in command
+    assert "COPY nginx/conf/security-headers.conf /app/nginx/conf/security-headers.conf" in dockerfile
+    assert '"--no-proxy-headers"' in (ROOT / "scripts/run.py").read_text()
+    for path in [*ROOT.glob("tests/**/*.py"), *ROOT.glob("bench/*.py"), *ROOT.glob("scripts/*.py")]:
+        text = path.read_text()
+        for match in re.finditer(r"uvicorn\.Config\(", text):
+            depth, end = 1, match.end()
+            while depth:
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                end += 1
+            assert "proxy_headers=False" in text[match.start() : end], (path, text[match.start() : end])
+        for command in re.findall(r'"uvicorn", "backend\.main:create_app".*', text):
+            assert '"--no-proxy-headers"' in command, (path, command)
 
 
 def test_shellcheck_passes_on_every_script() -> None:

@@ -14,7 +14,7 @@ from pymongo.errors import ConfigurationError, InvalidURI, PyMongoError
 
 from backend.components.connectors.base import ConnectorError, IntrospectOptions, ProgressCallback
 from backend.components.connectors.mongo_schema import describe_types, infer, json_value
-from backend.components.url_cipher import hide_password
+from backend.components.url_redaction import hide_password, url_problem
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo, SchemaSnapshot
 
 logger = logging.getLogger(__name__)
@@ -25,13 +25,17 @@ SAMPLE_DOCUMENT_CHARS = 600
 
 
 def validate_mongo_url(url: str) -> str | None:
-    """Raise ``ConnectorError`` unless ``url`` is a MongoDB URL with a host; return its database, if any."""
+    """Raise ``ConnectorError`` unless ``url`` is a MongoDB URL with a host; return its database, if any.
+
+    The message never holds a password of ``url`` (see ``validate_postgres_url``).
+    """
+    problem = url_problem("mongodb", url)
+    if problem is not None:
+        raise ConnectorError(problem)
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise ConnectorError(f"Malformed connection URL: {exc}") from exc
-    if parts.scheme not in ("mongodb", "mongodb+srv"):
-        raise ConnectorError("A MongoDB URL starts with mongodb:// or mongodb+srv://")
+        raise ConnectorError(f"Malformed connection URL: {hide_password(str(exc), url)}") from None
     hosts = parts.netloc.rpartition("@")[2]
     if not hosts or hosts.startswith(":"):
         raise ConnectorError("The connection URL names no host")
@@ -41,7 +45,7 @@ def validate_mongo_url(url: str) -> str | None:
         for host in hosts.split(","):
             port = host.rpartition(":")[2] if ":" in host and not host.endswith("]") else None
             if port is not None and not port.isdigit():
-                raise ConnectorError(f"Malformed connection URL: port '{port}' is not a number")
+                raise ConnectorError(hide_password(f"Malformed connection URL: port '{port}' is not a number", url))
     database = unquote(parts.path.lstrip("/")) or None
     return database
 
@@ -80,10 +84,10 @@ class MongoConnector:
                 appname="sextant",
                 retryWrites=False,
             )
+        except InvalidURI as exc:  # a ConfigurationError too: pymongo's parser may quote the URL
+            raise ConnectorError(f"Malformed connection URL: {self._safe_error(exc)}") from None
         except ConfigurationError as exc:
-            raise self._configuration_error(exc) from exc
-        except InvalidURI as exc:
-            raise ConnectorError(f"Malformed connection URL: {self._safe_error(exc)}") from exc
+            raise self._configuration_error(exc) from None
         try:
             yield client
         finally:
@@ -97,6 +101,12 @@ class MongoConnector:
                 raise self._configuration_error(exc) from exc
             except PyMongoError as exc:
                 raise ConnectorError(f"Could not connect: {self._safe_error(exc)}") from exc
+            except (KeyError, ValueError, TypeError) as exc:
+                # pymongo trusts the server's replies; a server that answers the login with
+                # something else (no SASL support, a non-MongoDB service) surfaces like this.
+                raise ConnectorError(
+                    f"Could not connect: the server's answer could not be understood ({type(exc).__name__})"
+                ) from None
         return str(info.get("version", "unknown"))
 
     async def databases(self, client: AsyncMongoClient[dict[str, Any]]) -> list[str]:

@@ -19,7 +19,7 @@ from backend.components.connectors.base import (
 )
 from backend.components.connectors.postgres_routines import read_routines
 from backend.components.pg_session import UnsafeSessionError, session_options, verify_session
-from backend.components.url_cipher import hide_password
+from backend.components.url_redaction import hide_password, url_problem
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo, SchemaSnapshot
 
 logger = logging.getLogger(__name__)
@@ -81,18 +81,23 @@ SELECT con.conname AS name, con.contype, con.conrelid AS oid,
 
 
 def validate_postgres_url(url: str) -> None:
-    """Raise ``ConnectorError`` unless ``url`` is a well-formed PostgreSQL URL with a host."""
+    """Raise ``ConnectorError`` unless ``url`` is a well-formed PostgreSQL URL with a host.
+
+    The message never holds a password of ``url``: a URL libpq and ``urlsplit`` could read
+    differently is refused with a sentence of ``url_problem``, and the parsers' own messages
+    (which quote what they could not read) are scrubbed.
+    """
+    problem = url_problem("postgres", url)
+    if problem is not None:
+        raise ConnectorError(problem)
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - property access validates the port
+        urlsplit(url).port  # noqa: B018 - property access validates the port
     except ValueError as exc:
-        raise ConnectorError(f"Malformed connection URL: {exc}") from exc
-    if parts.scheme not in ("postgres", "postgresql"):
-        raise ConnectorError("A PostgreSQL URL starts with postgresql:// (or postgres://)")
+        raise ConnectorError(f"Malformed connection URL: {hide_password(str(exc), url)}") from None
     try:
         info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.Error as exc:
-        raise ConnectorError(f"Malformed connection URL: {_first_line(str(exc))}") from exc
+    except (psycopg.Error, UnicodeDecodeError) as exc:
+        raise ConnectorError(f"Malformed connection URL: {hide_password(_first_line(str(exc)), url)}") from None
     if not info.get("host") and not info.get("hostaddr"):
         raise ConnectorError("The connection URL names no host")
 

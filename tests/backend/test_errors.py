@@ -1,0 +1,34 @@
+"""The one place errors become HTTP answers."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from backend.errors import TooManyRequestsError, install_error_handlers
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        # Every pooled store connection busy (a flood) is a passing condition, like a store restart.
+        (PoolTimeoutError("QueuePool limit of size 10 overflow 10 reached"), 503),
+        (OperationalError("SELECT 1", {}, Exception("server closed the connection")), 503),
+        (IntegrityError("INSERT", {}, Exception("duplicate key")), 500),
+        (TooManyRequestsError("slow down", 7), 429),
+    ],
+)
+def test_store_and_app_errors_map_to_their_status(error: Exception, status: int) -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise error
+
+    response = TestClient(app, raise_server_exceptions=False).get("/boom")
+    assert response.status_code == status
+    assert "QueuePool" not in response.text and "duplicate key" not in response.text
