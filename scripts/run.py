@@ -68,6 +68,10 @@ def main() -> int:
 
     embedding_url = f"http://127.0.0.1:{args.embedding_port}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    # libpq fills what a connection URL leaves out from PG* variables (PGPASSWORD, PGSERVICE,
+    # PGHOSTADDR...): a developer shell's own credentials must not reach a user's connection.
+    for name in [n for n in env if n.startswith("PG")]:
+        del env[name]
     env.setdefault("EMBEDDING_URL", embedding_url)
     # The connection policy refuses user connections to this port on a local address.
     env["BACKEND_PORT"] = str(args.port)

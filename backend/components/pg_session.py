@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,28 @@ logger = logging.getLogger(__name__)
 # functions, operators and types resolve in pg_catalog only (tables are schema-qualified).
 LEXER_SETTINGS = {"standard_conforming_strings": "on", "backslash_quote": "off"}
 SEARCH_PATH = "pg_catalog, pg_temp"
+
+
+# A path that never exists: libpq skips a missing password file or client certificate.
+NO_FILE = "/nonexistent/sextant/no-such-file"
+
+
+def isolated(url: str) -> dict[str, Any]:
+    """Connection parameters that keep libpq from filling a user's connection from the appliance.
+
+    Left to itself libpq takes a missing password from ``PGPASSWORD`` or ``~/.pgpass`` (matched
+    by host name, which the URL chooses) and presents ``~/.postgresql/postgresql.crt`` to any
+    server that asks: the appliance's own credentials, sent to a server the user names. An
+    explicit empty password stops both password lookups (the server then gets none).
+    """
+    params: dict[str, Any] = {"passfile": NO_FILE, "sslcert": NO_FILE, "sslkey": NO_FILE}
+    try:
+        given = conninfo_to_dict(url).get("password")
+    except psycopg.Error:
+        given = None  # the connect call reports the malformed URL itself
+    if not given:
+        params["password"] = ""
+    return params
 
 
 class UnsafeSessionError(Exception):

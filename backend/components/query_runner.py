@@ -25,7 +25,13 @@ from typing import Any, Protocol
 import psycopg
 
 from backend.components.connectors.postgres_routines import HAZARDS_SQL
-from backend.components.pg_session import UnsafeSessionError, bound_session, session_options, verify_session
+from backend.components.pg_session import (
+    UnsafeSessionError,
+    bound_session,
+    isolated,
+    session_options,
+    verify_session,
+)
 from backend.components.pg_values import capped_statement
 from backend.components.url_redaction import hide_password
 
@@ -225,6 +231,7 @@ class PostgresQueryRunner:
                 options=session_options(
                     limits.statement_timeout_ms, limits.lock_timeout_ms, limits.idle_timeout_ms, limits.work_mem
                 ),
+                **isolated(url),
             )
         except (psycopg.Error, OSError) as exc:
             raise QueryExecutionError(f"Could not connect to the database: {clean(exc)}") from exc

@@ -232,8 +232,12 @@ def _raw_candidates(url: str) -> set[str]:
             stop = _find(rest, "/?", colon)
             reads_as_port = rest[colon + 1 : stop].isdigit() or stop == colon + 1
             # The password runs from the first ":" to the first "@" (libpq), the last one before the
-            # path (urlsplit, pymongo), or one after a "/" the writer meant as part of it.
-            for at in (i for i, c in enumerate(rest) if c == "@" and i > colon):
+            # path (urlsplit, pymongo), or one after a "/" the writer meant as part of it. Only
+            # those few "@" end a reading: every "@" of a long query would make this quadratic.
+            ends = {rest.find("@", colon), rest.rfind("@", colon, _find(rest, "/")), rest.rfind("@", colon, stop)}
+            first_slash = _find(rest, "/", colon)
+            ends.add(rest.find("@", first_slash))
+            for at in sorted(i for i in ends if i > colon):
                 if at < stop or not (reads_as_port or "@" in rest[:stop]):
                     found.add(rest[colon + 1 : at])
                     # Where the parsers cut it, the pieces end up in a host, port or database name.

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.components.url_redaction import redact_url
 from backend.db.models import AuditEvent
 from backend.schemas.admin import AuditEventOut, AuditPage
 
@@ -103,5 +104,14 @@ class AuditService:
             rows = await session.scalars(
                 select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
             )
-            items = [AuditEventOut.model_validate(r, from_attributes=True) for r in rows.all()]
+            items = [_shown(AuditEventOut.model_validate(r, from_attributes=True)) for r in rows.all()]
         return AuditPage(items=items, total=int(total or 0), limit=limit, offset=offset)
+
+
+def _shown(event: AuditEventOut) -> AuditEventOut:
+    """``event`` with a connection URL in its details redacted again: the trail is append-only,
+    and rows written before the redaction knew every spelling of a password stay as they are."""
+    url = event.details.get("url")
+    if isinstance(url, str):
+        return event.model_copy(update={"details": {**event.details, "url": redact_url(url)}})
+    return event

@@ -70,13 +70,14 @@ def _remember(cache: dict[K, V], key: K, value: V, size: int) -> V:
     return value
 
 
-def _job_out(job: IndexJob) -> SyncStatus:
+def _job_out(job: IndexJob, url: str) -> SyncStatus:
     return SyncStatus(
         job_id=job.id,
         status=job.status,
         progress=Progress(done=job.done, total=job.total),
         counts=job.counts or {},
-        error=job.error,
+        # Scrubbed again: jobs stored before the redaction knew every spelling of a password.
+        error=hide_password(job.error, url) if job.error else None,
         started_at=job.started_at,
         finished_at=job.finished_at,
     )
@@ -245,11 +246,11 @@ class ConnectionService:
 
     async def sync_status(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> SyncStatus:
         async with self._sessions() as session:
-            await self._owned(session, owner_id, connection_id)
+            connection = await self._owned(session, owner_id, connection_id)
             job = await self._latest_job(session, connection_id)
         if job is None:
             raise NotFoundError("This connection has never been indexed")
-        return _job_out(job)
+        return _job_out(job, self._cipher.decrypt(connection.url_encrypted))
 
     async def schema(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> SchemaOut:
         async with self._sessions() as session:

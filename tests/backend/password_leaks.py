@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 
 from tests.fake_ollama import OllamaScript
 
-STORE_TABLES = ("audit_events", "connections", "index_jobs")
+# Every table of the store a URL's text could end up in (chunks: what search and prompts read).
+STORE_TABLES = ("audit_events", "connections", "index_jobs", "query_history", "chunks")
 
 
 class _Request(Protocol):

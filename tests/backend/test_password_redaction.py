@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from pydantic import SecretStr
 
 from backend.config import (
@@ -264,6 +265,32 @@ def test_a_mongo_server_that_does_not_answer_is_reported_without_the_password(
     body = _test(app, admin, url, outputs, "mongodb").json()
     assert body["ok"] is False and "127.0.0.1:1" in body["error"], body
     assert outputs.leaks(secret, "k3y-k3y") == []
+
+
+def test_rows_stored_before_the_fix_are_shown_redacted(
+    app: TestClient, admin: dict[str, str], tiny_db: str, own_store: tuple[str, str], outputs: Outputs
+) -> None:
+    """The audit trail is append-only and old jobs keep their text: both are redacted when read."""
+    secret = "Legacy-Stored-Secret-7"  # planted in the store: used by no other test
+    legacy = f"postgresql://postgres@{PG}?%70assword={secret}"  # what the old redaction stored as is
+    created = _create(app, admin, f"postgresql://postgres:{secret}@{PG}", outputs)
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    wait_for_sync(app, admin, cid)
+    with psycopg.connect(own_store[1], autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO audit_events (action, target, success, details) VALUES ('connection_create', %s, true, %s)",
+            (f"connection:{cid}", Jsonb({"url": legacy})),
+        )
+        conn.execute(
+            "UPDATE index_jobs SET error = %s WHERE connection_id = %s",
+            (f'could not connect: password "{secret}" was refused', cid),
+        )
+    audit = outputs.add(app.get("/api/audit", params={"action": "connection_create"}, headers=admin))
+    assert audit.json()["items"][0]["details"]["url"] == f"postgresql://postgres@{PG}?%70assword=***"
+    status = outputs.add(app.get(f"/api/connections/{cid}/sync", headers=admin))
+    assert status.json()["error"] == 'could not connect: password "***" was refused'
+    assert secret not in audit.text + status.text
 
 
 # ---- asking, indexing errors and the prompts -----------------------------------------------

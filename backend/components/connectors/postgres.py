@@ -18,7 +18,7 @@ from backend.components.connectors.base import (
     ProgressCallback,
 )
 from backend.components.connectors.postgres_routines import read_routines
-from backend.components.pg_session import UnsafeSessionError, session_options, verify_session
+from backend.components.pg_session import UnsafeSessionError, isolated, session_options, verify_session
 from backend.components.url_redaction import hide_password, url_problem
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo, SchemaSnapshot
 
@@ -129,6 +129,7 @@ class PostgresConnector:
                 application_name="sextant",
                 options=session_options(opts.statement_timeout_ms, 2000, 60000),
                 row_factory=dict_row,
+                **isolated(self._url),
             )
         except (psycopg.Error, OSError) as exc:
             raise ConnectorError(f"Could not connect: {self._safe_error(exc)}") from exc

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import pytest
+from pydantic import SecretStr
 
 from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
 from backend.components.connectors.postgres import PostgresConnector
+from backend.components.query_runner import PostgresQueryRunner, QueryExecutionError, QueryLimits
+from backend.db.store import EmbeddedStore
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
 
 
@@ -127,3 +131,34 @@ def test_unknown_kind_and_bad_url_raise() -> None:
         build_connector("oracle", "oracle://x", IntrospectOptions())
     with pytest.raises(ConnectorError):
         PostgresConnector("http://example.com")
+
+
+async def test_the_appliances_own_credentials_never_stand_in_for_a_missing_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libpq alone would log in with ``PGPASSWORD`` or ``~/.pgpass`` of the appliance: a server a
+    user names would receive them. A real PostgreSQL that asks for a password shows it does not."""
+    secret = "Appliance-Own-Secret-1"
+    store = EmbeddedStore(tmp_path / "pg", SecretStr(secret))
+    store.start()
+    with_password = store.url("postgres")
+    try:
+        without = store.url("postgres", with_password=False)
+        home = tmp_path / "home"
+        home.mkdir()
+        (home / ".pgpass").write_text(f"*:*:*:*:{secret}\n")
+        (home / ".pgpass").chmod(0o600)
+        monkeypatch.setenv("HOME", str(home))
+        monkeypatch.setenv("PGPASSWORD", secret)
+        psycopg.connect(without).close()  # the setup is real: libpq on its own gets in
+        with pytest.raises(ConnectorError, match="password"):
+            await PostgresConnector(without).test()
+        with pytest.raises(QueryExecutionError, match="password"):
+            await PostgresQueryRunner().run(without, "SELECT 1", QueryLimits())
+        monkeypatch.delenv("PGPASSWORD")
+        psycopg.connect(without).close()  # ~/.pgpass alone is enough for libpq...
+        with pytest.raises(ConnectorError, match="password"):
+            await PostgresConnector(without).test()  # ...and not for the connector
+        assert await PostgresConnector(with_password).test()  # the URL's own password still works
+    finally:
+        store.stop()
