@@ -30,8 +30,10 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 frontend: frontend/node_modules/.installed
 	cd frontend && npm run build
 
-frontend-test: frontend/node_modules/.installed
-	cd frontend && npx tsc -b && npx vitest run
+# check:api: the committed openapi.json and the TS types generated from it must match the backend's routes.
+frontend-test: frontend/node_modules/.installed $(VENV)/.runtime
+	cd frontend && npx tsc -b && npx vitest run && npm run lint && npm run format:check
+	cd frontend && PYTHON=$(abspath $(PY)) npm run check:api
 
 run: $(VENV)/.runtime
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) frontend; else echo "npm not found: serving the API only"; fi

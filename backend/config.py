@@ -1,8 +1,15 @@
 """Backend settings: the only module that reads the environment.
 
-Every setting has a flat environment name (``DATABASE_URL``, ``ALLOW_SIGNUP``...)
-so that ``.env`` stays readable; the groups only organise them in code.
-Tests build ``Settings(...)`` directly and never touch the environment.
+Every setting has a flat environment name (``DATABASE_URL``, ``QUERY_MAX_ROWS``...) so that
+``.env`` stays readable; the groups (plain pydantic models) only organise them in code.
+``ENV_NAMES`` is the single table from those names to ``(group, field)``.
+
+Two ways to build ``Settings``, and only one reads the environment:
+
+* ``Settings(...)`` (and every group, ``QuerySettings(...)``): the given values and the
+  defaults, nothing else; never the environment, never ``.env``. Tests and benches use this.
+* ``Settings.from_environment()``: the real entry point (``create_app()`` without settings):
+  environment variables, then ``.env`` in the working directory, then the defaults.
 """
 
 from __future__ import annotations
@@ -11,23 +18,25 @@ import ipaddress
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Final, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "placeholder"}
 
 
-def _env_config() -> SettingsConfigDict:
-    return SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+class _Group(BaseModel):
+    """A group of settings: a plain model, built from its arguments only; unknown names are errors."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-class DatabaseSettings(BaseSettings):
-    model_config = _env_config()
-
+class DatabaseSettings(_Group):
     database_url: SecretStr | None = Field(
         default=None, description="The appliance store; unset means the embedded PostgreSQL."
     )
@@ -35,9 +44,7 @@ class DatabaseSettings(BaseSettings):
     pool_size: int = 10
 
 
-class AuthSettings(BaseSettings):
-    model_config = _env_config()
-
+class AuthSettings(_Group):
     jwt_secret: SecretStr | None = None
     jwt_algorithm: str = "HS256"
     token_ttl_minutes: int = Field(default=720, ge=1)
@@ -45,26 +52,20 @@ class AuthSettings(BaseSettings):
     min_password_length: int = Field(default=8, ge=1)
 
 
-class CryptoSettings(BaseSettings):
-    model_config = _env_config()
-
+class CryptoSettings(_Group):
     encryption_key: SecretStr | None = Field(
         default=None, description="Fernet key that encrypts stored connection URLs."
     )
 
 
-class EmbeddingSettings(BaseSettings):
-    model_config = _env_config()
-
+class EmbeddingSettings(_Group):
     embedding_url: str = "http://127.0.0.1:8001"
     embedding_timeout_s: float = 120.0
     embedding_batch_size: int = Field(default=64, ge=1, le=256)
     embedding_dimension: int = 384
 
 
-class IndexingSettings(BaseSettings):
-    model_config = _env_config()
-
+class IndexingSettings(_Group):
     index_sample_rows: int = Field(default=3, ge=0, le=50)
     index_value_max_chars: int = Field(default=200, ge=10)
     index_distinct_limit: int = Field(default=20, ge=0, le=100)
@@ -76,18 +77,14 @@ class IndexingSettings(BaseSettings):
     job_sweep_interval_s: float = Field(default=30.0, gt=0)
 
 
-class SearchSettings(BaseSettings):
-    model_config = _env_config()
-
+class SearchSettings(_Group):
     search_default_k: int = Field(default=5, ge=1)
     search_max_k: int = Field(default=50, ge=1)
     search_candidates: int = Field(default=40, ge=5)
     search_join_hops: int = Field(default=3, ge=0, le=5)
 
 
-class LLMSettings(BaseSettings):
-    model_config = _env_config()
-
+class LLMSettings(_Group):
     ollama_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "llama3.2"
     llm_timeout_s: float = Field(default=120.0, gt=0)
@@ -95,9 +92,7 @@ class LLMSettings(BaseSettings):
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
 
 
-class QuerySettings(BaseSettings):
-    model_config = _env_config()
-
+class QuerySettings(_Group):
     query_max_rows: int = Field(default=200, ge=1, le=10_000)
     query_statement_timeout_ms: int = Field(default=10_000, ge=100)
     query_lock_timeout_ms: int = Field(default=1_000, ge=10)
@@ -113,9 +108,7 @@ class QuerySettings(BaseSettings):
     ask_default_sample_rows: int = Field(default=2, ge=0, le=10)
 
 
-class SecuritySettings(BaseSettings):
-    model_config = _env_config()
-
+class SecuritySettings(_Group):
     rate_login_failures: int = Field(default=5, ge=1, description="Failed logins per account or address per window")
     rate_login_window_s: int = Field(default=60, ge=1)
     rate_questions_per_minute: int = Field(default=30, ge=1)
@@ -126,16 +119,14 @@ class SecuritySettings(BaseSettings):
     metrics_enabled: bool = True
 
 
-class ConnectionPolicySettings(BaseSettings):
+class ConnectionPolicySettings(_Group):
     """Which databases user connections may reach (see ``backend/components/connection_policy.py``)."""
 
-    model_config = _env_config()
-
-    connection_allow: Annotated[list[str], NoDecode] = Field(
+    connection_allow: list[str] = Field(
         default_factory=list,
         description="Comma-separated hosts, IPs, CIDRs, host:port or socket directories; non-empty: only these",
     )
-    connection_deny: Annotated[list[str], NoDecode] = Field(
+    connection_deny: list[str] = Field(
         default_factory=list, description="Comma-separated targets refused on top of the built-in ones"
     )
     backend_port: int = Field(default=8000, ge=1, le=65535, description="This backend's port, refused on local hosts")
@@ -149,16 +140,14 @@ class ConnectionPolicySettings(BaseSettings):
         return value
 
 
-class ProxySettings(BaseSettings):
+class ProxySettings(_Group):
     """Which peers may say who the client is (``X-Forwarded-For``, ``X-Forwarded-Proto``).
 
     Empty (the default, ``make run``) trusts nobody: the address is the TCP peer's. In the
     compose stack it is exactly nginx's fixed address on the network it shares with the backend.
     """
 
-    model_config = _env_config()
-
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+    trusted_proxies: list[str] = Field(
         default_factory=list, description="Comma-separated IPs or CIDRs of the reverse proxies in front"
     )
 
@@ -181,12 +170,16 @@ class ProxySettings(BaseSettings):
 
 
 class Settings(BaseSettings):
-    """Everything the backend needs, grouped; built once and passed to ``create_app``."""
+    """Everything the backend needs, grouped; built once and passed to ``create_app``.
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+    ``Settings(...)`` takes its values from its arguments and the defaults only (see the module
+    docstring); ``Settings.from_environment()`` is the one constructor that reads the environment.
+    """
 
-    environment: Literal["development", "production"] = Field(default="development", validation_alias="SEXTANT_ENV")
-    data_dir: Path = Field(default=Path("./data"), validation_alias="SEXTANT_DATA_DIR")
+    model_config = SettingsConfigDict(extra="forbid")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./data")
     log_level: str = "INFO"
     frontend_dir: Path = Field(
         default=Path("frontend/dist"), description="The built web app, served at / when the directory exists."
@@ -203,6 +196,73 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     connections: ConnectionPolicySettings = Field(default_factory=ConnectionPolicySettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The constructor's arguments only: the flat names are read by from_environment().
+        return (init_settings,)
+
+    @classmethod
+    def from_environment(
+        cls, env_file: Path | str | None = ".env", environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """The settings of this process: the names of ``ENV_NAMES`` (case-insensitive) in
+        ``environ`` (default ``os.environ``), then in ``env_file`` (skipped when ``None`` or
+        missing), then the defaults. Other variables are ignored; values are validated as usual
+        (``ValidationError`` on a bad one).
+        """
+        found: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            for name, value in dotenv_values(env_file, encoding="utf-8").items():
+                if value is not None:
+                    found[name.upper()] = value
+        for name, value in (os.environ if environ is None else environ).items():
+            found[name.upper()] = value
+        values: dict[str, Any] = {}
+        for name, value in found.items():
+            if name not in ENV_NAMES:
+                continue
+            group, field = ENV_NAMES[name]
+            if group is None:
+                values[field] = value
+            else:
+                values.setdefault(group, {})[field] = value
+        return cls(**values)
+
+
+# Environment names that are not the upper-cased field name.
+_RENAMED: Final[dict[str, str]] = {"environment": "SEXTANT_ENV", "data_dir": "SEXTANT_DATA_DIR"}
+
+
+def _env_names() -> dict[str, tuple[str | None, str]]:
+    table: dict[str, tuple[str | None, str]] = {}
+    for name, info in Settings.model_fields.items():
+        group = info.annotation
+        entries: list[tuple[str, tuple[str | None, str]]]
+        if isinstance(group, type) and issubclass(group, BaseModel):
+            entries = [(field.upper(), (name, field)) for field in group.model_fields]
+        else:
+            entries = [(_RENAMED.get(name, name.upper()), (None, name))]
+        for env_name, target in entries:
+            if env_name in table:
+                raise RuntimeError(f"{env_name} would set both {table[env_name]} and {target}")
+            table[env_name] = target
+    return table
+
+
+ENV_NAMES: Final[dict[str, tuple[str | None, str]]] = _env_names()
+"""Flat environment name -> (group attribute of ``Settings``, or None for a top-level field; field name).
+
+A group field's name is its environment name in lower case (``QUERY_MAX_ROWS`` ->
+``settings.query.query_max_rows``); top-level fields too, except those in ``_RENAMED``.
+"""
 
 
 class ResolvedSecrets(BaseModel):

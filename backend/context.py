@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend.components.connection_policy import build_policy
 from backend.components.embedding_client import EmbeddingClient, HttpEmbeddingClient
+from backend.components.index_cache import IndexCache
 from backend.components.llm_client import LLMClient, OllamaLLMClient
 from backend.components.metrics import Metrics
 from backend.components.mongo_runner import MongoQueryRunner
@@ -100,6 +101,7 @@ def build_context(
         policy,
         rate_limits,
         settings.connections,
+        IndexCache(),
     )
     search = SearchService(connections, embedding_client, store, settings.search)
     llm_cfg = settings.llm

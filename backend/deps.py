@@ -12,7 +12,7 @@ from backend.errors import ForbiddenError, UnauthorizedError
 from backend.schemas.auth import UserOut
 from backend.services.admin_service import AdminService
 from backend.services.ask_service import AskService
-from backend.services.audit_service import AuditService
+from backend.services.audit_service import Actor, AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
 from backend.services.history_service import HistoryService
@@ -106,3 +106,18 @@ async def get_admin(user: CurrentUser) -> UserOut:
 
 
 AdminUser = Annotated[UserOut, Depends(get_admin)]
+
+
+def get_actor(user: CurrentUser, client_ip: ClientIp) -> Actor:
+    """The signed-in caller and the address they call from: who acts, for services and the audit trail."""
+    return Actor(user.id, user.email, client_ip)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def get_admin_actor(admin: AdminUser, client_ip: ClientIp) -> Actor:
+    return Actor(admin.id, admin.email, client_ip)
+
+
+AdminActor = Annotated[Actor, Depends(get_admin_actor)]

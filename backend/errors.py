@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from backend.components.errors import ComponentError, InvalidTokenError, UnavailableError
+
 logger = logging.getLogger(__name__)
 
 
@@ -59,11 +61,6 @@ class ConflictError(AppError):
     default_detail = "Conflict"
 
 
-class UnprocessableError(AppError):
-    status_code = 422
-    default_detail = "Invalid input"
-
-
 class TooManyRequestsError(AppError):
     status_code = 429
     default_detail = "Too many requests"
@@ -88,12 +85,25 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "Invalid request"
 
 
+def _component_answer(exc: ComponentError) -> AppError:
+    """The HTTP answer of a component's domain error that no service caught."""
+    if isinstance(exc, InvalidTokenError):
+        return UnauthorizedError(exc.detail)
+    if isinstance(exc, UnavailableError):
+        return UpstreamUnavailableError(exc.detail)
+    return AppError(exc.detail)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map every ``AppError`` and request-validation error to ``{"detail": "..."}``."""
+    """Map every ``AppError``, component error and request-validation error to ``{"detail": "..."}``."""
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(ComponentError)
+    async def _component_error(request: Request, exc: ComponentError) -> JSONResponse:
+        return await _app_error(request, _component_answer(exc))
 
     @app.exception_handler(SQLAlchemyError)
     async def _store_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:

@@ -35,8 +35,12 @@ def route_template(request: Request) -> str:
 
 
 def create_app(settings: Settings | None = None, embedder: EmbeddingClient | None = None) -> FastAPI:
-    """Build the API (and the web app when it is built). Nothing connects until the lifespan starts."""
-    cfg = settings or Settings()
+    """Build the API (and the web app when it is built). Nothing connects until the lifespan starts.
+
+    Without ``settings`` (``uvicorn --factory``), they are read from the environment and ``.env``
+    (``Settings.from_environment()``); given settings are used as they are.
+    """
+    cfg = settings or Settings.from_environment()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,11 +6,11 @@ from typing import Protocol
 
 import httpx
 
+from backend.components.errors import UnavailableError
 from backend.components.metrics import Metrics
-from backend.errors import UpstreamUnavailableError
 
 
-class EmbeddingError(UpstreamUnavailableError):
+class EmbeddingError(UnavailableError):
     default_detail = "The embedding service is unavailable"
 
 

@@ -10,11 +10,11 @@ from typing import Any, Protocol
 import httpx
 import ollama
 
+from backend.components.errors import UnavailableError
 from backend.components.metrics import Metrics
-from backend.errors import UpstreamUnavailableError
 
 
-class LLMUnavailableError(UpstreamUnavailableError):
+class LLMUnavailableError(UnavailableError):
     """The LLM server cannot be reached, timed out, or lacks the model; the message says which."""
 
     default_detail = "The language model is unavailable"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import bcrypt
 import jwt
 
-from backend.errors import UnauthorizedError
+from backend.components.errors import InvalidTokenError
 
 # bcrypt reads only the first 72 bytes (bcrypt 5 raises on longer input): cut explicitly
 # so that hashing and checking agree.
@@ -64,19 +64,19 @@ class TokenIssuer:
         return jwt.encode(claims, self._secret, algorithm=self._algorithm)
 
     def subject(self, token: str) -> tuple[uuid.UUID, int]:
-        """Return the user id and token version of a valid token; raise ``UnauthorizedError`` otherwise."""
+        """Return the user id and token version of a valid token; raise ``InvalidTokenError`` otherwise."""
         try:
             claims = jwt.decode(token, self._secret, algorithms=[self._algorithm], options={"require": ["exp", "sub"]})
         except jwt.ExpiredSignatureError as exc:
-            raise UnauthorizedError("Token expired") from exc
+            raise InvalidTokenError("Token expired") from exc
         except jwt.PyJWTError as exc:
-            raise UnauthorizedError("Invalid token") from exc
+            raise InvalidTokenError() from exc
         if claims.get("typ") != "access":
-            raise UnauthorizedError("Invalid token")
+            raise InvalidTokenError()
         version = claims.get("ver", 0)
         if not isinstance(version, int):
-            raise UnauthorizedError("Invalid token")
+            raise InvalidTokenError()
         try:
             return uuid.UUID(str(claims["sub"])), version
         except ValueError as exc:
-            raise UnauthorizedError("Invalid token") from exc
+            raise InvalidTokenError() from exc

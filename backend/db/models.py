@@ -6,14 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Computed,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     String,
@@ -22,18 +19,12 @@ from sqlalchemy import (
     func,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-EMBEDDING_DIMENSION = 384
-
-# The generated keyword vector: object names weigh most, then columns and comments.
-CHUNK_TSV_EXPRESSION = (
-    "setweight(to_tsvector('english', coalesce(name_keywords, '')), 'A') || "
-    "setweight(to_tsvector('english', coalesce(keywords, '')), 'B')"
-)
-# The stemmed words of the object's own name, for whole-name matches.
-CHUNK_NAME_WORDS_EXPRESSION = "tsvector_to_array(to_tsvector('english', coalesce(name_keywords, '')))"
+# The chunks table (pgvector embeddings, generated keyword columns) has no ORM model: only
+# PgVectorStore reads and writes it, with SQL of its own (backend/components/vector_store.py);
+# its shape is in backend/alembic/versions/0001_initial.py.
 
 
 class Base(DeclarativeBase):
@@ -95,36 +86,6 @@ class IndexJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class Chunk(Base):
-    __tablename__ = "chunks"
-    __table_args__ = (
-        Index("ix_chunks_connection_object", "connection_id", "object_name"),
-        Index(
-            "ix_chunks_embedding_hnsw",
-            "embedding",
-            postgresql_using="hnsw",
-            postgresql_ops={"embedding": "vector_cosine_ops"},
-        ),
-        Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
-        Index("ix_chunks_name_words", "name_words", postgresql_using="gin"),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    connection_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("connections.id", ondelete="CASCADE"), nullable=False
-    )
-    object_name: Mapped[str] = mapped_column(Text, nullable=False)
-    object_kind: Mapped[str] = mapped_column(String(40), nullable=False)
-    part: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    text: Mapped[str] = mapped_column(Text, nullable=False)
-    name_keywords: Mapped[str] = mapped_column(Text, nullable=False)
-    keywords: Mapped[str] = mapped_column(Text, nullable=False)
-    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    embedding: Mapped[list[float]] = mapped_column(Vector(EMBEDDING_DIMENSION), nullable=False)
-    tsv: Mapped[Any] = mapped_column(TSVECTOR, Computed(CHUNK_TSV_EXPRESSION, persisted=True))
-    name_words: Mapped[list[str]] = mapped_column(ARRAY(Text), Computed(CHUNK_NAME_WORDS_EXPRESSION, persisted=True))
 
 
 class QueryHistory(Base):

@@ -12,8 +12,7 @@ from backend.config import AuthSettings
 from backend.db.models import AppSetting, Connection, IndexJob, User
 from backend.errors import ConflictError, NotFoundError
 from backend.schemas.admin import AdminConnectionOut, AdminSettings, AdminUserOut, AdminUserPatch
-from backend.schemas.auth import UserOut
-from backend.services.audit_service import AuditService
+from backend.services.audit_service import Actor, AuditService
 from backend.services.auth_service import SIGNUP_KEY
 
 
@@ -34,9 +33,7 @@ class AdminService:
             rows = await session.scalars(select(User).order_by(User.created_at, User.email))
             return [_user(u) for u in rows.all()]
 
-    async def update_user(
-        self, admin: UserOut, user_id: uuid.UUID, patch: AdminUserPatch, client_ip: str
-    ) -> AdminUserOut:
+    async def update_user(self, admin: Actor, user_id: uuid.UUID, patch: AdminUserPatch) -> AdminUserOut:
         async with self._sessions() as session, session.begin():
             # One lock for every role change: two admins demoting each other cannot both win.
             await session.execute(select(func.pg_advisory_xact_lock(7_201_002)))
@@ -57,11 +54,9 @@ class AdminService:
                 user.disabled = patch.disabled
             out = _user(user)
         await self._audit.record(
+            admin,
             "user_update",
-            actor_id=admin.id,
-            actor_email=admin.email,
             target=f"user:{out.email}",
-            client_ip=client_ip,
             details={"before": before, "after": {"role": out.role, "disabled": out.disabled}},
         )
         return out
@@ -71,17 +66,15 @@ class AdminService:
             stored = await session.get(AppSetting, SIGNUP_KEY)
         return AdminSettings(allow_signup=bool(stored.value) if stored else self._auth.allow_signup)
 
-    async def update_settings(self, admin: UserOut, body: AdminSettings, client_ip: str) -> AdminSettings:
+    async def update_settings(self, admin: Actor, body: AdminSettings) -> AdminSettings:
         async with self._sessions() as session, session.begin():
             statement = insert(AppSetting).values(key=SIGNUP_KEY, value=body.allow_signup)
             await session.execute(
                 statement.on_conflict_do_update(index_elements=[AppSetting.key], set_={"value": body.allow_signup})
             )
         await self._audit.record(
+            admin,
             "settings_update",
-            actor_id=admin.id,
-            actor_email=admin.email,
-            client_ip=client_ip,
             details={"allow_signup": body.allow_signup},
         )
         return await self.settings()

@@ -167,7 +167,7 @@ class AskService:
         """Every query that ran against a user database, or was refused, goes into the audit trail."""
         if refused and self._metrics:
             self._metrics.guard_refusals.labels(plan.dialect.language).inc()
-        await self._audit.by(
+        await self._audit.record(
             plan.actor,
             "query_refused" if refused else "query",
             target=f"connection:{plan.target.connection_id}",

@@ -24,9 +24,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, as the audit trail records it."""
+    """A signed-in user and the address they act from."""
 
     id: uuid.UUID
+    email: str
+    client_ip: str
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Someone not signed in: whoever tried to sign in or up as ``email``."""
+
     email: str
     client_ip: str
 
@@ -37,45 +45,25 @@ class AuditService:
 
     async def record(
         self,
+        who: Actor | Visitor,
         action: str,
         *,
         success: bool = True,
-        actor_id: uuid.UUID | None = None,
-        actor_email: str | None = None,
         target: str | None = None,
-        client_ip: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
+        """Append one event; the only way anything is written to the trail."""
         event = AuditEvent(
             action=action,
             success=success,
-            actor_id=actor_id,
-            actor_email=actor_email,
+            actor_id=who.id if isinstance(who, Actor) else None,
+            actor_email=who.email,
             target=target,
-            client_ip=client_ip,
+            client_ip=who.client_ip,
             details=details or {},
         )
         async with self._sessions() as session, session.begin():
             session.add(event)
-
-    async def by(
-        self,
-        actor: Actor,
-        action: str,
-        *,
-        target: str | None = None,
-        success: bool = True,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        await self.record(
-            action,
-            success=success,
-            actor_id=actor.id,
-            actor_email=actor.email,
-            target=target,
-            client_ip=actor.client_ip,
-            details=details,
-        )
 
     async def list(
         self,

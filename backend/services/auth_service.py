@@ -22,7 +22,7 @@ from backend.errors import (
     UnauthorizedError,
 )
 from backend.schemas.auth import TokenOut, UserOut
-from backend.services.audit_service import AuditService
+from backend.services.audit_service import Actor, AuditService, Visitor
 from backend.services.rate_limit_service import RateLimitService, address_bucket
 
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
@@ -108,12 +108,10 @@ class AuthService:
             out = await self._create_user(email, await self._hasher.hash(password))
         except (TooManyRequestsError, ForbiddenError, ConflictError) as exc:
             await self._audit.record(
-                "signup", success=False, actor_email=email, client_ip=client_ip, details={"reason": _reason(exc)}
+                Visitor(email, client_ip), "signup", success=False, details={"reason": _reason(exc)}
             )
             raise
-        await self._audit.record(
-            "signup", actor_id=out.id, actor_email=out.email, client_ip=client_ip, details={"role": out.role}
-        )
+        await self._audit.record(Actor(out.id, out.email, client_ip), "signup", details={"role": out.role})
         return out
 
     async def _create_user(self, email: str, password_hash: str) -> UserOut:
@@ -154,7 +152,7 @@ class AuthService:
             )
         except TooManyRequestsError as exc:
             await self._audit.record(
-                "login", success=False, actor_email=email, client_ip=client_ip, details={"reason": _reason(exc)}
+                Visitor(email, client_ip), "login", success=False, details={"reason": _reason(exc)}
             )
             raise
         async with self._sessions() as session:
@@ -170,11 +168,9 @@ class AuthService:
         if reason is not None or user is None:
             await self._rate_limits.settle(attempt)
             await self._audit.record(
+                Actor(user.id, email, client_ip) if user else Visitor(email, client_ip),
                 "login",
                 success=False,
-                actor_id=user.id if user else None,
-                actor_email=email,
-                client_ip=client_ip,
                 details={"reason": reason},
             )
             if reason == "account disabled":
@@ -182,7 +178,7 @@ class AuthService:
             raise UnauthorizedError("Wrong email or password")
         await self._rate_limits.refund(attempt)
         await self._rate_limits.clear(account)
-        await self._audit.record("login", actor_id=user.id, actor_email=email, client_ip=client_ip)
+        await self._audit.record(Actor(user.id, email, client_ip), "login")
         return TokenOut(
             access_token=self._tokens.issue(user.id, user.token_version),
             expires_in=int(self._tokens.ttl.total_seconds()),
@@ -195,20 +191,20 @@ class AuthService:
         user.token_version += 1
         return user
 
-    async def logout(self, user_id: uuid.UUID, client_ip: str) -> None:
+    async def logout(self, actor: Actor) -> None:
         """Ends every session of the user: tokens carry a version, and the version moves on."""
         async with self._sessions() as session, session.begin():
-            user = await self._bump_token_version(session, user_id)
-            email = user.email
-        await self._audit.record("logout", actor_id=user_id, actor_email=email, client_ip=client_ip)
+            await self._bump_token_version(session, actor.id)
+        await self._audit.record(actor, "logout")
 
-    async def change_password(self, user_id: uuid.UUID, current: str, new: str, client_ip: str) -> None:
+    async def change_password(self, actor: Actor, current: str, new: str) -> None:
         """Replace the password when ``current`` is right; every session of the user ends.
 
         A wrong current password counts as a failed login of the account (a stolen token must
         not become an unlimited password oracle) and lands in the audit trail.
         """
         self.check_password_policy(new)
+        user_id = actor.id
         async with self._sessions() as session:
             user = await session.get(User, user_id)
         if user is None:
@@ -216,14 +212,7 @@ class AuthService:
         email = user.email
 
         async def refused(reason: str) -> None:
-            await self._audit.record(
-                "password_change",
-                success=False,
-                actor_id=user_id,
-                actor_email=email,
-                client_ip=client_ip,
-                details={"reason": reason},
-            )
+            await self._audit.record(actor, "password_change", success=False, details={"reason": reason})
 
         try:
             attempt = await self._rate_limits.charge(
@@ -247,7 +236,7 @@ class AuthService:
             if user.password_hash != checked:
                 raise ConflictError("The password was changed meanwhile; sign in again")
             user.password_hash = password_hash
-        await self._audit.record("password_change", actor_id=user_id, actor_email=email, client_ip=client_ip)
+        await self._audit.record(actor, "password_change")
 
     async def user_for_token(self, token: str) -> UserOut:
         user_id, version = self._tokens.subject(token)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.components.connection_policy import ConnectionPolicy, PolicyRefusal
 from backend.components.connection_targets import describe_failure
 from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
+from backend.components.index_cache import IndexCache
 from backend.components.join_graph import JoinGraph
 from backend.components.url_cipher import UrlCipher
 from backend.components.url_redaction import hide_password, redact_url
@@ -44,13 +43,6 @@ from backend.services.indexing_service import IndexingService
 from backend.services.job_runner import JobRunner
 from backend.services.rate_limit_service import RateLimitService
 
-K = TypeVar("K")
-V = TypeVar("V")
-
-# Join graphs and parsed schemas kept in memory; one per indexed connection version.
-GRAPH_CACHE_SIZE = 64
-SNAPSHOT_CACHE_SIZE = 16
-
 
 @dataclass(frozen=True)
 class AskTarget:
@@ -61,13 +53,6 @@ class AskTarget:
     url: str
     snapshot: SchemaSnapshot
     graph: JoinGraph
-
-
-def _remember(cache: dict[K, V], key: K, value: V, size: int) -> V:
-    if len(cache) >= size:
-        cache.pop(next(iter(cache)))
-    cache[key] = value
-    return value
 
 
 def _job_out(job: IndexJob, url: str) -> SyncStatus:
@@ -95,6 +80,7 @@ class ConnectionService:
         policy: ConnectionPolicy,
         rate_limits: RateLimitService,
         settings: ConnectionPolicySettings,
+        cache: IndexCache,
     ):
         self._policy = policy
         self._rate_limits = rate_limits
@@ -105,8 +91,7 @@ class ConnectionService:
         self._indexing = indexing
         self._runner = runner
         self._audit = audit
-        self._graphs: dict[tuple[uuid.UUID, datetime], JoinGraph] = {}
-        self._snapshots: dict[tuple[uuid.UUID, datetime], SchemaSnapshot] = {}
+        self._cache = cache
 
     async def _charge_test(self, user_id: uuid.UUID) -> None:
         """Count one connection attempt of ``user_id``; 429 with Retry-After past the per-minute limit."""
@@ -147,7 +132,7 @@ class ConnectionService:
         await self._charge_test(owner_id)
         result = await self.test(body.kind, body.url)
         if not result.ok:
-            await self._audit.by(
+            await self._audit.record(
                 actor,
                 "connection_create",
                 target=body.name,
@@ -171,7 +156,7 @@ class ConnectionService:
                 await session.commit()
             except IntegrityError as exc:
                 raise ConflictError(f"You already have a connection named '{connection.name}'") from exc
-        await self._audit.by(
+        await self._audit.record(
             actor,
             "connection_create",
             target=f"connection:{connection.id}",
@@ -228,7 +213,9 @@ class ConnectionService:
             connection = await self._owned(session, actor.id, connection_id)
             name = connection.name
             await session.delete(connection)
-        await self._audit.by(actor, "connection_delete", target=f"connection:{connection_id}", details={"name": name})
+        await self._audit.record(
+            actor, "connection_delete", target=f"connection:{connection_id}", details={"name": name}
+        )
 
     async def start_sync(self, actor: Actor, connection_id: uuid.UUID) -> uuid.UUID:
         async with self._sessions() as session:
@@ -236,7 +223,7 @@ class ConnectionService:
         job_id, created = await self._indexing.enqueue(connection_id)
         if created:
             self._runner.submit(job_id)
-        await self._audit.by(
+        await self._audit.record(
             actor,
             "connection_sync",
             target=f"connection:{connection_id}",
@@ -284,12 +271,12 @@ class ConnectionService:
 
     async def _graph(self, session: AsyncSession, connection: Connection) -> JoinGraph:
         assert connection.indexed_at is not None  # _indexed() refused unindexed connections
-        key = (connection.id, connection.indexed_at)
-        graph = self._graphs.get(key)
-        if graph is None:
+
+        async def load() -> JoinGraph:
             await session.refresh(connection, ["join_graph"])
-            graph = _remember(self._graphs, key, JoinGraph.from_json(connection.join_graph or {}), GRAPH_CACHE_SIZE)
-        return graph
+            return JoinGraph.from_json(connection.join_graph or {})
+
+        return await self._cache.graph((connection.id, connection.indexed_at), load)
 
     async def ask_target(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> AskTarget:
         """The URL to connect with, schema and join graph of an indexed connection of ``owner_id``.
@@ -301,12 +288,12 @@ class ConnectionService:
             connection = await self._indexed(session, owner_id, connection_id)
             graph = await self._graph(session, connection)
             assert connection.indexed_at is not None
-            key = (connection.id, connection.indexed_at)
-            snapshot = self._snapshots.get(key)
-            if snapshot is None:
+
+            async def load() -> SchemaSnapshot:
                 await session.refresh(connection, ["schema_snapshot"])
-                parsed = SchemaSnapshot.model_validate(connection.schema_snapshot or {"kind": connection.kind})
-                snapshot = _remember(self._snapshots, key, parsed, SNAPSHOT_CACHE_SIZE)
+                return SchemaSnapshot.model_validate(connection.schema_snapshot or {"kind": connection.kind})
+
+            snapshot = await self._cache.snapshot((connection.id, connection.indexed_at), load)
         url = self._cipher.decrypt(connection.url_encrypted)
         try:
             # Checked at every question: the policy or DNS may have changed since the connection was made.

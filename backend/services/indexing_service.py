@@ -17,6 +17,7 @@ from backend.components.connection_policy import ConnectionPolicy
 from backend.components.connection_targets import describe_failure
 from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
 from backend.components.embedding_client import EmbeddingClient
+from backend.components.errors import ComponentError
 from backend.components.join_graph import JoinGraph
 from backend.components.metrics import Metrics
 from backend.components.pii import tag_and_mask
@@ -102,7 +103,7 @@ class IndexingService:
         try:
             counts = await self._index(job_id)
             status = "succeeded"
-        except (ConnectorError, AppError) as exc:
+        except (ConnectorError, ComponentError, AppError) as exc:
             await self._fail(job_id, str(exc))
         except _Crash as exc:
             logger.error("indexing job %s crashed:\n%s", job_id, exc.text)
@@ -151,7 +152,7 @@ class IndexingService:
         except ConnectorError as exc:
             # Stored on the job and shown: the components hide the password already; this is the last seam.
             raise ConnectorError(hide_password(str(exc), url)) from None
-        except AppError:
+        except (AppError, ComponentError):
             raise
         except Exception as exc:  # its text, or a frame of its traceback, may quote the URL
             raise _Crash(type(exc).__name__, hide_password("".join(traceback.format_exception(exc)), url)) from None

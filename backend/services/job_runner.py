@@ -36,11 +36,6 @@ class JobRunner:
         self._tasks[job_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
 
-    async def wait_idle(self) -> None:
-        """Wait for every job this process runs (tests and graceful shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
-
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self._sweep_interval_s)

@@ -12,7 +12,10 @@ function Layout({ children }: { children: React.ReactNode }) {
   const { email, logout, api } = useAuth();
   const [role, setRole] = useState<string | null>(null);
   useEffect(() => {
-    api.me().then((me) => setRole(me.role)).catch(() => undefined);
+    api
+      .me()
+      .then((me) => setRole(me.role))
+      .catch(() => undefined);
   }, [api]);
   const link = ({ isActive }: { isActive: boolean }) =>
     `rounded px-3 py-2 text-sm ${isActive ? "bg-blue-700 text-white" : "text-slate-700 hover:bg-slate-200"}`;
@@ -21,13 +24,29 @@ function Layout({ children }: { children: React.ReactNode }) {
       <header className="border-b border-slate-200 bg-white">
         <nav aria-label="Main" className="mx-auto flex max-w-7xl items-center gap-2 px-4 py-2">
           <span className="mr-4 font-semibold text-slate-900">Sextant</span>
-          <NavLink to="/" end className={link}>Dashboard</NavLink>
-          <NavLink to="/connections" className={link}>Connections</NavLink>
-          <NavLink to="/chat" className={link}>Chat</NavLink>
-          <NavLink to="/settings" className={link}>Settings</NavLink>
-          {role === "admin" && <NavLink to="/admin" className={link}>Admin</NavLink>}
+          <NavLink to="/" end className={link}>
+            Dashboard
+          </NavLink>
+          <NavLink to="/connections" className={link}>
+            Connections
+          </NavLink>
+          <NavLink to="/chat" className={link}>
+            Chat
+          </NavLink>
+          <NavLink to="/settings" className={link}>
+            Settings
+          </NavLink>
+          {role === "admin" && (
+            <NavLink to="/admin" className={link}>
+              Admin
+            </NavLink>
+          )}
           <span className="ml-auto text-sm text-slate-600">{email}</span>
-          <button type="button" onClick={() => logout(undefined, true)} className="rounded px-3 py-2 text-sm text-slate-700 hover:bg-slate-200">
+          <button
+            type="button"
+            onClick={() => logout(undefined, true)}
+            className="rounded px-3 py-2 text-sm text-slate-700 hover:bg-slate-200"
+          >
             Log out
           </button>
         </nav>
@@ -48,11 +67,46 @@ export default function App() {
   return (
     <Routes>
       <Route path="/login" element={<LoginPage />} />
-      <Route path="/" element={<RequireAuth><DashboardPage /></RequireAuth>} />
-      <Route path="/connections" element={<RequireAuth><ConnectionsPage /></RequireAuth>} />
-      <Route path="/chat" element={<RequireAuth><ChatPage /></RequireAuth>} />
-      <Route path="/settings" element={<RequireAuth><SettingsPage /></RequireAuth>} />
-      <Route path="/admin" element={<RequireAuth><AdminPage /></RequireAuth>} />
+      <Route
+        path="/"
+        element={
+          <RequireAuth>
+            <DashboardPage />
+          </RequireAuth>
+        }
+      />
+      <Route
+        path="/connections"
+        element={
+          <RequireAuth>
+            <ConnectionsPage />
+          </RequireAuth>
+        }
+      />
+      <Route
+        path="/chat"
+        element={
+          <RequireAuth>
+            <ChatPage />
+          </RequireAuth>
+        }
+      />
+      <Route
+        path="/settings"
+        element={
+          <RequireAuth>
+            <SettingsPage />
+          </RequireAuth>
+        }
+      />
+      <Route
+        path="/admin"
+        element={
+          <RequireAuth>
+            <AdminPage />
+          </RequireAuth>
+        }
+      />
       <Route path="*" element={<Navigate to="/" replace />} />
     </Routes>
   );

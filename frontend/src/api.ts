@@ -1,54 +1,60 @@
-// The typed client of Sextant's HTTP API (../shared/DESIGN.md). Every failure becomes an
+// The typed client of Sextant's HTTP API (docs/DESIGN.md). Every failure becomes an
 // ApiError whose message is a sentence a person can read.
+import type { components } from "./generated/api-schema";
 import { parseSse, type SseEvent } from "./lib/sse";
 
-export type Kind = "postgres" | "mongodb";
-export type JobStatus = "pending" | "running" | "succeeded" | "failed";
+// The API's types are generated from the backend's OpenAPI schema (openapi.json, `npm run gen:api`;
+// `make test` fails when they are stale). Edit the backend's models, never these aliases' shapes.
+type Schemas = components["schemas"];
 
-export interface User { id: string; email: string; role: string }
-export interface Token { access_token: string; token_type: string; expires_in: number }
-export interface Connection {
-  id: string; name: string; kind: Kind; url: string; server_version: string | null;
-  indexed_at: string | null; created_at: string; status: JobStatus | null; object_count: number | null;
-}
-export interface SyncStatus {
-  job_id: string; status: JobStatus; progress: { done: number; total: number };
-  counts: Record<string, number>; error: string | null; started_at: string | null; finished_at: string | null;
-}
-export interface Column { name: string; type: string; nullable: boolean; comment: string | null; values: string[] | null; default: string | null; generated: string | null; pii: string | null }
-export interface ForeignKey { name: string; source: string; columns: string[]; target: string; ref_columns: string[] }
-export interface DbObject {
-  schema_name: string; name: string; kind: string; comment: string | null; row_estimate: number | null;
-  columns: Column[]; primary_key: string[]; foreign_keys: ForeignKey[]; referenced_by: ForeignKey[];
-  samples: Record<string, string | null>[]; indexes: string[]; notes: string[];
-}
-export interface Schema { connection_id: string; kind: string; server_version: string | null; objects: DbObject[] }
-export interface Source { object: string; kind: string; score: number; via: "search" | "join" }
+/**
+ * A response as the backend sends it. Pydantic serializes every field, those with defaults too, but
+ * its schema marks fields with defaults optional; Sent<T> makes them required, at every depth.
+ */
+export type Sent<T> = T extends (infer U)[]
+  ? Sent<U>[]
+  : T extends object
+    ? { [K in keyof T]-?: Sent<Exclude<T[K], undefined>> }
+    : T;
+
+export type Kind = Schemas["ConnectionIn"]["kind"];
+export type JobStatus = Schemas["SyncStatus"]["status"];
+
+export type User = Sent<Schemas["UserOut"]>;
+export type Token = Sent<Schemas["TokenOut"]>;
+export type Connection = Sent<Schemas["ConnectionOut"]>;
+export type ConnectionTest = Sent<Schemas["ConnectionTestOut"]>;
+export type SyncStarted = Sent<Schemas["SyncStarted"]>;
+export type SyncStatus = Sent<Schemas["SyncStatus"]>;
+export type Column = Sent<Schemas["ColumnInfo"]>;
+export type ForeignKey = Sent<Schemas["ForeignKeyInfo"]>;
+export type DbObject = Sent<Schemas["ObjectInfo"]>;
+export type Schema = Sent<Schemas["SchemaOut"]>;
+export type Source = Sent<Schemas["Source"]>;
+export type HistoryItem = Sent<Schemas["HistoryItem"]>;
+export type HistoryPage = Sent<Schemas["HistoryOut"]>;
+export type Settings = Sent<Schemas["UserSettingsOut"]>;
+export type SettingsPatch = Schemas["UserSettingsIn"];
+export type Health = Sent<Schemas["HealthOut"]>;
+export type Models = Sent<Schemas["ModelsOut"]>;
+export type AdminUser = Sent<Schemas["AdminUserOut"]>;
+export type AdminUserPatch = Schemas["AdminUserPatch"];
+export type AdminSettings = Sent<Schemas["AdminSettings"]>;
+export type AdminConnection = Sent<Schemas["AdminConnectionOut"]>;
+export type AuditEvent = Sent<Schemas["AuditEventOut"]>;
+export type AuditPage = Sent<Schemas["AuditPage"]>;
+export type QueryRequest = Schemas["QueryIn"];
+
+/** A JSON value, as a cell of a result row. Not in the OpenAPI schema yet (issue 12 item 3): it says `unknown`. */
 export type Cell = string | number | boolean | null | Cell[] | { [key: string]: Cell };
-export interface QueryResult {
-  answer: string; query: string | null; language: "sql" | "mongo"; columns: string[]; rows: Cell[][];
-  row_count: number; truncated: boolean; truncation?: string | null; sources: Source[]; timings: Record<string, number>; model: string;
-  history_id: string | null; conversation_id: string; executed: boolean; error: string | null;
-}
-export interface HistoryItem {
-  id: string; connection_id: string | null; conversation_id: string; question: string; answer: string | null;
-  query: string | null; language: string | null; row_count: number | null; error: string | null; created_at: string;
-}
-export interface Settings { model: string; top_k: number; sample_rows: number; execute_queries: boolean }
-export interface Health { status: "ok" | "degraded"; components: Record<string, "ok" | "unavailable"> }
-export interface Models { default: string; models: { name: string; parameter_size: string | null }[] }
-
-export interface AdminUser { id: string; email: string; role: "admin" | "user"; disabled: boolean; created_at: string }
-export interface AdminConnection {
-  id: string; name: string; kind: Kind; owner_email: string; status: JobStatus | null; indexed_at: string | null; object_count: number | null;
-}
-export interface AuditEvent {
-  id: number; at: string; actor_email: string | null; action: string; target: string | null; client_ip: string | null;
-  success: boolean; details: Record<string, unknown>;
-}
+/** The answer of /api/query (and the stream's `done` event), with its rows typed as JSON cells. */
+export type QueryResult = Omit<Sent<Schemas["QueryOut"]>, "rows"> & { rows: Cell[][] };
 
 export class ApiError extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
@@ -56,7 +62,10 @@ export class ApiError extends Error {
 type Unauthorized = () => void;
 
 export class Api {
-  constructor(private token: string | null, private onUnauthorized: Unauthorized = () => {}) {}
+  constructor(
+    private token: string | null,
+    private onUnauthorized: Unauthorized = () => {},
+  ) {}
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
@@ -83,36 +92,48 @@ export class Api {
   health = () => this.request<Health>("GET", "/health");
   connections = () => this.request<Connection[]>("GET", "/api/connections");
   testConnection = (kind: Kind, url: string) =>
-    this.request<{ ok: boolean; server_version: string | null; error: string | null }>("POST", "/api/connections/test", { kind, url });
-  createConnection = (name: string, kind: Kind, url: string) => this.request<Connection>("POST", "/api/connections", { name, kind, url });
+    this.request<ConnectionTest>("POST", "/api/connections/test", { kind, url });
+  createConnection = (name: string, kind: Kind, url: string) =>
+    this.request<Connection>("POST", "/api/connections", { name, kind, url });
   deleteConnection = (id: string) => this.request<void>("DELETE", `/api/connections/${id}`);
-  sync = (id: string) => this.request<{ job_id: string }>("POST", `/api/connections/${id}/sync`);
+  sync = (id: string) => this.request<SyncStarted>("POST", `/api/connections/${id}/sync`);
   syncStatus = (id: string) => this.request<SyncStatus>("GET", `/api/connections/${id}/sync`);
   schema = (id: string) => this.request<Schema>("GET", `/api/connections/${id}/schema`);
   history = (params: { connection_id?: string; conversation_id?: string; limit?: number } = {}) => {
-    const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
-    return this.request<{ items: HistoryItem[]; total: number }>("GET", `/api/history?${query}`);
+    const query = new URLSearchParams(
+      Object.entries(params)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    );
+    return this.request<HistoryPage>("GET", `/api/history?${query}`);
   };
   deleteHistory = (id: string) => this.request<void>("DELETE", `/api/history/${id}`);
   settings = () => this.request<Settings>("GET", "/api/settings");
-  saveSettings = (settings: Partial<Settings>) => this.request<Settings>("PUT", "/api/settings", settings);
+  saveSettings = (settings: SettingsPatch) => this.request<Settings>("PUT", "/api/settings", settings);
   models = () => this.request<Models>("GET", "/api/models");
   adminUsers = () => this.request<AdminUser[]>("GET", "/api/admin/users");
-  updateUser = (id: string, patch: { role?: "admin" | "user"; disabled?: boolean }) =>
-    this.request<AdminUser>("PATCH", `/api/admin/users/${id}`, patch);
-  adminSettings = () => this.request<{ allow_signup: boolean }>("GET", "/api/admin/settings");
-  saveAdminSettings = (allow_signup: boolean) => this.request<{ allow_signup: boolean }>("PUT", "/api/admin/settings", { allow_signup });
+  updateUser = (id: string, patch: AdminUserPatch) => this.request<AdminUser>("PATCH", `/api/admin/users/${id}`, patch);
+  adminSettings = () => this.request<AdminSettings>("GET", "/api/admin/settings");
+  saveAdminSettings = (allow_signup: boolean) =>
+    this.request<AdminSettings>("PUT", "/api/admin/settings", { allow_signup });
   adminConnections = () => this.request<AdminConnection[]>("GET", "/api/admin/connections");
   audit = (action?: string) =>
-    this.request<{ items: AuditEvent[]; total: number }>("GET", `/api/audit?limit=50${action ? `&action=${encodeURIComponent(action)}` : ""}`);
+    this.request<AuditPage>("GET", `/api/audit?limit=50${action ? `&action=${encodeURIComponent(action)}` : ""}`);
 
-  /** POST /api/query/stream; calls `onEvent` for each Server-Sent Event as it arrives. */
-  async ask(body: { connection_id: string; question: string; conversation_id?: string }, onEvent: (event: SseEvent) => void): Promise<void> {
+  /**
+   * POST /api/query/stream; calls `onEvent` for each Server-Sent Event as it arrives. The events' payloads
+   * are not in the OpenAPI schema yet (issue 12 item 3): SseEvent.data is `unknown` until they are.
+   */
+  async ask(body: QueryRequest, onEvent: (event: SseEvent) => void): Promise<void> {
     let response: Response;
     try {
       response = await fetch("/api/query/stream", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream", Authorization: `Bearer ${this.token}` },
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "text/event-stream",
+          Authorization: `Bearer ${this.token}`,
+        },
         body: JSON.stringify(body),
       });
     } catch {

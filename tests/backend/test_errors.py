@@ -8,6 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from backend.components.embedding_client import EmbeddingError
+from backend.components.errors import InvalidTokenError
+from backend.components.llm_client import LLMUnavailableError
 from backend.errors import TooManyRequestsError, install_error_handlers
 
 
@@ -19,6 +22,10 @@ from backend.errors import TooManyRequestsError, install_error_handlers
         (OperationalError("SELECT 1", {}, Exception("server closed the connection")), 503),
         (IntegrityError("INSERT", {}, Exception("duplicate key")), 500),
         (TooManyRequestsError("slow down", 7), 429),
+        # Components raise domain errors; this is the one place that gives them a status.
+        (InvalidTokenError("Token expired"), 401),
+        (LLMUnavailableError("The language model is unavailable"), 503),
+        (EmbeddingError(), 503),
     ],
 )
 def test_store_and_app_errors_map_to_their_status(error: Exception, status: int) -> None:
@@ -32,3 +39,12 @@ def test_store_and_app_errors_map_to_their_status(error: Exception, status: int)
     response = TestClient(app, raise_server_exceptions=False).get("/boom")
     assert response.status_code == status
     assert "QueuePool" not in response.text and "duplicate key" not in response.text
+
+
+def test_components_know_nothing_of_http() -> None:
+    """No component imports the HTTP error hierarchy (issue 12)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "backend" / "components"
+    offenders = [p.name for p in root.rglob("*.py") if "backend.errors" in p.read_text()]
+    assert offenders == []

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.deps import AdminServiceDep, AdminUser, AuditServiceDep, ClientIp
+from backend.deps import AdminActor, AdminServiceDep, AdminUser, AuditServiceDep
 from backend.schemas.admin import AdminConnectionOut, AdminSettings, AdminUserOut, AdminUserPatch, AuditPage
 
 router = APIRouter(tags=["admin"])
@@ -19,9 +19,9 @@ async def list_users(_: AdminUser, service: AdminServiceDep) -> list[AdminUserOu
 
 @router.patch("/admin/users/{user_id}", response_model=AdminUserOut)
 async def update_user(
-    user_id: uuid.UUID, body: AdminUserPatch, admin: AdminUser, service: AdminServiceDep, client_ip: ClientIp
+    user_id: uuid.UUID, body: AdminUserPatch, admin: AdminActor, service: AdminServiceDep
 ) -> AdminUserOut:
-    return await service.update_user(admin, user_id, body, client_ip)
+    return await service.update_user(admin, user_id, body)
 
 
 @router.get("/admin/settings", response_model=AdminSettings)
@@ -30,10 +30,8 @@ async def get_settings(_: AdminUser, service: AdminServiceDep) -> AdminSettings:
 
 
 @router.put("/admin/settings", response_model=AdminSettings)
-async def put_settings(
-    body: AdminSettings, admin: AdminUser, service: AdminServiceDep, client_ip: ClientIp
-) -> AdminSettings:
-    return await service.update_settings(admin, body, client_ip)
+async def put_settings(body: AdminSettings, admin: AdminActor, service: AdminServiceDep) -> AdminSettings:
+    return await service.update_settings(admin, body)
 
 
 @router.get("/admin/connections", response_model=list[AdminConnectionOut])

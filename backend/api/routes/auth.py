@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from backend.deps import AuthServiceDep, ClientIp, CurrentUser
+from backend.deps import ActorDep, AuthServiceDep, ClientIp, CurrentUser
 from backend.schemas.auth import Credentials, PasswordChange, TokenOut, UserOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -19,9 +19,9 @@ async def login(body: Credentials, auth: AuthServiceDep, client_ip: ClientIp) ->
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(user: CurrentUser, auth: AuthServiceDep, client_ip: ClientIp) -> Response:
+async def logout(actor: ActorDep, auth: AuthServiceDep) -> Response:
     """Ends every session of the caller (all tokens issued so far stop working)."""
-    await auth.logout(user.id, client_ip)
+    await auth.logout(actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -31,8 +31,6 @@ async def me(user: CurrentUser) -> UserOut:
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(
-    body: PasswordChange, user: CurrentUser, auth: AuthServiceDep, client_ip: ClientIp
-) -> Response:
-    await auth.change_password(user.id, body.current_password, body.new_password, client_ip)
+async def change_password(body: PasswordChange, actor: ActorDep, auth: AuthServiceDep) -> Response:
+    await auth.change_password(actor, body.current_password, body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

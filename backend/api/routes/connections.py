@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from backend.deps import ClientIp, ConnectionServiceDep, CurrentUser, SearchServiceDep
+from backend.deps import ActorDep, ConnectionServiceDep, CurrentUser, SearchServiceDep
 from backend.schemas.connections import (
     ConnectionIn,
     ConnectionOut,
@@ -16,7 +16,6 @@ from backend.schemas.connections import (
     SyncStarted,
     SyncStatus,
 )
-from backend.services.audit_service import Actor
 
 router = APIRouter(prefix="/connections", tags=["connections"])
 
@@ -29,10 +28,8 @@ async def test_connection(
 
 
 @router.post("", response_model=ConnectionOut, status_code=status.HTTP_201_CREATED)
-async def create_connection(
-    body: ConnectionIn, user: CurrentUser, service: ConnectionServiceDep, client_ip: ClientIp
-) -> ConnectionOut:
-    return await service.create(Actor(user.id, user.email, client_ip), body)
+async def create_connection(body: ConnectionIn, actor: ActorDep, service: ConnectionServiceDep) -> ConnectionOut:
+    return await service.create(actor, body)
 
 
 @router.get("", response_model=list[ConnectionOut])
@@ -46,18 +43,14 @@ async def get_connection(connection_id: uuid.UUID, user: CurrentUser, service: C
 
 
 @router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_connection(
-    connection_id: uuid.UUID, user: CurrentUser, service: ConnectionServiceDep, client_ip: ClientIp
-) -> Response:
-    await service.delete(Actor(user.id, user.email, client_ip), connection_id)
+async def delete_connection(connection_id: uuid.UUID, actor: ActorDep, service: ConnectionServiceDep) -> Response:
+    await service.delete(actor, connection_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{connection_id}/sync", response_model=SyncStarted, status_code=status.HTTP_202_ACCEPTED)
-async def start_sync(
-    connection_id: uuid.UUID, user: CurrentUser, service: ConnectionServiceDep, client_ip: ClientIp
-) -> SyncStarted:
-    return SyncStarted(job_id=await service.start_sync(Actor(user.id, user.email, client_ip), connection_id))
+async def start_sync(connection_id: uuid.UUID, actor: ActorDep, service: ConnectionServiceDep) -> SyncStarted:
+    return SyncStarted(job_id=await service.start_sync(actor, connection_id))
 
 
 @router.get("/{connection_id}/sync", response_model=SyncStatus)

@@ -43,7 +43,10 @@ function renderLogin() {
 describe("LoginPage", () => {
   it("labels every input and shows the server's sentence for a wrong password", async () => {
     vi.spyOn(globalThis, "fetch").mockResolvedValue(
-      new Response(JSON.stringify({ detail: "Wrong email or password" }), { status: 401, headers: { "Content-Type": "application/json" } }),
+      new Response(JSON.stringify({ detail: "Wrong email or password" }), {
+        status: 401,
+        headers: { "Content-Type": "application/json" },
+      }),
     );
     renderLogin();
     await userEvent.type(screen.getByLabelText("Email"), "me@example.com");
@@ -63,7 +66,10 @@ describe("LoginPage", () => {
 
   it("switches to registration and shows a taken email as a sentence", async () => {
     vi.spyOn(globalThis, "fetch").mockResolvedValue(
-      new Response(JSON.stringify({ detail: "That email is already registered" }), { status: 409, headers: { "Content-Type": "application/json" } }),
+      new Response(JSON.stringify({ detail: "That email is already registered" }), {
+        status: 409,
+        headers: { "Content-Type": "application/json" },
+      }),
     );
     renderLogin();
     await userEvent.click(screen.getByRole("button", { name: /Create one/ }));

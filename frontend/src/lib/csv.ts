@@ -12,5 +12,7 @@ export function toCsv(columns: string[], rows: Cell[][]): string {
     const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
     return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
   };
-  return [columns, ...rows.map((row) => row.map(cellText))].map((line) => line.map(escape).join(",")).join("\r\n") + "\r\n";
+  return (
+    [columns, ...rows.map((row) => row.map(cellText))].map((line) => line.map(escape).join(",")).join("\r\n") + "\r\n"
+  );
 }

@@ -9,7 +9,7 @@ describe("parseSse", () => {
     const { events, rest } = parseSse('event: token\ndata: {"text":"Hi"}\n\nevent: done\ndata: {"ok"');
     expect(events).toEqual([{ event: "token", data: { text: "Hi" } }]);
     expect(rest).toBe('event: done\ndata: {"ok"');
-    expect(parseSse(rest + ':1}\n\n').events).toEqual([{ event: "done", data: { ok: 1 } }]);
+    expect(parseSse(rest + ":1}\n\n").events).toEqual([{ event: "done", data: { ok: 1 } }]);
   });
 
   it("handles CRLF, multi-line data and plain text", () => {
@@ -20,19 +20,45 @@ describe("parseSse", () => {
 
 describe("toCsv", () => {
   it("quotes what needs quoting and neutralises formulas", () => {
-    const csv = toCsv(["name", "note"], [["Ada, Countess", '=HYPERLINK("x")'], [null, { a: 1 }]]);
+    const csv = toCsv(
+      ["name", "note"],
+      [
+        ["Ada, Countess", '=HYPERLINK("x")'],
+        [null, { a: 1 }],
+      ],
+    );
     expect(csv).toBe('name,note\r\n"Ada, Countess","\'=HYPERLINK(""x"")"\r\n,"{""a"":1}"\r\n');
   });
 });
 
 describe("chartFor", () => {
   it("draws a bar chart for a category and a number", () => {
-    const spec = chartFor(["category", "films"], [["Action", 64], ["Comedy", 58]]);
-    expect(spec).toEqual({ kind: "bar", label: "category", value: "films", points: [{ x: "Action", y: 64 }, { x: "Comedy", y: 58 }] });
+    const spec = chartFor(
+      ["category", "films"],
+      [
+        ["Action", 64],
+        ["Comedy", 58],
+      ],
+    );
+    expect(spec).toEqual({
+      kind: "bar",
+      label: "category",
+      value: "films",
+      points: [
+        { x: "Action", y: 64 },
+        { x: "Comedy", y: 58 },
+      ],
+    });
   });
 
   it("draws a sorted line for a time series", () => {
-    const spec = chartFor(["month", "revenue"], [["2005-07-01T00:00:00", 28373.89], ["2005-05-01T00:00:00", 4824.43]]);
+    const spec = chartFor(
+      ["month", "revenue"],
+      [
+        ["2005-07-01T00:00:00", 28373.89],
+        ["2005-05-01T00:00:00", 4824.43],
+      ],
+    );
     expect(spec?.kind).toBe("line");
     expect(spec?.points[0].x).toBe("2005-05-01T00:00:00");
   });
@@ -40,7 +66,15 @@ describe("chartFor", () => {
   it("draws nothing for one row, no number or no label", () => {
     expect(chartFor(["n"], [[1], [2]])).toBeNull();
     expect(chartFor(["a", "b"], [["x", 1]])).toBeNull();
-    expect(chartFor(["a", "b"], [["x", "y"], ["z", "w"]])).toBeNull();
+    expect(
+      chartFor(
+        ["a", "b"],
+        [
+          ["x", "y"],
+          ["z", "w"],
+        ],
+      ),
+    ).toBeNull();
   });
 });
 

@@ -4,7 +4,7 @@ import { useAuth } from "../auth";
 import { Alert, SelectField, StatusBadge } from "../components/ui";
 
 const ACTIONS = ["", "login", "signup", "logout", "password_change", "user_update", "settings_update",
-                 "connection_create", "connection_delete", "connection_sync", "query", "query_refused"];  // prettier-ignore
+                 "connection_create", "connection_delete", "connection_sync", "query", "query_refused"]; // prettier-ignore
 
 export default function AdminPage() {
   const { api, email } = useAuth();
@@ -18,12 +18,18 @@ export default function AdminPage() {
   const fail = (err: unknown) => setError(err instanceof ApiError ? err.message : "The request failed.");
   const load = useCallback(() => {
     api.adminUsers().then(setUsers).catch(fail);
-    api.adminSettings().then((s) => setSignup(s.allow_signup)).catch(fail);
+    api
+      .adminSettings()
+      .then((s) => setSignup(s.allow_signup))
+      .catch(fail);
     api.adminConnections().then(setConnections).catch(fail);
   }, [api]);
   useEffect(load, [load]);
   useEffect(() => {
-    api.audit(action || undefined).then((page) => setEvents(page.items)).catch(fail);
+    api
+      .audit(action || undefined)
+      .then((page) => setEvents(page.items))
+      .catch(fail);
   }, [api, action]);
 
   async function update(user: AdminUser, patch: { role?: "admin" | "user"; disabled?: boolean }) {
@@ -51,27 +57,52 @@ export default function AdminPage() {
       <h1 className="text-2xl font-semibold">Admin</h1>
       {error && <Alert>{error}</Alert>}
       <section aria-labelledby="signup-title" className="rounded border border-slate-200 bg-white p-4">
-        <h2 id="signup-title" className="mb-2 font-medium">Sign-up</h2>
+        <h2 id="signup-title" className="mb-2 font-medium">
+          Sign-up
+        </h2>
         {signup !== null && (
           <div className="flex items-center gap-2">
-            <input id="allow-signup" type="checkbox" checked={signup} onChange={(e) => toggleSignup(e.target.checked)} />
-            <label htmlFor="allow-signup" className="text-sm">Anyone who reaches this server may create an account</label>
+            <input
+              id="allow-signup"
+              type="checkbox"
+              checked={signup}
+              onChange={(e) => toggleSignup(e.target.checked)}
+            />
+            <label htmlFor="allow-signup" className="text-sm">
+              Anyone who reaches this server may create an account
+            </label>
           </div>
         )}
       </section>
       <section aria-labelledby="users-title" className="rounded border border-slate-200 bg-white p-4">
-        <h2 id="users-title" className="mb-2 font-medium">Users</h2>
+        <h2 id="users-title" className="mb-2 font-medium">
+          Users
+        </h2>
         <table className="w-full text-left text-sm">
-          <thead><tr className="text-slate-500"><th className="py-1">Email</th><th>Role</th><th>Status</th><th>Since</th><th /></tr></thead>
+          <thead>
+            <tr className="text-slate-500">
+              <th className="py-1">Email</th>
+              <th>Role</th>
+              <th>Status</th>
+              <th>Since</th>
+              <th />
+            </tr>
+          </thead>
           <tbody>
             {users.map((u) => (
               <tr key={u.id} className="border-t border-slate-100">
                 <td className="py-1">{u.email}</td>
                 <td>
-                  <label className="sr-only" htmlFor={`role-${u.id}`}>Role of {u.email}</label>
-                  <select id={`role-${u.id}`} value={u.role} disabled={u.email === email}
-                          onChange={(e) => update(u, { role: e.target.value as "admin" | "user" })}
-                          className="rounded border border-slate-300 bg-white px-2 py-1 text-sm">
+                  <label className="sr-only" htmlFor={`role-${u.id}`}>
+                    Role of {u.email}
+                  </label>
+                  <select
+                    id={`role-${u.id}`}
+                    value={u.role}
+                    disabled={u.email === email}
+                    onChange={(e) => update(u, { role: e.target.value as "admin" | "user" })}
+                    className="rounded border border-slate-300 bg-white px-2 py-1 text-sm"
+                  >
                     <option value="user">user</option>
                     <option value="admin">admin</option>
                   </select>
@@ -80,8 +111,11 @@ export default function AdminPage() {
                 <td>{new Date(u.created_at).toLocaleDateString()}</td>
                 <td>
                   {u.email !== email && (
-                    <button type="button" className="rounded border border-slate-300 px-2 py-1 text-xs hover:bg-slate-100"
-                            onClick={() => update(u, { disabled: !u.disabled })}>
+                    <button
+                      type="button"
+                      className="rounded border border-slate-300 px-2 py-1 text-xs hover:bg-slate-100"
+                      onClick={() => update(u, { disabled: !u.disabled })}
+                    >
                       {u.disabled ? `Enable ${u.email}` : `Disable ${u.email}`}
                     </button>
                   )}
@@ -92,34 +126,73 @@ export default function AdminPage() {
         </table>
       </section>
       <section aria-labelledby="all-connections-title" className="rounded border border-slate-200 bg-white p-4">
-        <h2 id="all-connections-title" className="mb-2 font-medium">All connections</h2>
+        <h2 id="all-connections-title" className="mb-2 font-medium">
+          All connections
+        </h2>
         <table className="w-full text-left text-sm">
-          <thead><tr className="text-slate-500"><th className="py-1">Name</th><th>Owner</th><th>Kind</th><th>Status</th><th>Tables</th></tr></thead>
+          <thead>
+            <tr className="text-slate-500">
+              <th className="py-1">Name</th>
+              <th>Owner</th>
+              <th>Kind</th>
+              <th>Status</th>
+              <th>Tables</th>
+            </tr>
+          </thead>
           <tbody>
             {connections.map((c) => (
               <tr key={c.id} className="border-t border-slate-100">
-                <td className="py-1">{c.name}</td><td>{c.owner_email}</td><td>{c.kind}</td>
-                <td><StatusBadge status={c.status} /></td><td>{c.object_count ?? "—"}</td>
+                <td className="py-1">{c.name}</td>
+                <td>{c.owner_email}</td>
+                <td>{c.kind}</td>
+                <td>
+                  <StatusBadge status={c.status} />
+                </td>
+                <td>{c.object_count ?? "—"}</td>
               </tr>
             ))}
           </tbody>
         </table>
       </section>
-      <section aria-labelledby="audit-title" className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4">
-        <h2 id="audit-title" className="font-medium">Audit trail</h2>
+      <section
+        aria-labelledby="audit-title"
+        className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4"
+      >
+        <h2 id="audit-title" className="font-medium">
+          Audit trail
+        </h2>
         <div className="max-w-xs">
           <SelectField label="Action" value={action} onChange={(e) => setAction(e.target.value)}>
-            {ACTIONS.map((a) => <option key={a} value={a}>{a || "all"}</option>)}
+            {ACTIONS.map((a) => (
+              <option key={a} value={a}>
+                {a || "all"}
+              </option>
+            ))}
           </SelectField>
         </div>
         <table className="w-full text-left text-xs" aria-label="Audit events">
-          <thead><tr className="text-slate-500"><th className="py-1">When</th><th>Who</th><th>Action</th><th>From</th><th>Details</th></tr></thead>
+          <thead>
+            <tr className="text-slate-500">
+              <th className="py-1">When</th>
+              <th>Who</th>
+              <th>Action</th>
+              <th>From</th>
+              <th>Details</th>
+            </tr>
+          </thead>
           <tbody>
             {events.map((e) => (
               <tr key={e.id} className={`border-t border-slate-100 ${e.success ? "" : "text-red-800"}`}>
-                <td className="py-1">{new Date(e.at).toLocaleString()}</td><td>{e.actor_email}</td>
-                <td>{e.action}{e.success ? "" : " (failed)"}</td><td>{e.client_ip}</td>
-                <td className="mono max-w-md truncate">{String(e.details.query ?? e.details.reason ?? e.target ?? "")}</td>
+                <td className="py-1">{new Date(e.at).toLocaleString()}</td>
+                <td>{e.actor_email}</td>
+                <td>
+                  {e.action}
+                  {e.success ? "" : " (failed)"}
+                </td>
+                <td>{e.client_ip}</td>
+                <td className="mono max-w-md truncate">
+                  {String(e.details.query ?? e.details.reason ?? e.target ?? "")}
+                </td>
               </tr>
             ))}
           </tbody>

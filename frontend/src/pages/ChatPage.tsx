@@ -27,42 +27,66 @@ const STEP_NAMES = ["retrieve", "generate", "validate", "execute", "answer"];
 
 function emptyTurn(question: string): Turn {
   return { question, answer: "", query: null, language: "sql", columns: [], rows: [], truncated: false, executed: false,
-           sources: [], timings: {}, error: null, done: false };  // prettier-ignore
+           sources: [], timings: {}, error: null, done: false }; // prettier-ignore
 }
 
 function fromHistory(item: HistoryItem): Turn {
   return { ...emptyTurn(item.question), answer: item.answer ?? "", query: item.query, language: item.language ?? "sql",
-           error: item.error, done: true };  // prettier-ignore
+           error: item.error, done: true }; // prettier-ignore
 }
 
 function TurnView({ turn }: { turn: Turn }) {
   const [copied, setCopied] = useState(false);
   const chart = useMemo(() => chartFor(turn.columns, turn.rows), [turn.columns, turn.rows]);
   return (
-    <article className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4" aria-label={`Question: ${turn.question}`}>
+    <article
+      className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4"
+      aria-label={`Question: ${turn.question}`}
+    >
       <p className="font-medium">{turn.question}</p>
-      {turn.answer ? <p className="whitespace-pre-wrap text-sm" data-testid="answer">{turn.answer}</p>
-        : !turn.done && <p className="text-sm text-slate-500">Thinking…</p>}
+      {turn.answer ? (
+        <p className="whitespace-pre-wrap text-sm" data-testid="answer">
+          {turn.answer}
+        </p>
+      ) : (
+        !turn.done && <p className="text-sm text-slate-500">Thinking…</p>
+      )}
       {turn.error && <Alert kind="warning">{turn.error}</Alert>}
       {turn.query && (
         <div>
           <div className="flex items-center gap-2">
-            <span className="text-xs font-medium text-slate-600">{turn.language === "mongo" ? "Pipeline" : "SQL"} {turn.executed ? "that ran" : "(not run)"}</span>
-            <Button variant="secondary" onClick={() => navigator.clipboard?.writeText(turn.query ?? "").then(() => setCopied(true))}>
+            <span className="text-xs font-medium text-slate-600">
+              {turn.language === "mongo" ? "Pipeline" : "SQL"} {turn.executed ? "that ran" : "(not run)"}
+            </span>
+            <Button
+              variant="secondary"
+              onClick={() => navigator.clipboard?.writeText(turn.query ?? "").then(() => setCopied(true))}
+            >
               {copied ? "Copied" : "Copy query"}
             </Button>
           </div>
-          <pre className="mono mt-1 overflow-x-auto rounded bg-slate-900 p-2 text-xs text-slate-100" data-testid="query">{turn.query}</pre>
+          <pre
+            className="mono mt-1 overflow-x-auto rounded bg-slate-900 p-2 text-xs text-slate-100"
+            data-testid="query"
+          >
+            {turn.query}
+          </pre>
         </div>
       )}
-      {turn.columns.length > 0 && <ResultTable columns={turn.columns} rows={turn.rows} truncated={turn.truncated} truncation={turn.truncation} />}
+      {turn.columns.length > 0 && (
+        <ResultTable columns={turn.columns} rows={turn.rows} truncated={turn.truncated} truncation={turn.truncation} />
+      )}
       {chart && <Chart spec={chart} />}
       {turn.sources.length > 0 && (
-        <p className="text-xs text-slate-600">Sources: {turn.sources.map((s) => s.object + (s.via === "join" ? " (join)" : "")).join(", ")}</p>
+        <p className="text-xs text-slate-600">
+          Sources: {turn.sources.map((s) => s.object + (s.via === "join" ? " (join)" : "")).join(", ")}
+        </p>
       )}
       {Object.keys(turn.timings).length > 0 && (
         <p className="text-xs text-slate-500" data-testid="timings">
-          {STEP_NAMES.filter((s) => s in turn.timings).map((s) => `${s} ${Math.round(turn.timings[s])} ms`).join(" · ")}
+          {STEP_NAMES.filter((s) => s in turn.timings)
+            .map((s) => `${s} ${Math.round(turn.timings[s])} ms`)
+            .join(" · ")}
         </p>
       )}
     </article>
@@ -83,22 +107,32 @@ export default function ChatPage() {
   const [llmDown, setLlmDown] = useState(false);
 
   const loadHistory = useCallback(() => {
-    api.history({ limit: 50 }).then((h) => setHistory(h.items)).catch(() => undefined);
+    api
+      .history({ limit: 50 })
+      .then((h) => setHistory(h.items))
+      .catch(() => undefined);
   }, [api]);
 
   useEffect(() => {
-    api.connections().then((list) => {
-      const ready = list.filter((c) => c.indexed_at);
-      setConnections(ready);
-      setConnectionId((current) => current || ready[0]?.id || "");
-    }).catch((err) => setError(err instanceof ApiError ? err.message : "Could not load connections."));
-    api.health().then((h) => setLlmDown(h.components.llm !== "ok")).catch(() => undefined);
+    api
+      .connections()
+      .then((list) => {
+        const ready = list.filter((c) => c.indexed_at);
+        setConnections(ready);
+        setConnectionId((current) => current || ready[0]?.id || "");
+      })
+      .catch((err) => setError(err instanceof ApiError ? err.message : "Could not load connections."));
+    api
+      .health()
+      .then((h) => setLlmDown(h.components.llm !== "ok"))
+      .catch(() => undefined);
     loadHistory();
   }, [api, loadHistory]);
 
   useEffect(() => {
     if (!conversationId) return;
-    api.history({ conversation_id: conversationId, limit: 50 })
+    api
+      .history({ conversation_id: conversationId, limit: 50 })
       .then((h) => setTurns((current) => (current.length ? current : [...h.items].reverse().map(fromHistory))))
       .catch(() => undefined);
   }, [api, conversationId]);
@@ -121,28 +155,40 @@ export default function ChatPage() {
     if (!question.trim() || !connectionId) return;
     const index = turns.length;
     const update = (patch: Partial<Turn> | ((t: Turn) => Partial<Turn>)) =>
-      setTurns((all) => all.map((t, i) => (i === index ? { ...t, ...(typeof patch === "function" ? patch(t) : patch) } : t)));
+      setTurns((all) =>
+        all.map((t, i) => (i === index ? { ...t, ...(typeof patch === "function" ? patch(t) : patch) } : t)),
+      );
     setTurns((all) => [...all, emptyTurn(question)]);
     setQuestion("");
     setBusy(true);
     setError(null);
     try {
-      await api.ask({ connection_id: connectionId, question, conversation_id: conversationId ?? undefined }, ({ event, data }) => {
-        const body = data as Record<string, unknown>;
-        if (event === "sources") update({ sources: body.sources as Source[] });
-        else if (event === "query") update({ query: body.query as string, language: body.language as string });
-        else if (event === "rows") update({ columns: body.columns as string[], rows: body.rows as Cell[][], truncated: body.truncated as boolean, truncation: body.truncation as string | null, executed: true });
-        else if (event === "token") update((t) => ({ answer: t.answer + (body.text as string) }));
-        else if (event === "error") {
-          const detail = body.detail as string;
-          update({ error: detail });
-          if (/language model|LLM server/i.test(detail)) setLlmDown(true);
-        } else if (event === "done") {
-          const result = body as unknown as QueryResult;
-          update({ answer: result.answer, timings: result.timings, executed: result.executed, done: true });
-          setConversationId(result.conversation_id);
-        }
-      });
+      await api.ask(
+        { connection_id: connectionId, question, conversation_id: conversationId ?? undefined },
+        ({ event, data }) => {
+          const body = data as Record<string, unknown>;
+          if (event === "sources") update({ sources: body.sources as Source[] });
+          else if (event === "query") update({ query: body.query as string, language: body.language as string });
+          else if (event === "rows")
+            update({
+              columns: body.columns as string[],
+              rows: body.rows as Cell[][],
+              truncated: body.truncated as boolean,
+              truncation: body.truncation as string | null,
+              executed: true,
+            });
+          else if (event === "token") update((t) => ({ answer: t.answer + (body.text as string) }));
+          else if (event === "error") {
+            const detail = body.detail as string;
+            update({ error: detail });
+            if (/language model|LLM server/i.test(detail)) setLlmDown(true);
+          } else if (event === "done") {
+            const result = body as unknown as QueryResult;
+            update({ answer: result.answer, timings: result.timings, executed: result.executed, done: true });
+            setConversationId(result.conversation_id);
+          }
+        },
+      );
     } catch (err) {
       update({ done: true });
       setError(err instanceof ApiError ? err.message : "The question could not be asked.");
@@ -155,31 +201,78 @@ export default function ChatPage() {
   return (
     <div className="grid grid-cols-1 gap-4 lg:grid-cols-4">
       <aside aria-label="History" className="flex flex-col gap-2 lg:col-span-1">
-        <Button variant="secondary" onClick={newConversation}>New conversation</Button>
+        <Button variant="secondary" onClick={newConversation}>
+          New conversation
+        </Button>
         <h2 className="mt-2 text-sm font-medium text-slate-700">History</h2>
         <ul className="flex flex-col gap-1 text-sm">
           {history.map((h) => (
             <li key={h.id}>
-              <button type="button" className="w-full truncate rounded px-2 py-1 text-left hover:bg-slate-200" onClick={() => openConversation(h)}>{h.question}</button>
+              <button
+                type="button"
+                className="w-full truncate rounded px-2 py-1 text-left hover:bg-slate-200"
+                onClick={() => openConversation(h)}
+              >
+                {h.question}
+              </button>
             </li>
           ))}
         </ul>
       </aside>
       <section className="flex flex-col gap-4 lg:col-span-3">
         <h1 className="text-2xl font-semibold">Chat</h1>
-        {llmDown && <Alert kind="warning">The language model is unreachable, so questions can't be answered right now. Sextant still shows which tables look relevant. Check that Ollama is running and has the model from Settings.</Alert>}
+        {llmDown && (
+          <Alert kind="warning">
+            The language model is unreachable, so questions can't be answered right now. Sextant still shows which
+            tables look relevant. Check that Ollama is running and has the model from Settings.
+          </Alert>
+        )}
         {error && <Alert>{error}</Alert>}
-        {connections.length === 0 && <Alert kind="info">Add a connection and wait for its indexing to finish before asking.</Alert>}
-        {turns.map((t, i) => <TurnView key={i} turn={t} />)}
-        <form onSubmit={ask} aria-label="Ask a question" className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4">
-          <SelectField label="Connection" value={connectionId} onChange={(e) => { setConnectionId(e.target.value); newConversation(); }}>
-            {connections.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+        {connections.length === 0 && (
+          <Alert kind="info">Add a connection and wait for its indexing to finish before asking.</Alert>
+        )}
+        {turns.map((t, i) => (
+          <TurnView key={i} turn={t} />
+        ))}
+        <form
+          onSubmit={ask}
+          aria-label="Ask a question"
+          className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4"
+        >
+          <SelectField
+            label="Connection"
+            value={connectionId}
+            onChange={(e) => {
+              setConnectionId(e.target.value);
+              newConversation();
+            }}
+          >
+            {connections.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
           </SelectField>
-          <label htmlFor="question" className="text-sm font-medium text-slate-700">{turns.length ? "Follow-up question" : "Question"}</label>
-          <textarea id="question" rows={2} value={question} onChange={(e) => setQuestion(e.target.value)}
-                    onKeyDown={(e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); e.currentTarget.form?.requestSubmit(); } }}
-                    className="rounded border border-slate-300 px-3 py-2 text-sm" placeholder="Which customers rented the most films last month?" />
-          <Button type="submit" disabled={busy || !question.trim() || !connectionId}>{busy ? "Asking…" : "Ask"}</Button>
+          <label htmlFor="question" className="text-sm font-medium text-slate-700">
+            {turns.length ? "Follow-up question" : "Question"}
+          </label>
+          <textarea
+            id="question"
+            rows={2}
+            value={question}
+            onChange={(e) => setQuestion(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && !e.shiftKey) {
+                e.preventDefault();
+                e.currentTarget.form?.requestSubmit();
+              }
+            }}
+            className="rounded border border-slate-300 px-3 py-2 text-sm"
+            placeholder="Which customers rented the most films last month?"
+          />
+          <Button type="submit" disabled={busy || !question.trim() || !connectionId}>
+            {busy ? "Asking…" : "Ask"}
+          </Button>
         </form>
       </section>
     </div>

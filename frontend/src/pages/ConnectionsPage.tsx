@@ -22,7 +22,11 @@ function AddConnection({ onCreated }: { onCreated: () => void }) {
     setTest(null);
     try {
       const result = await api.testConnection(kind, url);
-      setTest(result.ok ? { ok: true, text: `Connected: server version ${result.server_version}` } : { ok: false, text: result.error ?? "Failed" });
+      setTest(
+        result.ok
+          ? { ok: true, text: `Connected: server version ${result.server_version}` }
+          : { ok: false, text: result.error ?? "Failed" },
+      );
     } catch (err) {
       setTest({ ok: false, text: err instanceof ApiError ? err.message : "The test failed." });
     } finally {
@@ -48,7 +52,11 @@ function AddConnection({ onCreated }: { onCreated: () => void }) {
   }
 
   return (
-    <form onSubmit={submit} aria-label="Add a connection" className="flex flex-col gap-3 rounded border border-slate-200 bg-white p-4">
+    <form
+      onSubmit={submit}
+      aria-label="Add a connection"
+      className="flex flex-col gap-3 rounded border border-slate-200 bg-white p-4"
+    >
       <h2 className="font-medium">Add a connection</h2>
       {error && <Alert>{error}</Alert>}
       <div className="grid grid-cols-1 gap-3 md:grid-cols-4">
@@ -58,14 +66,24 @@ function AddConnection({ onCreated }: { onCreated: () => void }) {
         </SelectField>
         <Field label="Name" required value={name} onChange={(e) => setName(e.target.value)} placeholder="sales" />
         <div className="md:col-span-2">
-          <Field label="Connection URL" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder={PLACEHOLDER[kind]}
-                 hint="Stored encrypted; shown afterwards with the password hidden. A read-only database user is best." />
+          <Field
+            label="Connection URL"
+            required
+            value={url}
+            onChange={(e) => setUrl(e.target.value)}
+            placeholder={PLACEHOLDER[kind]}
+            hint="Stored encrypted; shown afterwards with the password hidden. A read-only database user is best."
+          />
         </div>
       </div>
       {test && <Alert kind={test.ok ? "success" : "error"}>{test.text}</Alert>}
       <div className="flex gap-2">
-        <Button variant="secondary" onClick={runTest} disabled={busy || !url}>Test</Button>
-        <Button type="submit" disabled={busy || !url || !name}>Add and index</Button>
+        <Button variant="secondary" onClick={runTest} disabled={busy || !url}>
+          Test
+        </Button>
+        <Button type="submit" disabled={busy || !url || !name}>
+          Add and index
+        </Button>
       </div>
     </form>
   );
@@ -73,19 +91,33 @@ function AddConnection({ onCreated }: { onCreated: () => void }) {
 
 function SchemaBrowser({ schema }: { schema: Schema }) {
   const [filter, setFilter] = useState("");
-  const objects = schema.objects.filter((o) => `${o.schema_name}.${o.name}`.toLowerCase().includes(filter.toLowerCase()));
+  const objects = schema.objects.filter((o) =>
+    `${o.schema_name}.${o.name}`.toLowerCase().includes(filter.toLowerCase()),
+  );
   return (
     <section aria-label="Schema" className="flex flex-col gap-2">
       <Field label="Filter tables" value={filter} onChange={(e) => setFilter(e.target.value)} />
       {objects.map((o) => (
         <details key={`${o.schema_name}.${o.name}`} className="rounded border border-slate-200 bg-white p-2">
           <summary className="cursor-pointer text-sm">
-            <span className="font-medium">{o.schema_name}.{o.name}</span>
-            <span className="ml-2 text-slate-500">{o.kind.replace("_", " ")}{o.row_estimate !== null ? `, about ${o.row_estimate} rows` : ""}</span>
+            <span className="font-medium">
+              {o.schema_name}.{o.name}
+            </span>
+            <span className="ml-2 text-slate-500">
+              {o.kind.replace("_", " ")}
+              {o.row_estimate !== null ? `, about ${o.row_estimate} rows` : ""}
+            </span>
           </summary>
           {o.comment && <p className="mt-1 text-sm text-slate-600">{o.comment}</p>}
           <table className="mt-2 w-full text-left text-xs">
-            <thead><tr className="text-slate-500"><th>Column</th><th>Type</th><th>Key</th><th>Values</th></tr></thead>
+            <thead>
+              <tr className="text-slate-500">
+                <th>Column</th>
+                <th>Type</th>
+                <th>Key</th>
+                <th>Values</th>
+              </tr>
+            </thead>
             <tbody>
               {o.columns.map((c) => {
                 const fk = o.foreign_keys.find((f) => f.columns.includes(c.name));
@@ -93,10 +125,23 @@ function SchemaBrowser({ schema }: { schema: Schema }) {
                   <tr key={c.name} className="border-t border-slate-100">
                     <td className="mono py-0.5">
                       {c.name}
-                      {c.pii && <span className="ml-1 rounded bg-amber-100 px-1 text-amber-900" title="Personal data: samples are masked">{c.pii}</span>}
+                      {c.pii && (
+                        <span
+                          className="ml-1 rounded bg-amber-100 px-1 text-amber-900"
+                          title="Personal data: samples are masked"
+                        >
+                          {c.pii}
+                        </span>
+                      )}
                     </td>
-                    <td>{c.type}{c.nullable ? "" : " not null"}</td>
-                    <td>{o.primary_key.includes(c.name) ? "primary" : ""}{fk ? ` → ${fk.target}` : ""}</td>
+                    <td>
+                      {c.type}
+                      {c.nullable ? "" : " not null"}
+                    </td>
+                    <td>
+                      {o.primary_key.includes(c.name) ? "primary" : ""}
+                      {fk ? ` → ${fk.target}` : ""}
+                    </td>
                     <td className="text-slate-600">{c.values?.slice(0, 8).join(", ")}</td>
                   </tr>
                 );
@@ -106,9 +151,19 @@ function SchemaBrowser({ schema }: { schema: Schema }) {
           {o.samples.length > 0 && (
             <div className="mt-2 overflow-x-auto">
               <p className="text-xs font-medium text-slate-600">Sample rows</p>
-              <table className="text-xs"><tbody>
-                {o.samples.map((s, i) => <tr key={i}>{Object.values(s).map((v, j) => <td key={j} className="mono max-w-48 truncate border-t border-slate-100 pr-3">{v ?? "NULL"}</td>)}</tr>)}
-              </tbody></table>
+              <table className="text-xs">
+                <tbody>
+                  {o.samples.map((s, i) => (
+                    <tr key={i}>
+                      {Object.values(s).map((v, j) => (
+                        <td key={j} className="mono max-w-48 truncate border-t border-slate-100 pr-3">
+                          {v ?? "NULL"}
+                        </td>
+                      ))}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </div>
           )}
         </details>
@@ -125,15 +180,19 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
   const [confirming, setConfirming] = useState(false);
   const timer = useRef<number | undefined>(undefined);
 
-  const poll = useCallback(async () => {
-    try {
-      const next = await api.syncStatus(connection.id);
-      setStatus(next);
-      if (next.status === "pending" || next.status === "running") timer.current = window.setTimeout(poll, 400);
-      else if (next.status === "succeeded" && connection.status !== "succeeded") onChanged();
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : "Could not read the indexing status.");
-    }
+  const poll = useCallback(() => {
+    // Named inside the callback so that each poll schedules the next one without reading `poll` before it exists.
+    const step = async () => {
+      try {
+        const next = await api.syncStatus(connection.id);
+        setStatus(next);
+        if (next.status === "pending" || next.status === "running") timer.current = window.setTimeout(step, 400);
+        else if (next.status === "succeeded" && connection.status !== "succeeded") onChanged();
+      } catch (err) {
+        setError(err instanceof ApiError ? err.message : "Could not read the indexing status.");
+      }
+    };
+    return step();
   }, [api, connection.id, connection.status, onChanged]);
 
   useEffect(() => {
@@ -172,28 +231,56 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
 
   const active = status && (status.status === "pending" || status.status === "running");
   return (
-    <article aria-label={`Connection ${connection.name}`} className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4">
+    <article
+      aria-label={`Connection ${connection.name}`}
+      className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4"
+    >
       <div className="flex flex-wrap items-center gap-3">
         <h3 className="font-medium">{connection.name}</h3>
-        <span className="text-xs text-slate-500">{connection.kind === "postgres" ? "PostgreSQL" : "MongoDB"} {connection.server_version ?? ""}</span>
+        <span className="text-xs text-slate-500">
+          {connection.kind === "postgres" ? "PostgreSQL" : "MongoDB"} {connection.server_version ?? ""}
+        </span>
         <StatusBadge status={status?.status ?? connection.status} />
-        {active && <ProgressBar label={`Indexing ${connection.name}`} done={status.progress.done} total={status.progress.total} />}
+        {active && (
+          <ProgressBar
+            label={`Indexing ${connection.name}`}
+            done={status.progress.done}
+            total={status.progress.total}
+          />
+        )}
         <div className="ml-auto flex gap-2">
-          <Button variant="secondary" onClick={toggleSchema} disabled={!connection.indexed_at && status?.status !== "succeeded"}>{schema ? "Hide schema" : "Schema"}</Button>
-          <Button variant="secondary" onClick={resync} disabled={!!active}>Re-sync</Button>
+          <Button
+            variant="secondary"
+            onClick={toggleSchema}
+            disabled={!connection.indexed_at && status?.status !== "succeeded"}
+          >
+            {schema ? "Hide schema" : "Schema"}
+          </Button>
+          <Button variant="secondary" onClick={resync} disabled={!!active}>
+            Re-sync
+          </Button>
           {confirming ? (
             <>
-              <Button variant="danger" onClick={remove}>Delete {connection.name}</Button>
-              <Button variant="secondary" onClick={() => setConfirming(false)}>Cancel</Button>
+              <Button variant="danger" onClick={remove}>
+                Delete {connection.name}
+              </Button>
+              <Button variant="secondary" onClick={() => setConfirming(false)}>
+                Cancel
+              </Button>
             </>
-          ) : <Button variant="secondary" onClick={() => setConfirming(true)}>Delete</Button>}
+          ) : (
+            <Button variant="secondary" onClick={() => setConfirming(true)}>
+              Delete
+            </Button>
+          )}
         </div>
       </div>
       <p className="mono text-xs text-slate-500">{connection.url}</p>
       {status?.status === "failed" && <Alert>Indexing failed: {status.error}</Alert>}
       {status?.status === "succeeded" && (
         <p className="text-xs text-slate-600">
-          Indexed {status.counts.objects ?? 0} tables or collections ({status.counts.embedded ?? 0} embedded, {status.counts.reused ?? 0} unchanged).
+          Indexed {count(status.counts.objects)} tables or collections ({count(status.counts.embedded)} embedded,{" "}
+          {count(status.counts.reused)} unchanged).
         </p>
       )}
       {error && <Alert>{error}</Alert>}
@@ -207,7 +294,10 @@ export default function ConnectionsPage() {
   const [connections, setConnections] = useState<Connection[]>([]);
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => {
-    api.connections().then(setConnections).catch((err) => setError(err instanceof ApiError ? err.message : "Could not load connections."));
+    api
+      .connections()
+      .then(setConnections)
+      .catch((err) => setError(err instanceof ApiError ? err.message : "Could not load connections."));
   }, [api]);
   useEffect(load, [load]);
 
@@ -216,7 +306,14 @@ export default function ConnectionsPage() {
       <h1 className="text-2xl font-semibold">Connections</h1>
       {error && <Alert>{error}</Alert>}
       <AddConnection onCreated={load} />
-      {connections.map((c) => <ConnectionCard key={c.id} connection={c} onChanged={load} />)}
+      {connections.map((c) => (
+        <ConnectionCard key={c.id} connection={c} onChanged={load} />
+      ))}
     </div>
   );
+}
+
+/** A job's count: the schema types `counts` as a dict of anything. */
+function count(value: unknown): number {
+  return typeof value === "number" ? value : 0;
 }

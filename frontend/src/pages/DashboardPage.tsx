@@ -4,7 +4,11 @@ import { ApiError, type Connection, type Health, type HistoryItem } from "../api
 import { useAuth } from "../auth";
 import { Alert, StatusBadge } from "../components/ui";
 
-const COMPONENT_NAMES: Record<string, string> = { database: "Database", embedding: "Embedding service", llm: "Language model" };
+const COMPONENT_NAMES: Record<string, string> = {
+  database: "Database",
+  embedding: "Embedding service",
+  llm: "Language model",
+};
 
 export default function DashboardPage() {
   const { api } = useAuth();
@@ -15,7 +19,11 @@ export default function DashboardPage() {
 
   useEffect(() => {
     Promise.all([api.connections(), api.history({ limit: 8 }), api.health()])
-      .then(([c, h, hl]) => { setConnections(c); setHistory(h.items); setHealth(hl); })
+      .then(([c, h, hl]) => {
+        setConnections(c);
+        setHistory(h.items);
+        setHealth(hl);
+      })
       .catch((err) => setError(err instanceof ApiError ? err.message : "Could not load the dashboard."));
   }, [api]);
 
@@ -24,33 +32,62 @@ export default function DashboardPage() {
       <h1 className="text-2xl font-semibold">Dashboard</h1>
       {error && <Alert>{error}</Alert>}
       <section aria-labelledby="health-title" className="rounded border border-slate-200 bg-white p-4">
-        <h2 id="health-title" className="mb-2 font-medium">Health</h2>
+        <h2 id="health-title" className="mb-2 font-medium">
+          Health
+        </h2>
         {health ? (
           <ul className="flex flex-wrap gap-4 text-sm">
             {Object.entries(health.components).map(([name, state]) => (
               <li key={name} data-testid={`health-${name}`}>
-                <span className={`mr-1 inline-block h-2 w-2 rounded-full ${state === "ok" ? "bg-green-600" : "bg-red-600"}`} />
+                <span
+                  className={`mr-1 inline-block h-2 w-2 rounded-full ${state === "ok" ? "bg-green-600" : "bg-red-600"}`}
+                />
                 {COMPONENT_NAMES[name] ?? name}: {state === "ok" ? "working" : "unavailable"}
               </li>
             ))}
           </ul>
-        ) : <p className="text-sm text-slate-500">Checking…</p>}
+        ) : (
+          <p className="text-sm text-slate-500">Checking…</p>
+        )}
       </section>
       <section aria-labelledby="connections-title" className="rounded border border-slate-200 bg-white p-4">
         <div className="mb-2 flex items-center">
-          <h2 id="connections-title" className="font-medium">Connections</h2>
-          <Link to="/connections" className="ml-auto text-sm text-blue-700 underline">Manage connections</Link>
+          <h2 id="connections-title" className="font-medium">
+            Connections
+          </h2>
+          <Link to="/connections" className="ml-auto text-sm text-blue-700 underline">
+            Manage connections
+          </Link>
         </div>
-        {connections && connections.length === 0 && <p className="text-sm text-slate-600">No connections yet. <Link className="text-blue-700 underline" to="/connections">Add your first database.</Link></p>}
+        {connections && connections.length === 0 && (
+          <p className="text-sm text-slate-600">
+            No connections yet.{" "}
+            <Link className="text-blue-700 underline" to="/connections">
+              Add your first database.
+            </Link>
+          </p>
+        )}
         {connections && connections.length > 0 && (
           <table className="w-full text-left text-sm">
-            <thead><tr className="text-slate-500"><th className="py-1">Name</th><th>Kind</th><th>Status</th><th>Last indexed</th><th>Tables / collections</th></tr></thead>
+            <thead>
+              <tr className="text-slate-500">
+                <th className="py-1">Name</th>
+                <th>Kind</th>
+                <th>Status</th>
+                <th>Last indexed</th>
+                <th>Tables / collections</th>
+              </tr>
+            </thead>
             <tbody>
               {connections.map((c) => (
                 <tr key={c.id} className="border-t border-slate-100">
-                  <td className="py-1">{c.name}</td><td>{c.kind === "postgres" ? "PostgreSQL" : "MongoDB"}</td>
-                  <td><StatusBadge status={c.status} /></td>
-                  <td>{c.indexed_at ? new Date(c.indexed_at).toLocaleString() : "—"}</td><td>{c.object_count ?? "—"}</td>
+                  <td className="py-1">{c.name}</td>
+                  <td>{c.kind === "postgres" ? "PostgreSQL" : "MongoDB"}</td>
+                  <td>
+                    <StatusBadge status={c.status} />
+                  </td>
+                  <td>{c.indexed_at ? new Date(c.indexed_at).toLocaleString() : "—"}</td>
+                  <td>{c.object_count ?? "—"}</td>
                 </tr>
               ))}
             </tbody>
@@ -58,12 +95,23 @@ export default function DashboardPage() {
         )}
       </section>
       <section aria-labelledby="recent-title" className="rounded border border-slate-200 bg-white p-4">
-        <h2 id="recent-title" className="mb-2 font-medium">Recent questions</h2>
-        {history.length === 0 ? <p className="text-sm text-slate-600">No questions asked yet.</p> : (
+        <h2 id="recent-title" className="mb-2 font-medium">
+          Recent questions
+        </h2>
+        {history.length === 0 ? (
+          <p className="text-sm text-slate-600">No questions asked yet.</p>
+        ) : (
           <ul className="flex flex-col gap-1 text-sm">
             {history.map((h) => (
-              <li key={h.id}><Link className="text-blue-700 underline" to={`/chat?conversation=${h.conversation_id}&connection=${h.connection_id ?? ""}`}>{h.question}</Link>
-                <span className="ml-2 text-slate-500">{new Date(h.created_at).toLocaleString()}</span></li>
+              <li key={h.id}>
+                <Link
+                  className="text-blue-700 underline"
+                  to={`/chat?conversation=${h.conversation_id}&connection=${h.connection_id ?? ""}`}
+                >
+                  {h.question}
+                </Link>
+                <span className="ml-2 text-slate-500">{new Date(h.created_at).toLocaleString()}</span>
+              </li>
             ))}
           </ul>
         )}

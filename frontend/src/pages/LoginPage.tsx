@@ -35,16 +35,42 @@ export default function LoginPage() {
     <main className="mx-auto mt-24 max-w-sm">
       <h1 className="mb-1 text-2xl font-semibold">Sextant</h1>
       <p className="mb-6 text-sm text-slate-600">Ask your own databases, on your own machine.</p>
-      <form onSubmit={submit} className="flex flex-col gap-4 rounded border border-slate-200 bg-white p-6 shadow-sm" aria-label={mode === "login" ? "Log in" : "Create account"}>
+      <form
+        onSubmit={submit}
+        className="flex flex-col gap-4 rounded border border-slate-200 bg-white p-6 shadow-sm"
+        aria-label={mode === "login" ? "Log in" : "Create account"}
+      >
         <h2 className="text-lg font-medium">{mode === "login" ? "Log in" : "Create an account"}</h2>
         {notice && <Alert kind="info">{notice}</Alert>}
         {error && <Alert>{error}</Alert>}
-        <Field label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-        <Field label="Password" type="password" autoComplete={mode === "login" ? "current-password" : "new-password"}
-               required value={password} onChange={(e) => setPassword(e.target.value)}
-               hint={mode === "register" ? "At least 8 characters." : undefined} />
-        <Button type="submit" disabled={busy}>{mode === "login" ? "Log in" : "Create account"}</Button>
-        <button type="button" className="text-sm text-blue-700 underline" onClick={() => { setMode(mode === "login" ? "register" : "login"); setError(null); }}>
+        <Field
+          label="Email"
+          type="email"
+          autoComplete="email"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <Field
+          label="Password"
+          type="password"
+          autoComplete={mode === "login" ? "current-password" : "new-password"}
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          hint={mode === "register" ? "At least 8 characters." : undefined}
+        />
+        <Button type="submit" disabled={busy}>
+          {mode === "login" ? "Log in" : "Create account"}
+        </Button>
+        <button
+          type="button"
+          className="text-sm text-blue-700 underline"
+          onClick={() => {
+            setMode(mode === "login" ? "register" : "login");
+            setError(null);
+          }}
+        >
           {mode === "login" ? "No account yet? Create one" : "Already have an account? Log in"}
         </button>
       </form>
