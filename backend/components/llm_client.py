@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 import ollama
@@ -13,11 +13,18 @@ import ollama
 from backend.components.errors import UnavailableError
 from backend.components.metrics import Metrics
 
+LLMFailure = Literal["llm_unavailable", "llm_timeout", "model_missing"]
+
 
 class LLMUnavailableError(UnavailableError):
-    """The LLM server cannot be reached, timed out, or lacks the model; the message says which."""
+    """The LLM server cannot be reached, timed out, or lacks the model; ``code`` says which
+    (``llm_unavailable``, ``llm_timeout``, ``model_missing``), the message says it in words."""
 
     default_detail = "The language model is unavailable"
+
+    def __init__(self, detail: str | None = None, code: LLMFailure = "llm_unavailable"):
+        super().__init__(detail)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -78,10 +85,12 @@ class OllamaLLMClient:
     def _unavailable(self, exc: BaseException, model: str) -> LLMUnavailableError:
         if isinstance(exc, ollama.ResponseError):
             if exc.status_code == 404:
-                return LLMUnavailableError(f"The model '{model}' is not available on the LLM server ({exc.error})")
+                return LLMUnavailableError(
+                    f"The model '{model}' is not available on the LLM server ({exc.error})", "model_missing"
+                )
             return LLMUnavailableError(f"The LLM server answered with an error: {exc.error}")
         if isinstance(exc, httpx.TimeoutException):
-            return LLMUnavailableError(f"The LLM server at {self.base_url} did not answer in time")
+            return LLMUnavailableError(f"The LLM server at {self.base_url} did not answer in time", "llm_timeout")
         return LLMUnavailableError(f"The LLM server at {self.base_url} is unreachable")
 
     async def complete(self, messages: list[ChatMessage], model: str, json_schema: dict[str, Any] | None) -> str:

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import ExecutionTimeout, PyMongoError
 
 from backend.components.connectors.mongo_schema import json_value
 from backend.components.mongo_guard import MongoQuery
@@ -127,7 +127,7 @@ class MongoQueryRunner:
             finally:
                 await cursor.close()
         except PyMongoError as exc:
-            raise QueryExecutionError(clean(exc)) from exc
+            raise QueryExecutionError(clean(exc), timed_out=isinstance(exc, ExecutionTimeout)) from exc
         finally:
             await client.close()
         return table.result(collector)

@@ -174,7 +174,14 @@ class ResultCollector:
 
 
 class QueryExecutionError(Exception):
-    """The database rejected or aborted the query; the message is the database's own, without secrets."""
+    """The database rejected or aborted the query; the message is the database's own, without secrets.
+
+    ``timed_out``: it was stopped for running past its time limit.
+    """
+
+    def __init__(self, message: str, timed_out: bool = False):
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 class QueryRunner(Protocol):
@@ -249,12 +256,13 @@ class PostgresQueryRunner:
                 await conn.cancel_safe(timeout=2)
             raise QueryExecutionError(
                 f"canceling statement due to statement timeout: the query and its fetches took longer than "
-                f"{limits.statement_timeout_ms} ms"
+                f"{limits.statement_timeout_ms} ms",
+                timed_out=True,
             ) from exc
         except UnsafeSessionError as exc:
             raise QueryExecutionError(str(exc)) from exc
         except psycopg.Error as exc:
-            raise QueryExecutionError(clean(exc)) from exc
+            raise QueryExecutionError(clean(exc), timed_out=isinstance(exc, psycopg.errors.QueryCanceled)) from exc
         finally:
             await conn.close()
         return collector.result(columns)

@@ -37,12 +37,28 @@ class AdminConnectionOut(BaseModel):
     object_count: int | None
 
 
+# Every action the audit trail records; the admin screen's filter offers exactly these.
+AuditAction = Literal[
+    "signup",
+    "login",
+    "logout",
+    "password_change",
+    "user_update",
+    "settings_update",
+    "connection_create",
+    "connection_delete",
+    "connection_sync",
+    "query",
+    "query_refused",
+]
+
+
 class AuditEventOut(BaseModel):
     id: int
     at: datetime
     actor_id: uuid.UUID | None
     actor_email: str | None
-    action: str
+    action: AuditAction
     target: str | None
     client_ip: str | None
     success: bool

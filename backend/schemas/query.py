@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.schemas.common import SafeStr
 
@@ -22,6 +22,34 @@ class Source(BaseModel):
     via: Literal["search", "join"]
 
 
+# The steps of a question, in order; ``QueryOut.timings`` has one entry per step.
+Step = Literal["retrieve", "generate", "validate", "execute", "answer"]
+STEPS: tuple[Step, ...] = ("retrieve", "generate", "validate", "execute", "answer")
+
+# Why a question got no (complete) answer, for programs: the sentence is in ``error``.
+ErrorCode = Literal[
+    "llm_unavailable",  # the LLM server cannot be reached or answered with an error
+    "model_missing",  # the LLM server does not have the chosen model
+    "llm_timeout",  # the LLM server did not answer in time
+    "no_valid_query",  # no query the guard accepts came out of the model
+    "db_error",  # the database refused or failed the query
+    "db_timeout",  # the query ran past its time limit
+]
+
+
+class Timings(BaseModel):
+    """Milliseconds spent in each step of a question (``Step``), in the order they run."""
+
+    # "validate" is a name BaseModel already uses: the field is validate_, written "validate".
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    retrieve: float = 0.0
+    generate: float = 0.0
+    validate_: float = Field(default=0.0, alias="validate")
+    execute: float = 0.0
+    answer: float = 0.0
+
+
 class QueryOut(BaseModel):
     answer: str
     query: str | None = Field(description="The query that ran (or was refused), as the guard normalised it")
@@ -32,14 +60,13 @@ class QueryOut(BaseModel):
     truncated: bool
     truncation: str | None = Field(default=None, description="Why the result is not whole, in a sentence")
     sources: list[Source]
-    timings: dict[str, float] = Field(
-        description="Milliseconds per step: retrieve, generate, validate, execute, answer"
-    )
+    timings: Timings
     model: str
     history_id: uuid.UUID | None
     conversation_id: uuid.UUID
     executed: bool = Field(description="Whether the query ran against the database")
     error: str | None = Field(description="Why no (complete) answer could be given, in a sentence")
+    error_code: ErrorCode | None = Field(default=None, description="The same, for programs")
 
 
 class HistoryItem(BaseModel):

@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from backend.components.llm_client import ChatMessage, LLMClient, LLMUnavailableError
 from backend.components.metrics import Metrics
@@ -22,7 +21,16 @@ from backend.components.query_dialects import QueryDialect
 from backend.components.query_runner import QueryExecutionError, QueryLimits, QueryResult
 from backend.components.sql_guard import QueryRefused
 from backend.config import QuerySettings, SecuritySettings
-from backend.schemas.query import QueryIn, QueryOut, Source, UserSettingsOut
+from backend.schemas.ask_events import (
+    AskEvent,
+    DoneEvent,
+    ErrorEvent,
+    QueryEvent,
+    RowsEvent,
+    SourcesEvent,
+    TokenEvent,
+)
+from backend.schemas.query import STEPS, ErrorCode, QueryIn, QueryOut, Source, Step, UserSettingsOut
 from backend.services.audit_service import Actor, AuditService
 from backend.services.connection_service import AskTarget, ConnectionService
 from backend.services.history_service import HistoryService
@@ -31,9 +39,6 @@ from backend.services.search_service import SearchService
 from backend.services.user_settings_service import UserSettingsService
 
 logger = logging.getLogger(__name__)
-
-Event = tuple[str, dict[str, Any]]
-STEPS = ("retrieve", "generate", "validate", "execute", "answer")
 
 
 @dataclass
@@ -50,12 +55,16 @@ class AskPlan:
 class _Attempt:
     """The state of one question as it moves through the steps."""
 
-    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STEPS, 0.0))
+    timings: dict[Step, float] = field(default_factory=lambda: dict.fromkeys(STEPS, 0.0))
     sql: str | None = None
     result: QueryResult | None = None
     error: str | None = None
+    code: ErrorCode | None = None
 
-    def add(self, step: str, started: float) -> None:
+    def fail(self, error: str, code: ErrorCode) -> None:
+        self.error, self.code = error, code
+
+    def add(self, step: Step, started: float) -> None:
         self.timings[step] = round(self.timings[step] + (time.perf_counter() - started) * 1000, 1)
 
 
@@ -104,9 +113,9 @@ class AskService:
 
     async def ask(self, actor: Actor, body: QueryIn) -> QueryOut:
         plan = await self.prepare(actor, body)
-        async for name, data in self.run(plan):
-            if name == "done":
-                return QueryOut.model_validate(data)
+        async for event in self.run(plan):
+            if isinstance(event, DoneEvent):
+                return event.result
         raise RuntimeError("the ask flow ended without a result")  # run() always ends with done
 
     def _limits(self) -> QueryLimits:
@@ -132,6 +141,7 @@ class AskService:
             query = dialect.extract(reply)
             started = time.perf_counter()
             problem: str | None = None
+            code: ErrorCode = "no_valid_query"
             if query is None:
                 problem = "Your reply contained no query"
             else:
@@ -149,14 +159,15 @@ class AskService:
                     state.result = await dialect.run(plan.target.url, state.sql or "", snapshot, self._limits())
                 except (QueryExecutionError, QueryRefused) as exc:
                     problem = f"The database said: {exc}"
+                    code = "db_timeout" if isinstance(exc, QueryExecutionError) and exc.timed_out else "db_error"
                 state.add("execute", started)
                 await self._audit_query(plan, state, problem, (time.perf_counter() - started) * 1000)
             elif refused:
                 await self._audit_query(plan, state, problem, 0.0, refused=True)
             if problem is None:
-                state.error = None
+                state.error, state.code = None, None
                 return state.sql
-            state.error = problem
+            state.fail(problem, code)
             logger.info("query attempt %d refused or failed: %s", attempt + 1, problem)
             messages = repair_messages(messages, dialect.as_reply(query) if query else reply[:500], problem)
         return None
@@ -181,7 +192,8 @@ class AskService:
             },
         )
 
-    async def run(self, plan: AskPlan) -> AsyncIterator[Event]:
+    async def run(self, plan: AskPlan) -> AsyncIterator[AskEvent]:
+        """The events of one question, in order; the last one is always ``DoneEvent``."""
         state = _Attempt()
         model = plan.prefs.model
         started = time.perf_counter()
@@ -190,7 +202,7 @@ class AskService:
         )
         state.add("retrieve", started)
         sources = [Source(object=h.object, kind=h.kind, score=h.score, via=h.via) for h in hits]
-        yield "sources", {"sources": [s.model_dump() for s in sources]}
+        yield SourcesEvent(sources=sources)
 
         by_name = plan.target.snapshot.by_name()
         objects = [by_name[h.object] for h in hits if h.object in by_name]
@@ -203,8 +215,11 @@ class AskService:
             final_sql = await self._write_query(plan, messages, state)
         except LLMUnavailableError as exc:
             final_sql = None
-            state.error = f"{exc.detail}, so no query was written. The tables that look relevant are listed as sources."
-            answer = state.error
+            state.fail(
+                f"{exc.detail}, so no query was written. The tables that look relevant are listed as sources.",
+                exc.code,
+            )
+            answer = state.error or ""
         else:
             if final_sql is None:
                 answer = (
@@ -212,18 +227,15 @@ class AskService:
                     f"read-only. Last problem: {state.error}"
                 )
         if state.sql is not None:
-            yield "query", {"query": state.sql, "language": plan.dialect.language, "valid": final_sql is not None}
+            yield QueryEvent(query=state.sql, language=plan.dialect.language, valid=final_sql is not None)
         if final_sql is not None and state.result is not None:
             result = state.result
-            yield (
-                "rows",
-                {
-                    "columns": result.columns,
-                    "rows": result.rows,
-                    "row_count": result.row_count,
-                    "truncated": result.truncated,
-                    "truncation": result.truncation,
-                },
+            yield RowsEvent(
+                columns=result.columns,
+                rows=result.rows,
+                row_count=result.row_count,
+                truncated=result.truncated,
+                truncation=result.truncation,
             )
             started = time.perf_counter()
             try:
@@ -239,15 +251,15 @@ class AskService:
                     model,
                 ):
                     answer += fragment
-                    yield "token", {"text": fragment}
+                    yield TokenEvent(text=fragment)
             except LLMUnavailableError as exc:
-                state.error = f"{exc.detail} while writing the answer; the rows above are the real result."
-                answer = (answer + "\n\n" if answer else "") + state.error
+                state.fail(f"{exc.detail} while writing the answer; the rows above are the real result.", exc.code)
+                answer = (answer + "\n\n" if answer else "") + (state.error or "")
             state.add("answer", started)
         elif final_sql is not None:
             answer = "The query was validated but not run, because running queries is turned off in your settings."
-        if state.error:
-            yield "error", {"detail": state.error}
+        if state.error and state.code:
+            yield ErrorEvent(detail=state.error, code=state.code)
 
         final = state.result if final_sql is not None else None
         out = QueryOut(
@@ -266,6 +278,7 @@ class AskService:
             conversation_id=plan.conversation_id,
             executed=final is not None,
             error=state.error,
+            error_code=state.code,
         )
         out.history_id = await self._history.record(plan.actor.id, plan.target.connection_id, plan.question, out)
-        yield "done", out.model_dump(mode="json")
+        yield DoneEvent(result=out)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.components.url_redaction import redact_url
 from backend.db.models import AuditEvent
-from backend.schemas.admin import AuditEventOut, AuditPage
+from backend.schemas.admin import AuditAction, AuditEventOut, AuditPage
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class AuditService:
     async def record(
         self,
         who: Actor | Visitor,
-        action: str,
+        action: AuditAction,
         *,
         success: bool = True,
         target: str | None = None,
@@ -68,7 +68,7 @@ class AuditService:
     async def list(
         self,
         *,
-        action: str | None,
+        action: AuditAction | None,
         actor_id: uuid.UUID | None,
         success: bool | None,
         since: datetime | None,

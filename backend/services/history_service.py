@@ -56,7 +56,7 @@ class HistoryService:
             language=result.language,
             row_count=result.row_count if result.executed else None,
             sources=[s.model_dump() for s in result.sources],
-            timings=result.timings,
+            timings=result.timings.model_dump(),
             model=result.model,
             error=result.error,
         )

@@ -1,7 +1,7 @@
 // The typed client of Sextant's HTTP API (docs/DESIGN.md). Every failure becomes an
 // ApiError whose message is a sentence a person can read.
 import type { components } from "./generated/api-schema";
-import { parseSse, type SseEvent } from "./lib/sse";
+import { parseSse } from "./lib/sse";
 
 // The API's types are generated from the backend's OpenAPI schema (openapi.json, `npm run gen:api`;
 // `make test` fails when they are stale). Edit the backend's models, never these aliases' shapes.
@@ -45,10 +45,25 @@ export type AuditEvent = Sent<Schemas["AuditEventOut"]>;
 export type AuditPage = Sent<Schemas["AuditPage"]>;
 export type QueryRequest = Schemas["QueryIn"];
 
-/** A JSON value, as a cell of a result row. Not in the OpenAPI schema yet (issue 12 item 3): it says `unknown`. */
+/** A JSON value, as a cell of a result row (the schema says `unknown`: any JSON value). */
 export type Cell = string | number | boolean | null | Cell[] | { [key: string]: Cell };
 /** The answer of /api/query (and the stream's `done` event), with its rows typed as JSON cells. */
 export type QueryResult = Omit<Sent<Schemas["QueryOut"]>, "rows"> & { rows: Cell[][] };
+/** The steps of a question, as `QueryResult.timings` names them. */
+export type Step = keyof QueryResult["timings"];
+/** Why a question got no (complete) answer, for programs (the sentence is in `error`). */
+export type ErrorCode = NonNullable<QueryResult["error_code"]>;
+export type AuditAction = AuditEvent["action"];
+
+type Rows<T> = Omit<T, "rows"> & { rows: Cell[][] };
+/** One event of /api/query/stream: the backend's AskEvent union, discriminated by `event`. */
+export type AskEvent =
+  | Sent<Schemas["SourcesEvent"]>
+  | Sent<Schemas["QueryEvent"]>
+  | Rows<Sent<Schemas["RowsEvent"]>>
+  | Sent<Schemas["TokenEvent"]>
+  | Sent<Schemas["ErrorEvent"]>
+  | (Omit<Sent<Schemas["DoneEvent"]>, "result"> & { result: QueryResult });
 
 export class ApiError extends Error {
   constructor(
@@ -121,10 +136,10 @@ export class Api {
     this.request<AuditPage>("GET", `/api/audit?limit=50${action ? `&action=${encodeURIComponent(action)}` : ""}`);
 
   /**
-   * POST /api/query/stream; calls `onEvent` for each Server-Sent Event as it arrives. The events' payloads
-   * are not in the OpenAPI schema yet (issue 12 item 3): SseEvent.data is `unknown` until they are.
+   * POST /api/query/stream; calls `onEvent` for each Server-Sent Event as it arrives. Each event's data
+   * is one AskEvent of the OpenAPI schema (its `event` field is also the SSE event name).
    */
-  async ask(body: QueryRequest, onEvent: (event: SseEvent) => void): Promise<void> {
+  async ask(body: QueryRequest, onEvent: (event: AskEvent) => void): Promise<void> {
     let response: Response;
     try {
       response = await fetch("/api/query/stream", {
@@ -149,7 +164,8 @@ export class Api {
       buffer += value;
       const { events, rest } = parseSse(buffer);
       buffer = rest;
-      events.forEach(onEvent);
+      // The one place the stream's JSON meets its type: the backend validates every event it sends.
+      events.forEach((e) => onEvent(e.data as AskEvent));
     }
   }
 }

@@ -145,8 +145,8 @@ def test_llm_times_out_mid_stream(settings_factory: Callable[..., Settings], sak
         assert time.monotonic() - started < 10, "the request hung"
     names = [n for n, _ in events]
     assert "rows" in names and names[-2:] == ["error", "done"]
-    assert "did not answer in time" in events[-2][1]["detail"]
-    assert events[-1][1]["rows"] == [[1000]]
+    assert "did not answer in time" in events[-2][1]["detail"] and events[-2][1]["code"] == "llm_timeout"
+    assert events[-1][1]["result"]["rows"] == [[1000]] and events[-1][1]["result"]["error_code"] == "llm_timeout"
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from backend.components.query_runner import json_safe
 from backend.config import LLMSettings, QuerySettings, Settings
 from backend.main import create_app
+from backend.schemas.ask_events import AskEventOut
 from tests.conftest import connect, free_port, register_and_login
 from tests.fake_ollama import OllamaScript
 
@@ -60,6 +61,7 @@ def test_answers_from_exactly_the_rows_the_sql_gives(
     assert body["row_count"] == 10 and body["truncated"] is False and body["executed"] is True
     assert body["answer"] == "ELEANOR HUNT rented the most films: 46."
     assert body["language"] == "sql" and body["error"] is None and body["model"] == "llama3.2"
+    assert body["error_code"] is None
     assert "FROM public.customer AS c JOIN public.rental AS r" in body["query"]
     assert {"public.customer", "public.rental"} <= {s["object"] for s in body["sources"]}
     assert set(body["timings"]) == {"retrieve", "generate", "validate", "execute", "answer"}
@@ -113,7 +115,7 @@ def test_giving_up_after_the_repair_round(client: TestClient, sakila: dict[str, 
     ollama.reply_sql("DELETE FROM rental", "DROP TABLE rental")
     body = _ask(client, sakila, "delete everything")
     assert body["executed"] is False and body["rows"] == [] and body["columns"] == []
-    assert "Only SELECT queries are allowed" in body["error"]
+    assert "Only SELECT queries are allowed" in body["error"] and body["error_code"] == "no_valid_query"
     assert "could not write a query" in body["answer"]
     assert len(ollama.chat_requests(streaming=False)) == 2
     assert ollama.chat_requests(streaming=True) == []
@@ -157,7 +159,7 @@ def test_llm_unreachable_still_returns_sources(
         )
         assert response.status_code == 200
         body = response.json()
-        assert "unreachable" in body["answer"] and body["error"]
+        assert "unreachable" in body["answer"] and body["error"] and body["error_code"] == "llm_unavailable"
         assert body["query"] is None and body["rows"] == []
         assert "public.film_category" in {s["object"] for s in body["sources"]}
         assert client.get("/api/models", headers=headers).status_code == 503
@@ -167,6 +169,7 @@ def test_a_missing_model_is_named(client: TestClient, sakila: dict[str, Any], ol
     assert client.put("/api/settings", json={"model": "mistral"}, headers=sakila["headers"]).status_code == 200
     body = _ask(client, sakila, "how many films?")
     assert "mistral" in body["error"] and "not available" in body["error"]
+    assert body["error_code"] == "model_missing"
 
 
 def test_follow_up_questions_carry_the_conversation(
@@ -280,4 +283,7 @@ def test_stream_events_in_order(client: TestClient, sakila: dict[str, Any], olla
     assert names[-1] == "done" and names.count("token") == 4
     assert "".join(d["text"] for n, d in events if n == "token") == "There are 1000 films."
     assert events[2][1]["rows"] == [[1000]]
-    assert events[-1][1]["answer"] == "There are 1000 films."
+    assert events[-1][1]["result"]["answer"] == "There are 1000 films."
+    # The contract: every event's data is one AskEvent of the OpenAPI schema, named as it says.
+    for name, data in events:
+        assert AskEventOut.model_validate(data).root.event == name

@@ -85,4 +85,4 @@ def test_stream_events_arrive_one_by_one(live_backend: str, sakila_url: str, oll
     assert tokens[-1] - tokens[0] > 0.8
     gaps = [b - a for a, b in itertools.pairwise(tokens)]
     assert sum(1 for g in gaps if g > 0.05) >= 6
-    assert arrivals[-1][1] == "done" and arrivals[-1][2]["rows"] == [[1000]]
+    assert arrivals[-1][1] == "done" and arrivals[-1][2]["result"]["rows"] == [[1000]]

@@ -126,7 +126,7 @@ def test_read_only_transaction_alone_stops_writes(sakila_url: str) -> None:
 
 def test_timeout_alone_stops_a_slow_query(sakila_url: str) -> None:
     started = time.monotonic()
-    with pytest.raises(QueryExecutionError, match="statement timeout"):
+    with pytest.raises(QueryExecutionError, match="statement timeout") as stopped:
         asyncio.run(
             PostgresQueryRunner().run(
                 sakila_url,
@@ -135,6 +135,7 @@ def test_timeout_alone_stops_a_slow_query(sakila_url: str) -> None:
             )
         )
     assert time.monotonic() - started < 10
+    assert stopped.value.timed_out  # what the ask flow reports as error code db_timeout
 
 
 def test_row_cap_alone_bounds_a_huge_result(sakila_url: str) -> None:

@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.deps import AdminActor, AdminServiceDep, AdminUser, AuditServiceDep
-from backend.schemas.admin import AdminConnectionOut, AdminSettings, AdminUserOut, AdminUserPatch, AuditPage
+from backend.schemas.admin import (
+    AdminConnectionOut,
+    AdminSettings,
+    AdminUserOut,
+    AdminUserPatch,
+    AuditAction,
+    AuditPage,
+)
 
 router = APIRouter(tags=["admin"])
 
@@ -43,7 +50,7 @@ async def list_connections(_: AdminUser, service: AdminServiceDep) -> list[Admin
 async def audit(
     _: AdminUser,
     service: AuditServiceDep,
-    action: str | None = None,
+    action: AuditAction | None = None,
     actor_id: uuid.UUID | None = None,
     success: bool | None = None,
     since: datetime | None = None,

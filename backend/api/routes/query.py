@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from backend.deps import ActorDep, AskServiceDep
+from backend.schemas.ask_events import AskEventOut
 from backend.schemas.query import QueryIn, QueryOut
 
 router = APIRouter(prefix="/query", tags=["query"])
@@ -17,14 +17,21 @@ async def ask(body: QueryIn, actor: ActorDep, service: AskServiceDep) -> QueryOu
     return await service.ask(actor, body)
 
 
-@router.post("/stream", response_class=StreamingResponse)
+@router.post(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"model": AskEventOut, "description": "Server-Sent Events; each `data` is one AskEvent"}},
+)
 async def ask_stream(body: QueryIn, actor: ActorDep, service: AskServiceDep) -> StreamingResponse:
-    """Server-Sent Events: ``sources``, ``query``, ``rows``, ``token``..., ``error``, then ``done``."""
+    """Server-Sent Events: ``sources``, ``query``, ``rows``, ``token``..., ``error``, then ``done``.
+
+    Each event's ``data`` is the JSON of one ``AskEvent`` model, its ``event`` field the SSE name.
+    """
     plan = await service.prepare(actor, body)
 
     async def events() -> AsyncIterator[str]:
-        async for name, data in service.run(plan):
-            yield f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+        async for event in service.run(plan):
+            yield f"event: {event.event}\ndata: {event.model_dump_json()}\n\n"
 
     return StreamingResponse(
         events(),

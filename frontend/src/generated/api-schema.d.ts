@@ -363,6 +363,8 @@ export interface paths {
         /**
          * Ask Stream
          * @description Server-Sent Events: ``sources``, ``query``, ``rows``, ``token``..., ``error``, then ``done``.
+         *
+         *     Each event's ``data`` is the JSON of one ``AskEvent`` model, its ``event`` field the SSE name.
          */
         post: operations["ask_stream_api_query_stream_post"];
         delete?: never;
@@ -472,10 +474,18 @@ export interface components {
             /** Role */
             role?: ("admin" | "user") | null;
         };
+        /**
+         * AskEventOut
+         * @description One event of the stream (for the OpenAPI schema of ``/api/query/stream``).
+         */
+        AskEventOut: components["schemas"]["SourcesEvent"] | components["schemas"]["QueryEvent"] | components["schemas"]["RowsEvent"] | components["schemas"]["TokenEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"];
         /** AuditEventOut */
         AuditEventOut: {
-            /** Action */
-            action: string;
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_delete" | "connection_sync" | "query" | "query_refused";
             /** Actor Email */
             actor_email: string | null;
             /** Actor Id */
@@ -621,6 +631,33 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+        };
+        /** DoneEvent */
+        DoneEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "done";
+            result: components["schemas"]["QueryOut"];
+        };
+        /** ErrorEvent */
+        ErrorEvent: {
+            /**
+             * Code
+             * @enum {string}
+             */
+            code: "llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout";
+            /**
+             * Detail
+             * @description What went wrong, in a sentence for the user
+             */
+            detail: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "error";
         };
         /**
          * ForeignKeyInfo
@@ -768,6 +805,26 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** QueryEvent */
+        QueryEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "query";
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "sql" | "mongo";
+            /** Query */
+            query: string;
+            /**
+             * Valid
+             * @description Whether the guard accepted it
+             */
+            valid: boolean;
+        };
         /** QueryIn */
         QueryIn: {
             /**
@@ -797,6 +854,11 @@ export interface components {
              */
             error: string | null;
             /**
+             * Error Code
+             * @description The same, for programs
+             */
+            error_code?: ("llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout") | null;
+            /**
              * Executed
              * @description Whether the query ran against the database
              */
@@ -821,13 +883,7 @@ export interface components {
             rows: unknown[][];
             /** Sources */
             sources: components["schemas"]["Source"][];
-            /**
-             * Timings
-             * @description Milliseconds per step: retrieve, generate, validate, execute, answer
-             */
-            timings: {
-                [key: string]: number;
-            };
+            timings: components["schemas"]["Timings"];
             /** Truncated */
             truncated: boolean;
             /**
@@ -835,6 +891,24 @@ export interface components {
              * @description Why the result is not whole, in a sentence
              */
             truncation?: string | null;
+        };
+        /** RowsEvent */
+        RowsEvent: {
+            /** Columns */
+            columns: string[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "rows";
+            /** Row Count */
+            row_count: number;
+            /** Rows */
+            rows: unknown[][];
+            /** Truncated */
+            truncated: boolean;
+            /** Truncation */
+            truncation: string | null;
         };
         /** SchemaOut */
         SchemaOut: {
@@ -895,6 +969,16 @@ export interface components {
              */
             via: "search" | "join";
         };
+        /** SourcesEvent */
+        SourcesEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "sources";
+            /** Sources */
+            sources: components["schemas"]["Source"][];
+        };
         /** SyncStarted */
         SyncStarted: {
             /**
@@ -926,6 +1010,47 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "running" | "succeeded" | "failed";
+        };
+        /**
+         * Timings
+         * @description Milliseconds spent in each step of a question (``Step``), in the order they run.
+         */
+        Timings: {
+            /**
+             * Answer
+             * @default 0
+             */
+            answer: number;
+            /**
+             * Execute
+             * @default 0
+             */
+            execute: number;
+            /**
+             * Generate
+             * @default 0
+             */
+            generate: number;
+            /**
+             * Retrieve
+             * @default 0
+             */
+            retrieve: number;
+            /**
+             * Validate
+             * @default 0
+             */
+            validate: number;
+        };
+        /** TokenEvent */
+        TokenEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "token";
+            /** Text */
+            text: string;
         };
         /** TokenOut */
         TokenOut: {
@@ -1126,7 +1251,7 @@ export interface operations {
     audit_api_audit_get: {
         parameters: {
             query?: {
-                action?: string | null;
+                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_delete" | "connection_sync" | "query" | "query_refused") | null;
                 actor_id?: string | null;
                 success?: boolean | null;
                 since?: string | null;
@@ -1698,12 +1823,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description Server-Sent Events; each `data` is one AskEvent */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AskEventOut"];
+                };
             };
             /** @description Validation Error */
             422: {

@@ -1,5 +1,5 @@
 // Server-Sent Events over fetch: EventSource cannot POST a body or send a bearer token.
-// Not in the OpenAPI schema yet (issue 12 item 3): the events of /api/query/stream are untyped dicts there.
+// Framing only: what an event's data means is AskEvent in ../api.ts, generated from the backend.
 export interface SseEvent {
   event: string;
   data: unknown;

@@ -1,10 +1,23 @@
 import { useCallback, useEffect, useState } from "react";
-import { ApiError, type AdminConnection, type AdminUser, type AuditEvent } from "../api";
+import { ApiError, type AdminConnection, type AdminUser, type AuditAction, type AuditEvent } from "../api";
 import { useAuth } from "../auth";
 import { Alert, SelectField, StatusBadge } from "../components/ui";
 
-const ACTIONS = ["", "login", "signup", "logout", "password_change", "user_update", "settings_update",
-                 "connection_create", "connection_delete", "connection_sync", "query", "query_refused"]; // prettier-ignore
+// Every audit action the backend records; the Record type makes the compiler check the list.
+const ACTION_SEEN: Record<AuditAction, true> = {
+  login: true,
+  signup: true,
+  logout: true,
+  password_change: true,
+  user_update: true,
+  settings_update: true,
+  connection_create: true,
+  connection_delete: true,
+  connection_sync: true,
+  query: true,
+  query_refused: true,
+};
+const ACTIONS = ["", ...Object.keys(ACTION_SEEN)];
 
 export default function AdminPage() {
   const { api, email } = useAuth();

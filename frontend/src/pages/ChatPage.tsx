@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
-import { ApiError, type Cell, type Connection, type HistoryItem, type QueryResult, type Source } from "../api";
+import { ApiError, type Cell, type Connection, type HistoryItem, type ErrorCode, type Source, type Step } from "../api";
 import { useAuth } from "../auth";
 import Chart from "../components/Chart";
 import ResultTable from "../components/ResultTable";
@@ -18,12 +18,17 @@ interface Turn {
   truncation?: string | null;
   executed: boolean;
   sources: Source[];
-  timings: Record<string, number>;
+  timings: Partial<Record<Step, number>>;
   error: string | null;
   done: boolean;
 }
 
-const STEP_NAMES = ["retrieve", "generate", "validate", "execute", "answer"];
+// Error codes that mean the language model cannot answer at all (the banner says so).
+const LLM_DOWN = new Set<ErrorCode>(["llm_unavailable", "model_missing", "llm_timeout"]);
+
+// Every step, in order; the Record type makes the compiler check the list against the backend's.
+const STEP_ORDER: Record<Step, number> = { retrieve: 0, generate: 1, validate: 2, execute: 3, answer: 4 };
+const STEP_NAMES = (Object.keys(STEP_ORDER) as Step[]).sort((a, b) => STEP_ORDER[a] - STEP_ORDER[b]);
 
 function emptyTurn(question: string): Turn {
   return { question, answer: "", query: null, language: "sql", columns: [], rows: [], truncated: false, executed: false,
@@ -85,7 +90,7 @@ function TurnView({ turn }: { turn: Turn }) {
       {Object.keys(turn.timings).length > 0 && (
         <p className="text-xs text-slate-500" data-testid="timings">
           {STEP_NAMES.filter((s) => s in turn.timings)
-            .map((s) => `${s} ${Math.round(turn.timings[s])} ms`)
+            .map((s) => `${s} ${Math.round(turn.timings[s] ?? 0)} ms`)
             .join(" · ")}
         </p>
       )}
@@ -165,25 +170,23 @@ export default function ChatPage() {
     try {
       await api.ask(
         { connection_id: connectionId, question, conversation_id: conversationId ?? undefined },
-        ({ event, data }) => {
-          const body = data as Record<string, unknown>;
-          if (event === "sources") update({ sources: body.sources as Source[] });
-          else if (event === "query") update({ query: body.query as string, language: body.language as string });
-          else if (event === "rows")
+        (event) => {
+          if (event.event === "sources") update({ sources: event.sources });
+          else if (event.event === "query") update({ query: event.query, language: event.language });
+          else if (event.event === "rows")
             update({
-              columns: body.columns as string[],
-              rows: body.rows as Cell[][],
-              truncated: body.truncated as boolean,
-              truncation: body.truncation as string | null,
+              columns: event.columns,
+              rows: event.rows,
+              truncated: event.truncated,
+              truncation: event.truncation,
               executed: true,
             });
-          else if (event === "token") update((t) => ({ answer: t.answer + (body.text as string) }));
-          else if (event === "error") {
-            const detail = body.detail as string;
-            update({ error: detail });
-            if (/language model|LLM server/i.test(detail)) setLlmDown(true);
-          } else if (event === "done") {
-            const result = body as unknown as QueryResult;
+          else if (event.event === "token") update((t) => ({ answer: t.answer + event.text }));
+          else if (event.event === "error") {
+            update({ error: event.detail });
+            if (LLM_DOWN.has(event.code)) setLlmDown(true);
+          } else {
+            const result = event.result;
             update({ answer: result.answer, timings: result.timings, executed: result.executed, done: true });
             setConversationId(result.conversation_id);
           }
