@@ -95,7 +95,6 @@ def build_context(
         sessions,
         cipher,
         introspect_options(settings.indexing),
-        indexing,
         runner,
         audit,
         policy,

@@ -39,7 +39,6 @@ from backend.schemas.connections import (
 )
 from backend.schemas.schema_snapshot import SchemaSnapshot
 from backend.services.audit_service import Actor, AuditService
-from backend.services.indexing_service import IndexingService
 from backend.services.job_runner import JobRunner
 from backend.services.rate_limit_service import RateLimitService
 
@@ -74,7 +73,6 @@ class ConnectionService:
         sessions: async_sessionmaker[AsyncSession],
         cipher: UrlCipher,
         introspect: IntrospectOptions,
-        indexing: IndexingService,
         runner: JobRunner,
         audit: AuditService,
         policy: ConnectionPolicy,
@@ -88,7 +86,6 @@ class ConnectionService:
         self._sessions = sessions
         self._cipher = cipher
         self._introspect = introspect
-        self._indexing = indexing
         self._runner = runner
         self._audit = audit
         self._cache = cache
@@ -220,9 +217,7 @@ class ConnectionService:
     async def start_sync(self, actor: Actor, connection_id: uuid.UUID) -> uuid.UUID:
         async with self._sessions() as session:
             await self._owned(session, actor.id, connection_id)
-        job_id, created = await self._indexing.enqueue(connection_id)
-        if created:
-            self._runner.submit(job_id)
+        job_id, created = await self._runner.start_job(connection_id)
         await self._audit.record(
             actor,
             "connection_sync",

@@ -29,7 +29,17 @@ class JobRunner:
             logger.warning("marked %d interrupted indexing job(s) as failed", swept)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="job-sweeper")
 
-    def submit(self, job_id: uuid.UUID) -> None:
+    async def start_job(self, connection_id: uuid.UUID) -> tuple[uuid.UUID, bool]:
+        """Queue an index run of the connection and run it here; ``(job_id, created)``.
+
+        A connection with an active job keeps it (``created`` False) and nothing new starts.
+        """
+        job_id, created = await self._indexing.enqueue(connection_id)
+        if created:
+            self._submit(job_id)
+        return job_id, created
+
+    def _submit(self, job_id: uuid.UUID) -> None:
         if job_id in self._tasks:
             return
         task = asyncio.create_task(self._indexing.run(job_id), name=f"index-{job_id}")
