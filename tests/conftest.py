@@ -231,28 +231,32 @@ def ollama(ollama_server: ServerThread, _ollama_holder: _ScriptHolder) -> Ollama
 # ---- the backend ---------------------------------------------------------------------------
 
 
+def backend_settings(store_url: str, embedding_url: str, ollama_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """The backend's settings for a test: the given store and services, limits out of the way."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database": DatabaseSettings(database_url=SecretStr(store_url)),
+        "auth": AuthSettings(jwt_secret=SecretStr(TEST_JWT_SECRET)),
+        "crypto": CryptoSettings(),
+        "embedding": EmbeddingSettings(embedding_url=embedding_url),
+        "indexing": IndexingSettings(job_sweep_interval_s=3600),
+        "llm": LLMSettings(ollama_url=ollama_url, ollama_model="llama3.2", llm_timeout_s=10),
+        # Every test signs up and logs in from the same address; the limits have tests of their own.
+        "security": SecuritySettings(
+            rate_login_failures=100_000, rate_signups_per_hour=1_000_000, rate_questions_per_minute=1_000_000
+        ),
+        "connections": ConnectionPolicySettings(rate_connection_tests_per_minute=1_000_000),
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
 @pytest.fixture
 def settings_factory(
     store_url: str, embedding_server: ServerThread, ollama_server: ServerThread, tmp_path: Path
 ) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        indexing = IndexingSettings(job_sweep_interval_s=3600)
-        values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "database": DatabaseSettings(database_url=SecretStr(store_url)),
-            "auth": AuthSettings(jwt_secret=SecretStr(TEST_JWT_SECRET)),
-            "crypto": CryptoSettings(),
-            "embedding": EmbeddingSettings(embedding_url=embedding_server.url),
-            "indexing": indexing,
-            "llm": LLMSettings(ollama_url=ollama_server.url, ollama_model="llama3.2", llm_timeout_s=10),
-            # Every test signs up and logs in from the same address; the limits have tests of their own.
-            "security": SecuritySettings(
-                rate_login_failures=100_000, rate_signups_per_hour=1_000_000, rate_questions_per_minute=1_000_000
-            ),
-            "connections": ConnectionPolicySettings(rate_connection_tests_per_minute=1_000_000),
-        }
-        values.update(overrides)
-        return Settings(**values)
+        return backend_settings(store_url, embedding_server.url, ollama_server.url, tmp_path / "data", **overrides)
 
     return make
 

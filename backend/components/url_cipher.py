@@ -5,10 +5,6 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from backend.components.url_redaction import hide_password, redact_url
-
-__all__ = ["UrlCipher", "hide_password", "redact_url"]
-
 
 class UrlCipher:
     def __init__(self, key: str):

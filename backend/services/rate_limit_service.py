@@ -37,7 +37,10 @@ PENDING_WAIT_S = 5.0
 # A bucket lock held longer than this (a stuck replica, a slow store) refuses, not queues.
 LOCK_TIMEOUT = "2s"
 
-_BOUNDS = (text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"), text("SET LOCAL statement_timeout = '5s'"))
+# Both bounds in one round trip (set_config(..., true) is SET LOCAL).
+_BOUNDS = text(
+    f"SELECT set_config('lock_timeout', '{LOCK_TIMEOUT}', true), set_config('statement_timeout', '5s', true)"
+)
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:bucket, 7201))")
 _IN_WINDOW = "bucket = :bucket AND at > clock_timestamp() - make_interval(secs => :window)"
 # Events in the window, and how many of them are still pending (and young enough to settle).
@@ -119,8 +122,7 @@ class RateLimitService:
 
     async def _try_charge(self, ordered: list[str], limit: int, window_s: int, provisional: bool) -> Charge:
         async with self._slots, self._sessions() as session, session.begin():
-            for bound in _BOUNDS:
-                await session.execute(bound)
+            await session.execute(_BOUNDS)
             for bucket in ordered:
                 await session.execute(_LOCK, {"bucket": bucket})
             window = {"window": window_s, "pending_ttl": PENDING_TTL_S}

@@ -26,9 +26,9 @@ interface Turn {
 // Error codes that mean the language model cannot answer at all (the banner says so).
 const LLM_DOWN = new Set<ErrorCode>(["llm_unavailable", "model_missing", "llm_timeout"]);
 
-// Every step, in order; the Record type makes the compiler check the list against the backend's.
-const STEP_ORDER: Record<Step, number> = { retrieve: 0, generate: 1, validate: 2, execute: 3, answer: 4 };
-const STEP_NAMES = (Object.keys(STEP_ORDER) as Step[]).sort((a, b) => STEP_ORDER[a] - STEP_ORDER[b]);
+// Every step, in the order they run; the Record type makes the compiler check the list against the backend's.
+const STEP_SEEN: Record<Step, true> = { retrieve: true, generate: true, validate: true, execute: true, answer: true };
+const STEP_NAMES = Object.keys(STEP_SEEN) as Step[];
 
 function emptyTurn(question: string): Turn {
   return { question, answer: "", query: null, language: "sql", columns: [], rows: [], truncated: false, executed: false,

@@ -3,7 +3,8 @@ from __future__ import annotations
 from cryptography.fernet import Fernet
 
 from backend.components.chunker import chunk_object, identifier_words, sql_ident
-from backend.components.url_cipher import UrlCipher, redact_url
+from backend.components.url_cipher import UrlCipher
+from backend.components.url_redaction import redact_url
 from backend.components.vector_store import keyword_query
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo
 
