@@ -13,13 +13,12 @@ from backend.components.embedding_client import EmbeddingClient, HttpEmbeddingCl
 from backend.components.index_cache import IndexCache
 from backend.components.llm_client import LLMClient, OllamaLLMClient
 from backend.components.metrics import Metrics
-from backend.components.mongo_runner import MongoQueryRunner
-from backend.components.query_dialects import MongoDialect, QueryDialect, SqlDialect
-from backend.components.query_runner import PostgresQueryRunner, QueryRunner
 from backend.components.security import PasswordHasher, TokenIssuer
 from backend.components.url_cipher import UrlCipher
 from backend.components.vector_store import PgVectorStore
 from backend.config import Settings, resolve_secrets
+from backend.engines.base import QueryDialect
+from backend.engines.registry import ENGINES
 from backend.services.admin_service import AdminService
 from backend.services.ask_service import AskService
 from backend.services.audit_service import AuditService
@@ -67,7 +66,6 @@ def build_context(
     settings: Settings,
     engine: AsyncEngine,
     embedder: EmbeddingClient | None = None,
-    query_runner: QueryRunner | None = None,
 ) -> AppContext:
     """Wire services to components. Components are the real adapters unless given."""
     secrets = resolve_secrets(settings)
@@ -109,10 +107,7 @@ def build_context(
     )
     history = HistoryService(sessions)
     user_settings = UserSettingsService(sessions, settings.llm, settings.query)
-    dialects: dict[str, QueryDialect] = {
-        "postgres": SqlDialect(query_runner or PostgresQueryRunner()),
-        "mongodb": MongoDialect(MongoQueryRunner()),
-    }
+    dialects: dict[str, QueryDialect] = {kind: engine.dialect() for kind, engine in ENGINES.items()}
     ask = AskService(
         connections,
         search,

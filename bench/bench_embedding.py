@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 
 from backend.components.chunker import chunk_snapshot
-from backend.components.connectors.postgres import PostgresConnector
+from backend.engines.postgres.connector import PostgresConnector
+from backend.engines.postgres.names import SQL_SPELLING
 from bench.common import USER_PG_ADMIN, embedding_service, load_samples, median
 from embedding_service.config import EmbeddingServiceSettings
 from embedding_service.embedder import Embedder
@@ -29,7 +30,7 @@ async def sample_texts() -> list[str]:
     texts: list[str] = []
     for name in ("sakila", "chinook", "northwind"):
         snapshot = await PostgresConnector(load_samples.load(USER_PG_ADMIN, name)).introspect()
-        drafts = chunk_snapshot(snapshot, 40)
+        drafts = chunk_snapshot(snapshot, 40, SQL_SPELLING)
         texts.extend(d.text for d in drafts)
         texts.extend(d.embed_text for d in drafts)
     return texts

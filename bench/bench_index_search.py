@@ -25,8 +25,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from backend.components.connectors.postgres import PostgresConnector
 from backend.components.vector_store import vector_literal
+from backend.engines.postgres.connector import PostgresConnector
 from bench.common import USER_PG_ADMIN, bench_app, load_samples, make_wide_database, percentile, wait_synced
 
 PASSES = 3

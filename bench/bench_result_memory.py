@@ -18,8 +18,8 @@ from typing import Any
 import psutil
 import psycopg
 
-from backend.components.query_runner import json_safe
 from backend.config import LLMSettings
+from backend.engines.base import json_value
 from bench.common import USER_PG_ADMIN, bench_app, load_samples, scripted_ollama, wait_synced
 from tests.fake_ollama import OllamaScript
 from tests.memory import peak_rss_during
@@ -31,7 +31,7 @@ MB = 1024 * 1024
 def unbounded_fetch(url: str) -> int:
     with psycopg.connect(url) as conn, conn.cursor(name="old_runner") as cursor:
         cursor.execute(HUGE)
-        rows = [[json_safe(v) for v in row] for row in cursor.fetchmany(201)]
+        rows = [[json_value(v) for v in row] for row in cursor.fetchmany(201)]
     return sum(len(r[0]) for r in rows)
 
 

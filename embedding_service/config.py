@@ -6,10 +6,13 @@ import os
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class EmbeddingServiceSettings(BaseSettings):
+    """The service's settings. Constructing one reads only its arguments (tests stay independent
+    of the environment); ``from_environment()`` reads the process's variables and ``.env``."""
+
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     embedding_model_path: Path | None = Field(
@@ -21,6 +24,36 @@ class EmbeddingServiceSettings(BaseSettings):
     embedding_max_text_chars: int = Field(default=8192, ge=1, description="Characters per text, at most")
     embedding_inner_batch: int = Field(default=32, ge=1, description="Texts per forward pass")
     embedding_torch_threads: int | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+    @classmethod
+    def from_environment(cls) -> EmbeddingServiceSettings:
+        """The settings of this process: the variables named like the fields (case-insensitive),
+        then ``.env``, then the defaults."""
+        return _EnvironmentSettings()
+
+
+class _EnvironmentSettings(EmbeddingServiceSettings):
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings)
 
 
 def bundled_model_path() -> Path:

@@ -59,7 +59,7 @@ def create_app(settings: EmbeddingServiceSettings | None = None, embedder: Embed
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings or EmbeddingServiceSettings()
+        app.state.settings = settings or EmbeddingServiceSettings.from_environment()
         app.state.embedder = embedder or await run_in_threadpool(Embedder.from_settings, app.state.settings)
         yield
 

@@ -15,7 +15,6 @@ from backend.schemas.schema_snapshot import ColumnInfo, ObjectInfo, SchemaSnapsh
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD = re.compile(r"[^0-9A-Za-z]+")
-_PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
 # Low-cardinality values are listed for recognition, not reading: long ones are cut.
 VALUE_LIST_CHARS = 60
 
@@ -43,16 +42,6 @@ def identifier_words(identifier: str) -> list[str]:
     return words
 
 
-def sql_ident(name: str) -> str:
-    """The identifier as SQL must spell it: mixed case and odd characters get double quotes."""
-    return name if _PLAIN_IDENT.match(name) else '"' + name.replace('"', '""') + '"'
-
-
-def sql_name(qualified: str) -> str:
-    schema, _, name = qualified.partition(".")
-    return f"{sql_ident(schema)}.{sql_ident(name)}"
-
-
 @dataclass(frozen=True)
 class Spelling:
     """How names are written in chunk text: SQL-quoted for PostgreSQL, as they are for MongoDB."""
@@ -61,7 +50,6 @@ class Spelling:
     name: Callable[[str], str]
 
 
-SQL_SPELLING = Spelling(sql_ident, sql_name)
 PLAIN_SPELLING = Spelling(str, str)
 
 
@@ -167,7 +155,7 @@ def _embed_text(obj: ObjectInfo, columns: list[ColumnInfo], part: int) -> str:
     return ". ".join(pieces)
 
 
-def chunk_object(obj: ObjectInfo, max_columns: int, spell: Spelling = SQL_SPELLING) -> list[ChunkDraft]:
+def chunk_object(obj: ObjectInfo, max_columns: int, spell: Spelling) -> list[ChunkDraft]:
     fk_by_column: dict[str, str] = {}
     for fk in obj.foreign_keys:
         for col, ref in zip(fk.columns, fk.ref_columns, strict=False):
@@ -200,6 +188,5 @@ def chunk_object(obj: ObjectInfo, max_columns: int, spell: Spelling = SQL_SPELLI
     return drafts
 
 
-def chunk_snapshot(snapshot: SchemaSnapshot, max_columns: int) -> list[ChunkDraft]:
-    spell = SQL_SPELLING if snapshot.kind == "postgres" else PLAIN_SPELLING
+def chunk_snapshot(snapshot: SchemaSnapshot, max_columns: int, spell: Spelling) -> list[ChunkDraft]:
     return [draft for obj in snapshot.objects for draft in chunk_object(obj, max_columns, spell)]

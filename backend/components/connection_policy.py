@@ -47,7 +47,7 @@ from backend.components.connection_targets import (
     resolve_target,
     shown,
 )
-from backend.components.connectors.base import ConnectorError
+from backend.components.errors import ConnectorError
 from backend.components.url_redaction import hide_password
 from backend.config import Settings
 

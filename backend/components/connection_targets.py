@@ -29,7 +29,7 @@ from pymongo.errors import PyMongoError
 from pymongo.uri_parser_shared import split_hosts
 
 from backend.components.connection_options import refused_option
-from backend.components.connectors.base import ConnectorError
+from backend.components.errors import ConnectorError
 from backend.components.url_redaction import hide_password, url_problem
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -28,3 +28,10 @@ class InvalidTokenError(ComponentError):
     """A bearer token that is malformed, forged, expired or of the wrong type."""
 
     default_detail = "Invalid token"
+
+
+class ConnectorError(Exception):
+    """A user's database (or the way to it) refused or failed; ``str(exc)`` is safe to show (no secrets).
+
+    Raised by the engines' connectors and by the connection policy when a host does not resolve.
+    """

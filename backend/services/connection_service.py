@@ -7,7 +7,6 @@ here; indexing in ``IndexingService``), and the driver is given the policy's pin
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.components.connection_policy import ConnectionPolicy, PolicyRefusal
 from backend.components.connection_targets import describe_failure
-from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
 from backend.components.index_cache import IndexCache
 from backend.components.join_graph import JoinGraph
 from backend.components.url_cipher import UrlCipher
 from backend.components.url_redaction import hide_password, redact_url
 from backend.config import ConnectionPolicySettings
 from backend.db.models import Connection, IndexJob
+from backend.engines.base import ConnectorError, IntrospectOptions
+from backend.engines.registry import build_connector
 from backend.errors import (
     BadRequestError,
     ConflictError,
@@ -38,20 +38,10 @@ from backend.schemas.connections import (
     SyncStatus,
 )
 from backend.schemas.schema_snapshot import SchemaSnapshot
+from backend.services.ask_plan import AskTarget
 from backend.services.audit_service import Actor, AuditService
 from backend.services.job_runner import JobRunner
 from backend.services.rate_limit_service import RateLimitService
-
-
-@dataclass(frozen=True)
-class AskTarget:
-    """What the ask flow needs of a connection: where it is and what the index knows of it."""
-
-    connection_id: uuid.UUID
-    kind: str
-    url: str
-    snapshot: SchemaSnapshot
-    graph: JoinGraph
 
 
 def _job_out(job: IndexJob, url: str) -> SyncStatus:

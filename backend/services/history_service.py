@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.components.prompts import Turn
 from backend.db.models import QueryHistory
+from backend.engines.prompting import Turn
 from backend.errors import NotFoundError
 from backend.schemas.query import HistoryItem, HistoryOut, QueryOut
 

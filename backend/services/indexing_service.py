@@ -6,6 +6,7 @@ import logging
 import time
 import traceback
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from backend.components.chunker import chunk_snapshot
 from backend.components.connection_policy import ConnectionPolicy
 from backend.components.connection_targets import describe_failure
-from backend.components.connectors import ConnectorError, IntrospectOptions, build_connector
 from backend.components.embedding_client import EmbeddingClient
 from backend.components.errors import ComponentError
 from backend.components.join_graph import JoinGraph
@@ -26,6 +26,8 @@ from backend.components.url_redaction import hide_password
 from backend.components.vector_store import StoredChunk, VectorStore
 from backend.config import IndexingSettings
 from backend.db.models import Connection, IndexJob
+from backend.engines.base import INTROSPECT_SESSION, ConnectorError, IntrospectOptions
+from backend.engines.registry import engine_for
 from backend.errors import AppError
 
 logger = logging.getLogger(__name__)
@@ -41,8 +43,11 @@ def introspect_options(settings: IndexingSettings) -> IntrospectOptions:
         value_max_chars=settings.index_value_max_chars,
         distinct_limit=settings.index_distinct_limit,
         distinct_scan_rows=settings.index_distinct_scan_rows,
-        statement_timeout_ms=settings.index_statement_timeout_ms,
-        connect_timeout_s=settings.index_connect_timeout_s,
+        session=replace(
+            INTROSPECT_SESSION,
+            statement_timeout_ms=settings.index_statement_timeout_ms,
+            connect_timeout_s=settings.index_connect_timeout_s,
+        ),
     )
 
 
@@ -144,7 +149,7 @@ class IndexingService:
         try:
             # Checked again before every run: the policy or DNS may have changed since the connection was made.
             target = await self._policy.check(kind, url)
-            connector = build_connector(kind, target.url, introspect_options(self._settings))
+            connector = engine_for(kind).connector(target.url, introspect_options(self._settings))
             try:
                 snapshot = await connector.introspect(report)
             except ConnectorError as exc:
@@ -161,7 +166,9 @@ class IndexingService:
         objects = len(snapshot.objects)
 
         model = self._embedder.model
-        drafts = chunk_snapshot(snapshot, self._settings.index_max_columns_per_chunk)
+        drafts = chunk_snapshot(
+            snapshot, self._settings.index_max_columns_per_chunk, engine_for(snapshot.kind).spelling
+        )
         known = await self._store.embeddings_by_hash(connection_id)
         hashes = [d.content_hash(model) for d in drafts]
         missing = sorted({h: d for h, d in zip(hashes, drafts, strict=True) if h not in known}.items())

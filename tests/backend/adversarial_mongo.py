@@ -2,7 +2,7 @@
 
 ``REFUSED_MONGO`` holds writes, JavaScript and escapes into other databases or server admin,
 and ends with ``AMPLIFIERS``: short pipelines that make the server do enormous work (the caps
-of ``backend.components.mongo_costs`` and the nesting cap of ``mongo_guard``). What the guard
+of ``backend.engines.mongo.guard_costs`` and the nesting cap of ``mongo_guard``). What the guard
 must let through is in ``everyday_mongo``.
 """
 

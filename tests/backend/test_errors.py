@@ -41,10 +41,18 @@ def test_store_and_app_errors_map_to_their_status(error: Exception, status: int)
     assert "QueuePool" not in response.text and "duplicate key" not in response.text
 
 
-def test_components_know_nothing_of_http() -> None:
-    """No component imports the HTTP error hierarchy (issue 12)."""
+def test_components_and_engines_know_nothing_of_http_or_services() -> None:
+    """No component or engine imports the HTTP error hierarchy or a service (issue 12): imports go down."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2] / "backend" / "components"
-    offenders = [p.name for p in root.rglob("*.py") if "backend.errors" in p.read_text()]
+    backend = Path(__file__).resolve().parents[2] / "backend"
+    sources = [*(backend / "components").rglob("*.py"), *(backend / "engines").rglob("*.py")]
+    assert len(sources) > 20
+    offenders = [
+        str(p.relative_to(backend))
+        for p in sources
+        if any(upper in p.read_text() for upper in ("backend.errors", "backend.services", "backend.api"))
+    ]
     assert offenders == []
+    components = [p for p in sources if p.is_relative_to(backend / "components")]
+    assert [str(p.relative_to(backend)) for p in components if "backend.engines" in p.read_text()] == []

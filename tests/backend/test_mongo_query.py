@@ -9,7 +9,7 @@ import pymongo
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.components.mongo_runner import to_table
+from backend.engines.mongo.runner import to_table
 from tests import mongo_fixtures
 from tests.backend.adversarial_mongo import REFUSED_MONGO
 from tests.conftest import mongo_db_url, register_and_login, wait_for_sync

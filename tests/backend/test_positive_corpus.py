@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.components.query_runner import json_safe
+from backend.engines.base import json_value
 from tests.backend.positive_sql import (
     CORPUS,
     DATABASES,
@@ -51,7 +51,7 @@ def _one_line(sql: str, limit: int = 400) -> str:
 def _direct(conn: psycopg.Connection[Any], sql: str) -> tuple[list[str], Rows]:
     cur = conn.execute(sql.encode())
     columns = [d.name for d in cur.description or []]
-    return columns, [[json_safe(v) for v in row] for row in cur.fetchall()]
+    return columns, [[json_value(v) for v in row] for row in cur.fetchall()]
 
 
 def _comparable(rows: Rows, ordered: bool) -> Rows:

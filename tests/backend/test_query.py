@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.components.query_runner import json_safe
 from backend.config import LLMSettings, QuerySettings, Settings
+from backend.engines.base import json_value
 from backend.main import create_app
 from backend.schemas.ask_events import AskEventOut
 from tests.conftest import connect, free_port, register_and_login
@@ -46,7 +46,7 @@ def _direct(url: str, sql: str) -> tuple[list[str], list[list[Any]]]:
     with psycopg.connect(url) as conn:
         cur = conn.execute(sql)
         columns = [d.name for d in cur.description or []]
-        return columns, [[json_safe(v) for v in row] for row in cur.fetchall()]
+        return columns, [[json_value(v) for v in row] for row in cur.fetchall()]
 
 
 def test_answers_from_exactly_the_rows_the_sql_gives(

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet
 
-from backend.components.chunker import chunk_object, identifier_words, sql_ident
+from backend.components.chunker import chunk_object, identifier_words
 from backend.components.url_cipher import UrlCipher
 from backend.components.url_redaction import redact_url
 from backend.components.vector_store import keyword_query
+from backend.engines.postgres.names import SQL_SPELLING, sql_ident
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo
 
 
@@ -33,7 +34,7 @@ def test_wide_tables_split_and_keep_links_in_the_first_part() -> None:
             ForeignKeyInfo(name="fk", source="public.wide", columns=["c1"], target="public.t", ref_columns=["id"])
         ],
     )
-    parts = chunk_object(obj, max_columns=40)
+    parts = chunk_object(obj, max_columns=40, spell=SQL_SPELLING)
     assert [p.part for p in parts] == [0, 1, 2]
     assert "Joins public.t on (c1) = (id)" in parts[0].text
     assert "Joins" not in parts[1].text

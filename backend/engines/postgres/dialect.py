@@ -1,0 +1,38 @@
+"""``PostgresDialect``: asking PostgreSQL in SQL (the ``QueryDialect`` of this engine)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from backend.components.llm_client import ChatMessage
+from backend.engines.base import QueryLimits, QueryResult
+from backend.engines.postgres.guard_names import guard_sql
+from backend.engines.postgres.prompt import SQL_JSON_SCHEMA, extract_sql, generation_messages
+from backend.engines.postgres.runner import PostgresQueryRunner
+from backend.engines.postgres.schema_index import SchemaIndex
+from backend.engines.prompting import Turn
+from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
+
+
+class PostgresDialect:
+    language: Literal["sql", "mongo"] = "sql"
+    json_schema: dict[str, Any] = SQL_JSON_SCHEMA
+
+    def generation_messages(
+        self, question: str, objects: Sequence[ObjectInfo], sample_rows: int, history: Sequence[Turn]
+    ) -> list[ChatMessage]:
+        return generation_messages(question, objects, sample_rows, history)
+
+    def extract(self, reply: str) -> str | None:
+        return extract_sql(reply)
+
+    def as_reply(self, query: str) -> str:
+        return json.dumps({"sql": query})
+
+    def check(self, query: str, snapshot: SchemaSnapshot) -> tuple[str, list[str]]:
+        return guard_sql(query, SchemaIndex(snapshot))
+
+    async def run(self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits) -> QueryResult:
+        return await PostgresQueryRunner().run(url, query, limits)

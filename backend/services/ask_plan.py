@@ -1,0 +1,53 @@
+"""The state one question carries through the ask flow: where it goes, who asks, and what each
+step has found so far."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from backend.components.join_graph import JoinGraph
+from backend.engines.base import QueryDialect, QueryResult
+from backend.schemas.query import STEPS, ErrorCode, Step, UserSettingsOut
+from backend.schemas.schema_snapshot import SchemaSnapshot
+from backend.services.audit_service import Actor
+
+
+@dataclass(frozen=True)
+class AskTarget:
+    """What the ask flow needs of a connection: where it is and what the index knows of it."""
+
+    connection_id: uuid.UUID
+    kind: str
+    url: str
+    snapshot: SchemaSnapshot
+    graph: JoinGraph
+
+
+@dataclass
+class AskPlan:
+    actor: Actor
+    question: str
+    conversation_id: uuid.UUID
+    target: AskTarget
+    prefs: UserSettingsOut
+    dialect: QueryDialect
+
+
+@dataclass
+class AskState:
+    """The state of one question as it moves through the steps."""
+
+    timings: dict[Step, float] = field(default_factory=lambda: dict.fromkeys(STEPS, 0.0))
+    sql: str | None = None
+    result: QueryResult | None = None
+    error: str | None = None
+    code: ErrorCode | None = None
+    answer: str = ""
+
+    def fail(self, error: str, code: ErrorCode) -> None:
+        self.error, self.code = error, code
+
+    def add(self, step: Step, started: float) -> None:
+        self.timings[step] = round(self.timings[step] + (time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,103 @@
+"""Write the query: generate with the LLM, check with the engine's guard, run read-only, and
+repair with the model (up to ``query_repair_attempts`` times) when a step refuses or fails.
+
+Every query that ran against a user database, or was refused, goes into the audit trail.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from backend.components.llm_client import ChatMessage, LLMClient
+from backend.components.metrics import Metrics
+from backend.config import QuerySettings
+from backend.engines.base import QueryExecutionError, QueryLimits, QueryRefusedError
+from backend.engines.prompting import repair_messages
+from backend.schemas.query import ErrorCode
+from backend.services.ask_plan import AskPlan, AskState
+from backend.services.audit_service import AuditService
+
+logger = logging.getLogger(__name__)
+
+
+class QueryWriter:
+    def __init__(self, llm: LLMClient, settings: QuerySettings, audit: AuditService, metrics: Metrics | None = None):
+        self._llm = llm
+        self._settings = settings
+        self._audit = audit
+        self._metrics = metrics
+
+    def _limits(self) -> QueryLimits:
+        s = self._settings
+        return QueryLimits(
+            max_rows=s.query_max_rows,
+            statement_timeout_ms=s.query_statement_timeout_ms,
+            lock_timeout_ms=s.query_lock_timeout_ms,
+            idle_timeout_ms=s.query_idle_timeout_ms,
+            max_bytes=s.query_max_bytes,
+            max_value_bytes=s.query_max_value_bytes,
+            work_mem=s.query_work_mem,
+            temp_file_limit=s.query_temp_file_limit,
+        )
+
+    async def write(self, plan: AskPlan, messages: list[ChatMessage], state: AskState) -> str | None:
+        """Generate, validate and (when allowed) execute, with repair rounds; None when it gave up."""
+        dialect, snapshot = plan.dialect, plan.target.snapshot
+        for attempt in range(self._settings.query_repair_attempts + 1):
+            started = time.perf_counter()
+            reply = await self._llm.complete(messages, plan.prefs.model, dialect.json_schema)
+            state.add("generate", started)
+            query = dialect.extract(reply)
+            started = time.perf_counter()
+            problem: str | None = None
+            code: ErrorCode = "no_valid_query"
+            if query is None:
+                problem = "Your reply contained no query"
+            else:
+                try:
+                    state.sql, problems = dialect.check(query, snapshot)
+                    problem = "; ".join(problems) if problems else None
+                except QueryRefusedError as exc:
+                    state.sql = query
+                    problem = str(exc)
+            state.add("validate", started)
+            refused = problem is not None
+            if problem is None and plan.prefs.execute_queries:
+                started = time.perf_counter()
+                try:
+                    state.result = await dialect.run(plan.target.url, state.sql or "", snapshot, self._limits())
+                except (QueryExecutionError, QueryRefusedError) as exc:
+                    problem = f"The database said: {exc}"
+                    code = "db_timeout" if isinstance(exc, QueryExecutionError) and exc.timed_out else "db_error"
+                state.add("execute", started)
+                await self._audit_query(plan, state, problem, (time.perf_counter() - started) * 1000)
+            elif refused:
+                await self._audit_query(plan, state, problem, 0.0, refused=True)
+            if problem is None:
+                state.error, state.code = None, None
+                return state.sql
+            state.fail(problem, code)
+            logger.info("query attempt %d refused or failed: %s", attempt + 1, problem)
+            messages = repair_messages(messages, dialect.as_reply(query) if query else reply[:500], problem)
+        return None
+
+    async def _audit_query(
+        self, plan: AskPlan, state: AskState, problem: str | None, duration_ms: float, refused: bool = False
+    ) -> None:
+        """Every query that ran against a user database, or was refused, goes into the audit trail."""
+        if refused and self._metrics:
+            self._metrics.guard_refusals.labels(plan.dialect.language).inc()
+        await self._audit.record(
+            plan.actor,
+            "query_refused" if refused else "query",
+            target=f"connection:{plan.target.connection_id}",
+            success=problem is None,
+            details={
+                "language": plan.dialect.language,
+                "query": (state.sql or "")[:10_000],
+                "row_count": state.result.row_count if state.result and problem is None else None,
+                "duration_ms": round(duration_ms, 1),
+                "error": problem,
+            },
+        )
