@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -149,7 +150,10 @@ class Engine:
 BINARY_PREVIEW_BYTES = 64
 
 
-def json_value(value: Any, max_chars: int | None = None) -> JsonValue:
+MAX_DEPTH = 64
+
+
+def json_value(value: Any, max_chars: int | None = None, _depth: int = 0) -> JsonValue:
     """A value a driver returned (psycopg or BSON) as JSON ``json.dumps`` writes without loss of meaning.
 
     Numbers stay numbers (non-finite ones become text; a Decimal that is a safe integer becomes
@@ -169,16 +173,26 @@ def json_value(value: Any, max_chars: int | None = None) -> JsonValue:
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             return str(value)
-        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+        if value == value.to_integral_value() and abs(value) < 2**53:
+            return int(value)
+        as_float = float(value)
+        # Past a double's range or precision the number is kept as its text, never as inf or a rounded value.
+        return as_float if math.isfinite(as_float) and decimal.Decimal(repr(as_float)) == value else str(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, bytes | bytearray | memoryview):  # bson's Binary is bytes
         raw = bytes(value)
         preview = base64.b64encode(raw[:BINARY_PREVIEW_BYTES]).decode()
         return "base64:" + preview + ("..." if len(raw) > BINARY_PREVIEW_BYTES else "")
+    if isinstance(value, dict | list | tuple) and _depth >= MAX_DEPTH:
+        # Deeper than anyone reads: the rest as JSON text, so a deep document cannot exhaust the stack.
+        try:
+            return json_value(json.dumps(value, default=str), max_chars)
+        except (RecursionError, ValueError):
+            return "[nested too deeply to show]"
     if isinstance(value, dict):
-        return {str(k): json_value(v, max_chars) for k, v in value.items()}
+        return {str(k): json_value(v, max_chars, _depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [json_value(v, max_chars) for v in value]
+        return [json_value(v, max_chars, _depth + 1) for v in value]
     # timedelta, UUID, addresses and networks, ObjectId, Timestamp, Regex: their text form.
     return json_value(str(value), max_chars)

@@ -9,7 +9,6 @@ probably reference.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 from collections import Counter
@@ -55,29 +54,6 @@ def bson_type(value: Any) -> str:
         if isinstance(value, kind):
             return name
     return type(value).__name__
-
-
-def json_value(value: Any, max_chars: int = 200) -> Any:
-    """A BSON value as plain JSON (ObjectId and dates as strings, binary as a placeholder)."""
-    if value is None or isinstance(value, bool | int | str):
-        return value if not isinstance(value, str) or len(value) <= max_chars else value[:max_chars]
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else str(value)
-    if isinstance(value, Decimal128):
-        decimal = value.to_decimal()
-        return float(decimal) if decimal.is_finite() else str(decimal)
-    if isinstance(value, ObjectId):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, bytes | Binary):
-        raw = bytes(value)
-        return "base64:" + base64.b64encode(raw[:48]).decode() + ("..." if len(raw) > 48 else "")
-    if isinstance(value, dict):
-        return {str(k): json_value(v, max_chars) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_value(v, max_chars) for v in value]
-    return str(value)[:max_chars]
 
 
 @dataclass
