@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -24,6 +25,8 @@ class EmbeddingServiceSettings(BaseSettings):
     embedding_max_text_chars: int = Field(default=8192, ge=1, description="Characters per text, at most")
     embedding_inner_batch: int = Field(default=32, ge=1, description="Texts per forward pass")
     embedding_torch_threads: int | None = None
+    # Only from_environment() builds the subclass that reads the variables and .env.
+    reads_environment: ClassVar[bool] = False
 
     @classmethod
     def settings_customise_sources(
@@ -34,7 +37,7 @@ class EmbeddingServiceSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+        return (init_settings, env_settings, dotenv_settings) if cls.reads_environment else (init_settings,)
 
     @classmethod
     def from_environment(cls) -> EmbeddingServiceSettings:
@@ -44,16 +47,7 @@ class EmbeddingServiceSettings(BaseSettings):
 
 
 class _EnvironmentSettings(EmbeddingServiceSettings):
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, dotenv_settings)
+    reads_environment: ClassVar[bool] = True
 
 
 def bundled_model_path() -> Path:

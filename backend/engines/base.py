@@ -3,7 +3,7 @@ and an introspection run under, the result shape, the two errors of the query pa
 one JSON coercion of database values.
 
 An engine is a folder beside this module (``postgres/``, ``mongo/``) with a connector, a schema
-reader, a guard, a runner and a prompt, registered in ``backend/engines/__init__.py``.
+reader, a guard, a runner and a prompt, registered in ``backend/engines/registry.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import decimal
 import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
 from backend.components.chunker import Spelling
@@ -50,7 +50,7 @@ INTROSPECT_SESSION = QueryLimits(statement_timeout_ms=15_000, lock_timeout_ms=2_
 class IntrospectOptions:
     """How much an introspection reads: the session's bounds plus the sampling sizes."""
 
-    session: QueryLimits = field(default_factory=lambda: INTROSPECT_SESSION)
+    session: QueryLimits = INTROSPECT_SESSION
     sample_rows: int = 3
     value_max_chars: int = 200
     distinct_limit: int = 20
@@ -148,8 +148,6 @@ class Engine:
 
 
 BINARY_PREVIEW_BYTES = 64
-
-
 MAX_DEPTH = 64
 
 

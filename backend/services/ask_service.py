@@ -56,7 +56,6 @@ class AskService:
         security: SecuritySettings,
         metrics: Metrics | None = None,
     ):
-        self._metrics = metrics
         self._connections = connections
         self._search = search
         self._llm = llm
@@ -64,7 +63,6 @@ class AskService:
         self._history = history
         self._user_settings = user_settings
         self._settings = settings
-        self._audit = audit
         self._rate_limits = rate_limits
         self._security = security
         self._writer = QueryWriter(llm, settings, audit, metrics)

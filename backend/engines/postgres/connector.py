@@ -246,8 +246,8 @@ class PostgresConnector:
     ) -> None:
         """Fill samples, low-cardinality values and (when unknown) a bounded row count.
 
-        Each read runs in its own savepoint: a slow view or a broken object costs its
-        samples, never the whole introspection.
+        Each read runs in its own read-only transaction: a slow view or a broken object
+        costs its samples, never the whole introspection.
         """
         opts = self._options
         table = sql.Identifier(obj.schema_name, obj.name)
