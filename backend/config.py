@@ -82,6 +82,10 @@ class SearchSettings(_Group):
     search_max_k: int = Field(default=50, ge=1)
     search_candidates: int = Field(default=40, ge=5)
     search_join_hops: int = Field(default=3, ge=0, le=5)
+    search_context_min_hits: int = Field(default=4, ge=1, le=50)
+    search_context_relative_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    search_context_value_objects: int = Field(default=2, ge=0, le=10)
+    search_context_max_objects: int = Field(default=14, ge=1, le=100)
 
 
 class LLMSettings(_Group):
@@ -104,7 +108,9 @@ class QuerySettings(_Group):
     query_repair_attempts: int = Field(default=1, ge=0, le=3)
     answer_rows_in_prompt: int = Field(default=50, ge=1)
     history_turns_in_prompt: int = Field(default=3, ge=0, le=20)
-    ask_default_top_k: int = Field(default=6, ge=1, le=50)
+    ask_default_top_k: int = Field(default=10, ge=1, le=50)
+    ask_context_chars: int = Field(default=24_000, ge=1_000, description="Characters of schema text in a prompt")
+    ask_max_columns_per_object: int = Field(default=40, ge=5, description="Columns shown of a wider table")
     ask_default_sample_rows: int = Field(default=2, ge=0, le=10)
 
 

@@ -125,7 +125,7 @@ def measure(
         target = await context.connections.ask_target(owner, connection_id)
         out = []
         for q in questions:
-            hits = await context.search.retrieve(connection_id, target.graph, q["question"], k)
+            hits = await context.search.retrieve(connection_id, target.index, q["question"], k)
             out.append([h.object for h in hits])
         return out
 

@@ -1,4 +1,5 @@
-"""Parsed join graphs and schema snapshots of indexed connections, kept in memory.
+"""What search reads of an indexed connection (its join graph and keyword index) and the
+schema snapshots asking reads, parsed once and kept in memory.
 
 Keyed by ``(connection id, indexed_at)``: a re-index changes the key, so a stale entry is
 never served, and old entries simply age out (least recently added first).
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from backend.components.join_graph import JoinGraph
+from backend.components.lexical_index import LexicalIndex
 from backend.schemas.schema_snapshot import SchemaSnapshot
 
 V = TypeVar("V")
@@ -33,15 +36,23 @@ class _Bounded(Generic[V]):
         return found
 
 
+@dataclass(frozen=True)
+class SearchIndex:
+    """The in-memory half of a connection's index: foreign keys and keywords."""
+
+    graph: JoinGraph
+    lexicon: LexicalIndex
+
+
 class IndexCache:
     """What search and asking read of an index on every request, parsed once per index version."""
 
-    def __init__(self, graphs: int = 64, snapshots: int = 16):
-        self._graphs: _Bounded[JoinGraph] = _Bounded(graphs)
+    def __init__(self, indexes: int = 32, snapshots: int = 16):
+        self._indexes: _Bounded[SearchIndex] = _Bounded(indexes)
         self._snapshots: _Bounded[SchemaSnapshot] = _Bounded(snapshots)
 
-    async def graph(self, key: Key, load: Callable[[], Awaitable[JoinGraph]]) -> JoinGraph:
-        return await self._graphs.get(key, load)
+    async def search_index(self, key: Key, load: Callable[[], Awaitable[SearchIndex]]) -> SearchIndex:
+        return await self._indexes.get(key, load)
 
     async def snapshot(self, key: Key, load: Callable[[], Awaitable[SchemaSnapshot]]) -> SchemaSnapshot:
         return await self._snapshots.get(key, load)

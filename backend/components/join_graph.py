@@ -46,14 +46,35 @@ class JoinGraph:
             kinds=dict(data.get("kinds", {})), references={k: list(v) for k, v in data.get("references", {}).items()}
         )
 
-    def shortest_path(self, start: str, goal: str, max_hops: int) -> list[str] | None:
-        if start not in self.neighbors or goal not in self.neighbors:
+    def bridges(self, terminals: list[str], max_hops: int) -> list[str]:
+        """The tables that connect ``terminals`` over foreign keys, terminals excluded.
+
+        A greedy Steiner forest: each terminal (in order) is joined by its shortest path of
+        at most ``max_hops`` hops to the nearest node already chosen, so that two terminals
+        joined through a junction table pull that table in; a terminal that cannot reach any
+        adds nothing but may be reached by a later one.
+        """
+        tree: list[str] = []
+        found: list[str] = []
+        for terminal in terminals:
+            if terminal not in self.neighbors or terminal in tree:
+                continue
+            path = self._path_to_tree(terminal, set(tree), max_hops) or [terminal]
+            for node in path:
+                if node not in tree:
+                    tree.append(node)
+                    if node not in terminals:
+                        found.append(node)
+        return found
+
+    def _path_to_tree(self, start: str, tree: set[str], max_hops: int) -> list[str] | None:
+        if not tree:
             return None
         queue: deque[list[str]] = deque([[start]])
         seen = {start}
         while queue:
             path = queue.popleft()
-            if path[-1] == goal:
+            if path[-1] in tree:
                 return path
             if len(path) > max_hops:
                 continue
@@ -62,23 +83,3 @@ class JoinGraph:
                     seen.add(nxt)
                     queue.append([*path, nxt])
         return None
-
-    def join_objects(self, anchors: list[str], max_hops: int) -> list[str]:
-        """Tables a query over the anchors is likely to join, anchors excluded.
-
-        First the objects on the shortest foreign-key paths between any two anchors (the
-        bridges of a join), then the tables the best hit references (its lookups, such as
-        ``country`` for ``city``).
-        """
-        found: list[str] = []
-        for i, a in enumerate(anchors):
-            for b in anchors[i + 1 :]:
-                path = self.shortest_path(a, b, max_hops)
-                for node in (path or [])[1:-1]:
-                    if node not in anchors and node not in found:
-                        found.append(node)
-        if anchors:
-            for target in self.references.get(anchors[0], []):
-                if target not in anchors and target not in found:
-                    found.append(target)
-        return found

@@ -1,17 +1,14 @@
-"""The ``VectorStore`` seam and ``PgVectorStore``: chunks with embeddings in pgvector plus
-Postgres full-text keywords, always scoped to one connection."""
+"""The ``VectorStore`` seam and ``PgVectorStore``: chunks with embeddings in pgvector, always
+scoped to one connection. Keyword search lives in memory (``lexical_index``)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-_TERM = re.compile(r"[0-9A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -39,53 +36,23 @@ def vector_literal(vector: list[float]) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
 
 
-def keyword_query(question: str) -> str | None:
-    """An OR of terms for ``to_tsquery('english', ...)``; ``None`` when nothing is left.
-
-    Prefix matching lets "rented" (stem ``rent``) find ``rental`` and "films" find ``film_actor``.
-    Only ``[0-9A-Za-z]`` survive, so the expression cannot carry tsquery syntax from the user.
-    """
-    terms = sorted({t.lower() for t in _TERM.findall(question) if len(t) >= 3})
-    return " | ".join(f"{t}:*" for t in terms) or None
-
-
-@dataclass(frozen=True)
-class RankedHits:
-    """The three ranked lists one search produces, best first."""
-
-    by_vector: list[ChunkHit]
-    by_keyword: list[ChunkHit]
-    by_name: list[ChunkHit]
-
-
 class VectorStore(Protocol):
     async def embeddings_by_hash(self, connection_id: uuid.UUID) -> dict[str, list[float]]: ...
 
     async def replace(self, conn: AsyncConnection, connection_id: uuid.UUID, chunks: list[StoredChunk]) -> None: ...
 
-    async def search(self, connection_id: uuid.UUID, vector: list[float], question: str, limit: int) -> RankedHits: ...
+    async def search(self, connection_id: uuid.UUID, vector: list[float], limit: int) -> list[ChunkHit]:
+        """The ``limit`` chunks nearest to ``vector``, nearest first; ``score`` is cosine similarity."""
+        ...
 
     async def first_chunks(self, connection_id: uuid.UUID, object_names: list[str]) -> dict[str, str]: ...
 
 
-# One round trip for three rankings:
-# - vec: cosine distance through the HNSW index (iterative scans are enabled per connection
-#   in ``backend.db.store`` so that the connection filter does not starve the index);
-# - kw: prefix keywords over the weighted tsvector (object names weigh most);
-# - nm: objects whose whole name is made of the question's words, stemmed, so that
-#   "films in each category" names film, category and film_category; longer names first.
-HYBRID_SQL = """
-WITH q AS (SELECT to_tsquery('english', CAST(:expr AS text)) AS tq,
-                  tsvector_to_array(to_tsvector('english', CAST(:question AS text))) AS words),
-vec AS (SELECT id, 'vector' AS list, 1 - (embedding <=> CAST(:q AS vector)) AS score FROM chunks
-         WHERE connection_id = :cid ORDER BY embedding <=> CAST(:q AS vector) LIMIT :n),
-kw AS (SELECT c.id, 'keyword' AS list, ts_rank(c.tsv, q.tq) AS score FROM chunks c, q
-        WHERE c.connection_id = :cid AND c.tsv @@ q.tq ORDER BY score DESC, c.object_name LIMIT :n),
-nm AS (SELECT c.id, 'name' AS list, cardinality(c.name_words)::float8 AS score FROM chunks c, q
-        WHERE c.connection_id = :cid AND c.part = 0 AND cardinality(c.name_words) > 0
-          AND c.name_words <@ q.words ORDER BY score DESC, c.object_name LIMIT :n)
-SELECT r.list, r.score, c.object_name, c.object_kind, c.part, c.text
-  FROM (SELECT * FROM vec UNION ALL SELECT * FROM kw UNION ALL SELECT * FROM nm) r JOIN chunks c ON c.id = r.id
+# Cosine distance through the HNSW index; iterative scans are enabled per connection in
+# ``backend.db.store`` so that the connection filter does not starve the index.
+NEAREST_SQL = """
+SELECT 1 - (embedding <=> CAST(:q AS vector)) AS score, object_name, object_kind, part, text FROM chunks
+ WHERE connection_id = :cid ORDER BY embedding <=> CAST(:q AS vector) LIMIT :n
 """
 
 
@@ -128,21 +95,11 @@ class PgVectorStore:
             ],
         )
 
-    async def search(self, connection_id: uuid.UUID, vector: list[float], question: str, limit: int) -> RankedHits:
-        params = {
-            "q": vector_literal(vector),
-            "expr": keyword_query(question),
-            "question": question,
-            "cid": connection_id,
-            "n": limit,
-        }
-        lists: dict[str, list[ChunkHit]] = {"vector": [], "keyword": [], "name": []}
+    async def search(self, connection_id: uuid.UUID, vector: list[float], limit: int) -> list[ChunkHit]:
+        params = {"q": vector_literal(vector), "cid": connection_id, "n": limit}
         async with self._engine.connect() as conn:
-            for row in await conn.execute(text(HYBRID_SQL), params):
-                lists[row[0]].append(ChunkHit(row[2], row[3], row[4], row[5], float(row[1])))
-        for hits in lists.values():
-            hits.sort(key=lambda h: (-h.score, h.object_name, h.part))
-        return RankedHits(lists["vector"], lists["keyword"], lists["name"])
+            rows = await conn.execute(text(NEAREST_SQL), params)
+            return [ChunkHit(row[1], row[2], row[3], row[4], float(row[0])) for row in rows]
 
     async def first_chunks(self, connection_id: uuid.UUID, object_names: list[str]) -> dict[str, str]:
         """The text of part 0 of each named object."""

@@ -117,6 +117,10 @@ class QueryDialect(Protocol):
         self, question: str, objects: Sequence[ObjectInfo], sample_rows: int, history: Sequence[Turn]
     ) -> list[ChatMessage]: ...
 
+    def describe(self, obj: ObjectInfo, sample_rows: int) -> str:
+        """The text the prompt gives one object; its length is what the context budget counts."""
+        ...
+
     def extract(self, reply: str) -> str | None:
         """The query inside a model's reply, as text; None when there is none."""
         ...

@@ -87,7 +87,9 @@ class SearchResult(BaseModel):
     kind: str
     score: float
     text: str
-    via: Literal["search", "join"] = Field(description="search: matched the query; join: on a join path between hits")
+    via: Literal["search", "value", "join"] = Field(
+        description="search: matched the query; value: holds a value the query names; join: joins the others"
+    )
 
 
 class SearchOut(BaseModel):

@@ -19,7 +19,7 @@ class Source(BaseModel):
     object: str
     kind: str
     score: float
-    via: Literal["search", "join"]
+    via: Literal["search", "value", "join"]
 
 
 # The steps of a question, in order; ``QueryOut.timings`` has one entry per step.

@@ -42,6 +42,9 @@ class ObjectInfo(BaseModel):
     partitions: list[str] = Field(default_factory=list)
     indexes: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    omitted_columns: int = Field(
+        default=0, description="Columns left out of this description to keep a prompt short (wide tables)"
+    )
 
     @property
     def qualified_name(self) -> str:

@@ -7,7 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from backend.components.join_graph import JoinGraph
+from backend.components.index_cache import SearchIndex
 from backend.engines.base import QueryDialect, QueryResult
 from backend.schemas.query import STEPS, ErrorCode, Step, UserSettingsOut
 from backend.schemas.schema_snapshot import SchemaSnapshot
@@ -22,7 +22,7 @@ class AskTarget:
     kind: str
     url: str
     snapshot: SchemaSnapshot
-    graph: JoinGraph
+    index: SearchIndex
 
 
 @dataclass

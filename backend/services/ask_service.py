@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 from backend.components.llm_client import LLMClient, LLMUnavailableError
 from backend.components.metrics import Metrics
+from backend.components.prompt_budget import fit_to_budget, focus_columns
 from backend.config import QuerySettings, SecuritySettings
 from backend.engines.base import QueryDialect, QueryResult
 from backend.engines.prompting import answer_messages
@@ -121,12 +122,22 @@ class AskService:
         """The objects the prompt describes, and the sources that name them."""
         started = time.perf_counter()
         hits = await self._search.retrieve(
-            plan.target.connection_id, plan.target.graph, plan.question, plan.prefs.top_k
+            plan.target.connection_id, plan.target.index, plan.question, plan.prefs.top_k
         )
         state.add("retrieve", started)
         by_name = plan.target.snapshot.by_name()
-        sources = [Source(object=h.object, kind=h.kind, score=h.score, via=h.via) for h in hits]
-        return sources, [by_name[h.object] for h in hits if h.object in by_name]
+        limit = self._settings.ask_max_columns_per_object
+        found = [focus_columns(by_name[h.object], plan.question, limit) for h in hits if h.object in by_name]
+        sample_rows = plan.prefs.sample_rows
+        objects = fit_to_budget(
+            found, lambda o: plan.dialect.describe(o, sample_rows), self._settings.ask_context_chars, plan.question
+        )
+        # Sources are what the prompt really describes: objects the budget left out are not among them.
+        described = {o.qualified_name for o in objects}
+        sources = [
+            Source(object=h.object, kind=h.kind, score=h.score, via=h.via) for h in hits if h.object in described
+        ]
+        return sources, objects
 
     async def _write_query(self, plan: AskPlan, objects: list[ObjectInfo], state: AskState) -> str | None:
         """The query that passed the guard (and ran, when running is on); None with ``state.answer`` saying why."""

@@ -6,6 +6,7 @@ here; indexing in ``IndexingService``), and the driver is given the policy's pin
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from sqlalchemy import select
@@ -14,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.components.connection_policy import ConnectionPolicy, PolicyRefusal
 from backend.components.connection_targets import describe_failure
-from backend.components.index_cache import IndexCache
+from backend.components.index_cache import IndexCache, SearchIndex
 from backend.components.join_graph import JoinGraph
+from backend.components.lexical_index import LexicalIndex
 from backend.components.url_cipher import UrlCipher
 from backend.components.url_redaction import hide_password, redact_url
 from backend.config import ConnectionPolicySettings
@@ -239,14 +241,14 @@ class ConnectionService:
             objects=snapshot.objects,
         )
 
-    async def join_graph(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> JoinGraph:
-        """The foreign-key graph of an indexed connection; 409 while it has never been indexed.
+    async def search_index(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> SearchIndex:
+        """The join graph and keyword index of an indexed connection; 409 while it has never been indexed.
 
-        Cached per ``indexed_at``: a re-index changes the key, so a stale graph is never served.
+        Cached per ``indexed_at``: a re-index changes the key, so a stale index is never served.
         """
         async with self._sessions() as session:
             connection = await self._indexed(session, owner_id, connection_id)
-            return await self._graph(session, connection)
+            return await self._search_index(session, connection)
 
     async def _indexed(self, session: AsyncSession, owner_id: uuid.UUID, connection_id: uuid.UUID) -> Connection:
         connection = await self._owned(session, owner_id, connection_id)
@@ -254,14 +256,27 @@ class ConnectionService:
             raise ConflictError("This connection has not been indexed yet; wait for its sync to succeed")
         return connection
 
-    async def _graph(self, session: AsyncSession, connection: Connection) -> JoinGraph:
+    async def _snapshot(self, session: AsyncSession, connection: Connection) -> SchemaSnapshot:
         assert connection.indexed_at is not None  # _indexed() refused unindexed connections
 
-        async def load() -> JoinGraph:
-            await session.refresh(connection, ["join_graph"])
-            return JoinGraph.from_json(connection.join_graph or {})
+        async def load() -> SchemaSnapshot:
+            await session.refresh(connection, ["schema_snapshot"])
+            data = connection.schema_snapshot or {"kind": connection.kind}
+            return await asyncio.to_thread(SchemaSnapshot.model_validate, data)
 
-        return await self._cache.graph((connection.id, connection.indexed_at), load)
+        return await self._cache.snapshot((connection.id, connection.indexed_at), load)
+
+    async def _search_index(self, session: AsyncSession, connection: Connection) -> SearchIndex:
+        assert connection.indexed_at is not None
+
+        async def load() -> SearchIndex:
+            snapshot = await self._snapshot(session, connection)
+            # Thousands of tables take a moment to index: off the event loop.
+            return await asyncio.to_thread(
+                lambda: SearchIndex(JoinGraph.from_snapshot(snapshot), LexicalIndex.from_snapshot(snapshot))
+            )
+
+        return await self._cache.search_index((connection.id, connection.indexed_at), load)
 
     async def ask_target(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> AskTarget:
         """The URL to connect with, schema and join graph of an indexed connection of ``owner_id``.
@@ -271,14 +286,8 @@ class ConnectionService:
         """
         async with self._sessions() as session:
             connection = await self._indexed(session, owner_id, connection_id)
-            graph = await self._graph(session, connection)
-            assert connection.indexed_at is not None
-
-            async def load() -> SchemaSnapshot:
-                await session.refresh(connection, ["schema_snapshot"])
-                return SchemaSnapshot.model_validate(connection.schema_snapshot or {"kind": connection.kind})
-
-            snapshot = await self._cache.snapshot((connection.id, connection.indexed_at), load)
+            index = await self._search_index(session, connection)
+            snapshot = await self._snapshot(session, connection)
         url = self._cipher.decrypt(connection.url_encrypted)
         try:
             # Checked at every question: the policy or DNS may have changed since the connection was made.
@@ -292,5 +301,5 @@ class ConnectionService:
             kind=connection.kind,
             url=target.url,
             snapshot=snapshot,
-            graph=graph,
+            index=index,
         )

@@ -1,45 +1,37 @@
-"""Retrieval: vector + keyword hits fused by reciprocal rank, then expanded along foreign keys."""
+"""Retrieval: which schema objects a question is about, and which a prompt should describe.
+
+One question costs one embedding, one nearest-neighbour query on pgvector and one read of
+chunk texts; keywords, values, namespaces and foreign keys come from the in-memory
+``SearchIndex``. Ranking and context rules are pure functions in ``components.ranking``.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from dataclasses import dataclass
 
 from backend.components.embedding_client import EmbeddingClient
-from backend.components.join_graph import JoinGraph
-from backend.components.vector_store import ChunkHit, VectorStore
+from backend.components.index_cache import SearchIndex
+from backend.components.lexical_index import ValueHit
+from backend.components.ranking import (
+    ContextItem,
+    ContextRule,
+    Ranked,
+    RankingWeights,
+    build_context,
+    rank_objects,
+)
+from backend.components.vector_store import VectorStore
 from backend.config import SearchSettings
 from backend.schemas.connections import SearchOut, SearchResult
 from backend.services.connection_service import ConnectionService
 
-RRF_K = 60
-# Anchors among the best hits between which join paths are looked for.
-JOIN_ANCHORS = 3
 
-
-def fuse(ranked_lists: Iterable[list[ChunkHit]]) -> list[tuple[str, float, ChunkHit]]:
-    """Reciprocal-rank fusion per object; the best chunk of an object stands for it.
-
-    Scores are scaled so that an object first in every list gets 1.0.
-    """
-    lists = list(ranked_lists)
-    scores: dict[str, float] = {}
-    best: dict[str, tuple[float, ChunkHit]] = {}
-    for hits in lists:
-        seen: set[str] = set()
-        rank = 0
-        for hit in hits:
-            if hit.object_name in seen:
-                continue
-            seen.add(hit.object_name)
-            rank += 1
-            contribution = 1.0 / (RRF_K + rank)
-            scores[hit.object_name] = scores.get(hit.object_name, 0.0) + contribution
-            if hit.object_name not in best or best[hit.object_name][0] < contribution:
-                best[hit.object_name] = (contribution, hit)
-    ceiling = len(lists) / (RRF_K + 1) if lists else 1.0
-    fused = [(name, score / ceiling, best[name][1]) for name, score in scores.items()]
-    return sorted(fused, key=lambda item: (-item[1], item[0]))
+@dataclass(frozen=True)
+class _Ranking:
+    ranked: list[Ranked]
+    value_hits: list[ValueHit]
+    texts: dict[str, str]
 
 
 class SearchService:
@@ -49,42 +41,73 @@ class SearchService:
         embedder: EmbeddingClient,
         store: VectorStore,
         settings: SearchSettings,
+        weights: RankingWeights | None = None,
     ):
         self._connections = connections
         self._embedder = embedder
         self._store = store
         self._settings = settings
+        self._weights = weights or RankingWeights()
 
     async def search(self, owner_id: uuid.UUID, connection_id: uuid.UUID, query: str, k: int | None) -> SearchOut:
-        graph = await self._connections.join_graph(owner_id, connection_id)
-        return SearchOut(results=await self.retrieve(connection_id, graph, query, k))
+        """The ``k`` best objects (``via="search"``), then the tables that join them (``via="join"``)."""
+        index = await self._connections.search_index(owner_id, connection_id)
+        k = min(k or self._settings.search_default_k, self._settings.search_max_k)
+        ranking = await self._rank(connection_id, index, query)
+        rule = ContextRule(
+            min_hits=k, max_hits=k, value_objects=0, join_hops=self._settings.search_join_hops, max_objects=k + 50
+        )
+        items = build_context(ranking.ranked, [], index.graph, rule)
+        return SearchOut(results=await self._results(connection_id, index, items, ranking))
 
     async def retrieve(
-        self, connection_id: uuid.UUID, graph: JoinGraph, query: str, k: int | None
+        self, connection_id: uuid.UUID, index: SearchIndex, question: str, top_k: int
     ) -> list[SearchResult]:
-        vector = (await self._embedder.embed([query]))[0]
-        return await self.rank(connection_id, graph, query, vector, k)
+        """The objects a prompt for ``question`` describes, best first (see ``ContextRule``)."""
+        ranking = await self._rank(connection_id, index, question)
+        settings = self._settings
+        rule = ContextRule(
+            min_hits=min(settings.search_context_min_hits, top_k),
+            max_hits=top_k,
+            relative_score=settings.search_context_relative_score,
+            value_objects=settings.search_context_value_objects,
+            join_hops=settings.search_join_hops,
+            max_objects=settings.search_context_max_objects,
+        )
+        items = build_context(ranking.ranked, ranking.value_hits, index.graph, rule)
+        return await self._results(connection_id, index, items, ranking)
 
-    async def rank(
-        self, connection_id: uuid.UUID, graph: JoinGraph, query: str, vector: list[float], k: int | None
+    async def _rank(self, connection_id: uuid.UUID, index: SearchIndex, question: str) -> _Ranking:
+        vector = (await self._embedder.embed([question]))[0]
+        nearest = await self._store.search(connection_id, vector, self._settings.search_candidates)
+        texts: dict[str, str] = {}
+        for hit in nearest:
+            texts.setdefault(hit.object_name, hit.text)
+        value_hits = index.lexicon.value_hits(question)
+        ranked = rank_objects(
+            question,
+            [hit.object_name for hit in nearest],
+            index.lexicon,
+            self._weights,
+            self._settings.search_candidates,
+            value_hits,
+        )
+        return _Ranking(ranked, value_hits, texts)
+
+    async def _results(
+        self, connection_id: uuid.UUID, index: SearchIndex, items: list[ContextItem], ranking: _Ranking
     ) -> list[SearchResult]:
-        """Retrieval for an already embedded question: fuse the three rankings, add join tables."""
-        k = min(k or self._settings.search_default_k, self._settings.search_max_k)
-        candidates = max(self._settings.search_candidates, 4 * k)
-        ranked = await self._store.search(connection_id, vector, query, candidates)
-        fused = fuse([ranked.by_vector, ranked.by_keyword, ranked.by_name])[:k]
-        results = [
-            SearchResult(object=name, kind=hit.object_kind, score=round(score, 4), text=hit.text, via="search")
-            for name, score, hit in fused
-        ]
-        anchors = [r.object for r in results[:JOIN_ANCHORS]]
-        extra = graph.join_objects(anchors, self._settings.search_join_hops)
-        if extra:
-            texts = await self._store.first_chunks(connection_id, extra)
-            results.extend(
-                SearchResult(
-                    object=name, kind=graph.kinds.get(name, "table"), score=0.0, text=texts.get(name, ""), via="join"
-                )
-                for name in extra
+        texts = dict(ranking.texts)
+        missing = [item.name for item in items if item.name not in texts]
+        if missing:
+            texts.update(await self._store.first_chunks(connection_id, missing))
+        return [
+            SearchResult(
+                object=item.name,
+                kind=index.graph.kinds.get(item.name, "table"),
+                score=round(item.score, 4),
+                text=texts.get(item.name, ""),
+                via=item.via,
             )
-        return results
+            for item in items
+        ]

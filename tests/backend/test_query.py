@@ -194,7 +194,7 @@ def test_settings_defaults_partial_update_and_execute_off(
     headers = sakila["headers"]
     assert client.get("/api/settings", headers=headers).json() == {
         "model": "llama3.2",
-        "top_k": 6,
+        "top_k": 10,
         "sample_rows": 2,
         "execute_queries": True,
     }

@@ -24,6 +24,9 @@ class MongoDialect:
         schema = "\n\n".join(collection_description(o, sample_rows) for o in objects)
         return conversation(f"{MONGO_SYSTEM}\n\nCollections:\n{schema}", history, question, lambda q: q or "{}")
 
+    def describe(self, obj: ObjectInfo, sample_rows: int) -> str:
+        return collection_description(obj, sample_rows)
+
     def extract(self, reply: str) -> str | None:
         return extract_json_object(reply)
 

@@ -39,6 +39,8 @@ def collection_description(obj: ObjectInfo, sample_rows: int) -> str:
         note = "" if not column.nullable else " (optional)"
         values = f"; values: {', '.join(one_line(v, 40) for v in column.values[:20])}" if column.values else ""
         lines.append(f"  {column.name}: {column.type}{note}{values}")
+    if obj.omitted_columns:
+        lines.append(f"  ... and {obj.omitted_columns} more fields, left out as unlikely to matter here")
     for fk in obj.foreign_keys:
         lines.append(f"  {fk.columns[0]} probably references {fk.target}._id")
     if obj.indexes:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from backend.components.llm_client import ChatMessage
 from backend.engines.base import QueryLimits, QueryResult
 from backend.engines.postgres.guard_names import guard_sql
-from backend.engines.postgres.prompt import SQL_JSON_SCHEMA, extract_sql, generation_messages
+from backend.engines.postgres.prompt import SQL_JSON_SCHEMA, extract_sql, generation_messages, table_ddl
 from backend.engines.postgres.runner import PostgresQueryRunner
 from backend.engines.postgres.schema_index import SchemaIndex
 from backend.engines.prompting import Turn
@@ -24,6 +24,9 @@ class PostgresDialect:
         self, question: str, objects: Sequence[ObjectInfo], sample_rows: int, history: Sequence[Turn]
     ) -> list[ChatMessage]:
         return generation_messages(question, objects, sample_rows, history)
+
+    def describe(self, obj: ObjectInfo, sample_rows: int) -> str:
+        return table_ddl(obj, sample_rows)
 
     def extract(self, reply: str) -> str | None:
         return extract_sql(reply)

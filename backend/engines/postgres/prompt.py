@@ -69,6 +69,8 @@ def table_ddl(obj: ObjectInfo, sample_rows: int) -> str:
         column_lines[i] = f"{code},{sep}{note}" if sep else f"{line},"
     lines.extend(column_lines)
     lines.append(");")
+    if obj.omitted_columns:
+        lines.append(f"-- {obj.omitted_columns} more columns of {sql_name(obj.qualified_name)} are not shown")
     if sample_rows and obj.samples:
         lines.append(f"-- sample rows of {sql_name(obj.qualified_name)} (data):")
         for row in obj.samples[:sample_rows]:

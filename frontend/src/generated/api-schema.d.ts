@@ -776,6 +776,12 @@ export interface components {
             name: string;
             /** Notes */
             notes?: string[];
+            /**
+             * Omitted Columns
+             * @description Columns left out of this description to keep a prompt short (wide tables)
+             * @default 0
+             */
+            omitted_columns: number;
             /** Partitions */
             partitions?: string[];
             /** Primary Key */
@@ -950,10 +956,10 @@ export interface components {
             text: string;
             /**
              * Via
-             * @description search: matched the query; join: on a join path between hits
+             * @description search: matched the query; value: holds a value the query names; join: joins the others
              * @enum {string}
              */
-            via: "search" | "join";
+            via: "search" | "value" | "join";
         };
         /** Source */
         Source: {
@@ -967,7 +973,7 @@ export interface components {
              * Via
              * @enum {string}
              */
-            via: "search" | "join";
+            via: "search" | "value" | "join";
         };
         /** SourcesEvent */
         SourcesEvent: {

@@ -84,7 +84,7 @@ function TurnView({ turn }: { turn: Turn }) {
       {chart && <Chart spec={chart} />}
       {turn.sources.length > 0 && (
         <p className="text-xs text-slate-600">
-          Sources: {turn.sources.map((s) => s.object + (s.via === "join" ? " (join)" : "")).join(", ")}
+          Sources: {turn.sources.map((s) => s.object + (s.via === "search" ? "" : ` (${s.via})`)).join(", ")}
         </p>
       )}
       {Object.keys(turn.timings).length > 0 && (

@@ -5,7 +5,6 @@ from cryptography.fernet import Fernet
 from backend.components.chunker import chunk_object, identifier_words
 from backend.components.url_cipher import UrlCipher
 from backend.components.url_redaction import redact_url
-from backend.components.vector_store import keyword_query
 from backend.engines.postgres.names import SQL_SPELLING, sql_ident
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo
 
@@ -41,11 +40,6 @@ def test_wide_tables_split_and_keep_links_in_the_first_part() -> None:
     assert "- c45 (text)" in parts[1].text and "- c45 (text)" not in parts[0].text
     assert all("Table public.wide" in p.text for p in parts)
     assert len({p.content_hash("m") for p in parts}) == 3
-
-
-def test_keyword_query_keeps_only_words() -> None:
-    assert keyword_query("customers & ! rented :* ') films") == "customers:* | films:* | rented:*"
-    assert keyword_query("a ! ?") is None
 
 
 def test_cipher_round_trip_and_redaction() -> None:
