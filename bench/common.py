@@ -94,26 +94,33 @@ def embedded_store() -> Iterator[str]:
             store.stop()
 
 
-def wide_schema_sql(tables: int, columns: int, rows: int) -> str:
-    """``tables`` tables of ``columns`` columns, each but the first referencing the previous one."""
+def wide_schema_sql(tables: int, columns: int, rows: int, schemas: int = 1) -> str:
+    """``tables`` tables of ``columns`` columns with a comment each, each but the first referencing
+    the previous one; with ``schemas`` > 1 they are dealt round-robin into schemas ``s00``, ``s01``..."""
     kinds = ["text", "integer", "numeric(12,2)", "date", "boolean", "varchar(40)", "timestamptz", "bigint"]
-    parts = []
+    width = max(4, len(str(tables - 1)))
+
+    def qualified(t: int) -> str:
+        name = f"t{t:0{width}d}"
+        return f"s{t % schemas:02d}.{name}" if schemas > 1 else name
+
+    parts = [f"CREATE SCHEMA s{s:02d};" for s in range(schemas)] if schemas > 1 else []
     for t in range(tables):
         cols = ["id serial PRIMARY KEY"]
         if t:
-            cols.append(f"t{t - 1:04d}_id integer REFERENCES t{t - 1:04d}(id)")
+            cols.append(f"t{t - 1:0{width}d}_id integer REFERENCES {qualified(t - 1)}(id)")
         while len(cols) < columns:
             i = len(cols)
             cols.append(f"attr_{i}_{kinds[i % len(kinds)].split('(')[0]} {kinds[i % len(kinds)]}")
-        parts.append(f"CREATE TABLE t{t:04d} ({', '.join(cols)});")
-        parts.append(f"COMMENT ON TABLE t{t:04d} IS 'generated table number {t}';")
-        parts.append(f"INSERT INTO t{t:04d} (id) SELECT g FROM generate_series(1, {rows}) g;")
+        parts.append(f"CREATE TABLE {qualified(t)} ({', '.join(cols)});")
+        parts.append(f"COMMENT ON TABLE {qualified(t)} IS 'generated table number {t}';")
+        parts.append(f"INSERT INTO {qualified(t)} (id) SELECT g FROM generate_series(1, {rows}) g;")
     return "\n".join(parts)
 
 
-def make_wide_database(tables: int = 1000, columns: int = 10, rows: int = 3) -> str:
+def make_wide_database(tables: int = 1000, columns: int = 10, rows: int = 3, schemas: int = 1) -> str:
     """Create (once) a database with the generated wide schema on the user server; returns its URL."""
-    name = f"sextant_bench_{tables}x{columns}"
+    name = f"sextant_bench_{tables}x{columns}" + (f"_{schemas}s" if schemas > 1 else "")
     url = load_samples.database_url(USER_PG_ADMIN, name)
     with psycopg.connect(USER_PG_ADMIN, autocommit=True) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
@@ -121,8 +128,11 @@ def make_wide_database(tables: int = 1000, columns: int = 10, rows: int = 3) -> 
         return url
     with psycopg.connect(USER_PG_ADMIN, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    statements = wide_schema_sql(tables, columns, rows, schemas).split("\n")
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(wide_schema_sql(tables, columns, rows).encode())
+        # A few hundred tables per transaction: one transaction for 10,000 runs out of lock slots.
+        for start in range(0, len(statements), 1500):
+            conn.execute("\n".join(statements[start : start + 1500]).encode())
         conn.execute("ANALYZE")
     return url
 

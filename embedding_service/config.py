@@ -9,6 +9,8 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from embedding_service.precision import Precision
+
 
 class EmbeddingServiceSettings(BaseSettings):
     """The service's settings. Constructing one reads only its arguments (tests stay independent
@@ -21,6 +23,10 @@ class EmbeddingServiceSettings(BaseSettings):
     )
     embedding_model_name: str = "all-MiniLM-L6-v2"
     embedding_device: str = "cpu"
+    embedding_precision: Precision = Field(
+        default="auto",
+        description="float32, bfloat16, or auto: bfloat16 on a CPU with native bfloat16 (AMX, AVX512-BF16)",
+    )
     embedding_max_batch: int = Field(default=256, ge=1, description="Texts per request, at most")
     embedding_max_text_chars: int = Field(default=8192, ge=1, description="Characters per text, at most")
     embedding_inner_batch: int = Field(default=32, ge=1, description="Texts per forward pass")

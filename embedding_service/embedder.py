@@ -6,12 +6,16 @@ import threading
 from pathlib import Path
 
 from embedding_service.config import EmbeddingServiceSettings, bundled_model_path, force_offline
+from embedding_service.precision import Precision, compute_context, resolve
 
 
 class Embedder:
-    """Wraps one SentenceTransformer; ``embed`` is thread-safe and returns unit-length vectors."""
+    """Wraps one SentenceTransformer; ``embed`` is thread-safe and returns unit-length vectors,
+    computed in ``precision`` (resolved once: ``float32`` or ``bfloat16``)."""
 
-    def __init__(self, model_path: Path, name: str, device: str = "cpu", inner_batch: int = 32):
+    def __init__(
+        self, model_path: Path, name: str, device: str = "cpu", inner_batch: int = 32, precision: Precision = "auto"
+    ):
         force_offline()
         from sentence_transformers import SentenceTransformer
 
@@ -22,6 +26,8 @@ class Embedder:
             raise RuntimeError("the embedding model does not report its dimension")
         self.dimension = int(dim)
         self._inner_batch = inner_batch
+        self._device = device
+        self.precision = resolve(precision, device)
         self._lock = threading.Lock()
 
     @classmethod
@@ -31,12 +37,18 @@ class Embedder:
 
             torch.set_num_threads(settings.embedding_torch_threads)
         path = settings.embedding_model_path or bundled_model_path()
-        return cls(path, settings.embedding_model_name, settings.embedding_device, settings.embedding_inner_batch)
+        return cls(
+            path,
+            settings.embedding_model_name,
+            settings.embedding_device,
+            settings.embedding_inner_batch,
+            settings.embedding_precision,
+        )
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        with self._lock:
+        with self._lock, compute_context(self.precision, self._device):
             vectors = self._model.encode(
                 texts, batch_size=self._inner_batch, normalize_embeddings=True, convert_to_numpy=True
             )

@@ -30,6 +30,7 @@ class HealthResponse(BaseModel):
     status: str
     model: str
     dimension: int
+    precision: str = Field(description="float32 or bfloat16: what the model computes in on this machine")
     max_batch: int = Field(description="Texts per request, at most")
     max_text_chars: int
 
@@ -79,6 +80,7 @@ def create_app(settings: EmbeddingServiceSettings | None = None, embedder: Embed
             status="ok",
             model=model.name,
             dimension=model.dimension,
+            precision=model.precision,
             max_batch=cfg.embedding_max_batch,
             max_text_chars=cfg.embedding_max_text_chars,
         )

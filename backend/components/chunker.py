@@ -26,8 +26,6 @@ class ChunkDraft:
     part: int
     text: str
     embed_text: str
-    name_keywords: str
-    keywords: str
 
     def content_hash(self, model: str) -> str:
         """Stable identity of what gets embedded; equal hashes may reuse an embedding."""
@@ -55,17 +53,6 @@ PLAIN_SPELLING = Spelling(str, str)
 
 def _cut(value: str) -> str:
     return value if len(value) <= VALUE_LIST_CHARS else value[: VALUE_LIST_CHARS - 3] + "..."
-
-
-def _keywords(*identifiers: str) -> str:
-    out: list[str] = []
-    for ident in identifiers:
-        words = identifier_words(ident)
-        out.append(" ".join(words))
-        joined = "".join(words)
-        if len(words) > 1:
-            out.append(joined)
-    return " ".join(x for x in out if x)
 
 
 def _column_line(col: ColumnInfo, obj: ObjectInfo, fk_by_column: dict[str, str], spell: Spelling) -> str:
@@ -161,7 +148,6 @@ def chunk_object(obj: ObjectInfo, max_columns: int, spell: Spelling) -> list[Chu
         for col, ref in zip(fk.columns, fk.ref_columns, strict=False):
             fk_by_column[col] = f"{spell.name(fk.target)}.{spell.ident(ref)}"
     groups = [obj.columns[i : i + max_columns] for i in range(0, len(obj.columns), max_columns)] or [[]]
-    name_keywords = " ".join(identifier_words(obj.name))
     drafts = []
     for part, columns in enumerate(groups):
         lines = _header(obj, part, len(groups), spell)
@@ -170,10 +156,6 @@ def chunk_object(obj: ObjectInfo, max_columns: int, spell: Spelling) -> list[Chu
         if part == 0:
             lines.extend(_links(obj, spell))
         lines.extend(_sample_lines(obj, columns))
-        keyword_parts = [_keywords(obj.name, obj.schema_name), _keywords(*(c.name for c in columns))]
-        keyword_parts.extend(c.comment for c in columns if c.comment)
-        if obj.comment:
-            keyword_parts.append(obj.comment)
         drafts.append(
             ChunkDraft(
                 object_name=obj.qualified_name,
@@ -181,8 +163,6 @@ def chunk_object(obj: ObjectInfo, max_columns: int, spell: Spelling) -> list[Chu
                 part=part,
                 text="\n".join(lines),
                 embed_text=_embed_text(obj, columns, part),
-                name_keywords=name_keywords,
-                keywords=" ".join(keyword_parts),
             )
         )
     return drafts

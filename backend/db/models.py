@@ -22,9 +22,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# The chunks table (pgvector embeddings, generated keyword columns) has no ORM model: only
-# PgVectorStore reads and writes it, with SQL of its own (backend/components/vector_store.py);
-# its shape is in backend/alembic/versions/0001_initial.py.
+# The chunks table (pgvector embeddings) has no ORM model: only PgVectorStore reads and writes
+# it, with SQL of its own (backend/components/vector_store.py); its shape is in
+# backend/alembic/versions/0001_initial.py and 0005_index_freshness.py.
 
 
 class Base(DeclarativeBase):
@@ -64,10 +64,15 @@ class Connection(Base):
     server_version: Mapped[str | None] = mapped_column(Text)
     # Large for big schemas: loaded only where asked for (``undefer``).
     schema_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB, deferred=True)
-    join_graph: Mapped[dict[str, Any] | None] = mapped_column(JSONB, deferred=True)
     object_count: Mapped[int | None] = mapped_column(Integer)
     indexed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now_column()
+    # Freshness: a check every N minutes (off when null) compares the catalog's hash with the
+    # one the index was built from; ``last_check`` is what the latest comparison found.
+    reindex_interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    catalog_hash: Mapped[str | None] = mapped_column(String(64))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_check: Mapped[str | None] = mapped_column(String(20))
 
 
 class IndexJob(Base):
@@ -78,6 +83,8 @@ class IndexJob(Base):
         UUID(as_uuid=True), ForeignKey("connections.id", ondelete="CASCADE"), nullable=False, index=True
     )
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    # ``full`` re-reads everything; ``check`` stops after the catalog hash when nothing changed.
+    mode: Mapped[str] = mapped_column(String(10), nullable=False, default="full", server_default="full")
     done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     counts: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)

@@ -166,11 +166,5 @@ def migrate(url: str) -> None:
     command.upgrade(cfg, "head")
 
 
-# Iterative index scans keep HNSW useful when a search is filtered to one connection.
-SESSION_OPTIONS = "-c hnsw.iterative_scan=relaxed_order -c hnsw.ef_search=100"
-
-
 def create_engine(url: str, pool_size: int) -> AsyncEngine:
-    return create_async_engine(
-        sqlalchemy_url(url), pool_size=pool_size, pool_pre_ping=True, connect_args={"options": SESSION_OPTIONS}
-    )
+    return create_async_engine(sqlalchemy_url(url), pool_size=pool_size, pool_pre_ping=True)

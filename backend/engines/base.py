@@ -97,6 +97,11 @@ class Connector(Protocol):
         """Read the structure and a few samples, read-only; raise ``ConnectorError`` on failure."""
         ...
 
+    async def catalog_hash(self) -> str:
+        """A digest of the structure ``introspect`` would read (not the rows): when two digests are
+        equal a re-index would find the same objects. Cheap: one round trip or a few."""
+        ...
+
 
 QueryT_contra = TypeVar("QueryT_contra", contravariant=True)
 

@@ -46,6 +46,7 @@ AuditAction = Literal[
     "user_update",
     "settings_update",
     "connection_create",
+    "connection_update",
     "connection_delete",
     "connection_sync",
     "query",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,9 @@ from backend.schemas.schema_snapshot import ObjectInfo
 
 ConnectionKind = Literal["postgres", "mongodb"]
 JobStatus = Literal["pending", "running", "succeeded", "failed"]
+SyncMode = Literal["full", "check"]
+# A scheduled check at most every 5 minutes, at least once a week.
+ReindexInterval = Annotated[int, Field(ge=5, le=10080)]
 
 
 class ConnectionTestIn(BaseModel):
@@ -35,6 +38,26 @@ class ConnectionIn(BaseModel):
     kind: ConnectionKind
     url: SafeStr = Field(min_length=1, max_length=4096)
     options: ConnectionOptions = Field(default_factory=ConnectionOptions)
+    reindex_interval_minutes: ReindexInterval | None = Field(
+        default=None, description="Check the catalog every N minutes and re-index when it changed; off when null"
+    )
+
+
+class ConnectionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reindex_interval_minutes: ReindexInterval | None = Field(
+        description="Check the catalog for changes every N minutes and re-index when it changed; null turns it off"
+    )
+
+
+class SyncIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: SyncMode = Field(
+        default="full",
+        description="full: introspect and re-index; check: compare the catalog hash first and stop when unchanged",
+    )
 
 
 class Progress(BaseModel):
@@ -44,6 +67,7 @@ class Progress(BaseModel):
 
 class SyncStatus(BaseModel):
     job_id: uuid.UUID
+    mode: SyncMode
     status: JobStatus
     progress: Progress
     counts: dict[str, Any]
@@ -67,6 +91,11 @@ class ConnectionOut(BaseModel):
     created_at: datetime
     status: JobStatus | None = Field(description="Status of the newest indexing job")
     object_count: int | None
+    reindex_interval_minutes: int | None = Field(description="Scheduled change check every N minutes; null is off")
+    checked_at: datetime | None = Field(description="When the catalog was last compared with the index")
+    last_check: Literal["unchanged", "changed"] | None = Field(
+        description="What that comparison found: unchanged, or changed (and the index was rebuilt); null before any"
+    )
 
 
 class SchemaOut(BaseModel):

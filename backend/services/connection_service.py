@@ -35,8 +35,10 @@ from backend.schemas.connections import (
     ConnectionIn,
     ConnectionOut,
     ConnectionTestOut,
+    ConnectionUpdate,
     Progress,
     SchemaOut,
+    SyncMode,
     SyncStatus,
 )
 from backend.schemas.schema_snapshot import SchemaSnapshot
@@ -49,6 +51,7 @@ from backend.services.rate_limit_service import RateLimitService
 def _job_out(job: IndexJob, url: str) -> SyncStatus:
     return SyncStatus(
         job_id=job.id,
+        mode=job.mode,
         status=job.status,
         progress=Progress(done=job.done, total=job.total),
         counts=job.counts or {},
@@ -138,6 +141,7 @@ class ConnectionService:
             url_redacted=redact_url(body.url),
             options=body.options.model_dump(),
             server_version=result.server_version,
+            reindex_interval_minutes=body.reindex_interval_minutes,
         )
         async with self._sessions() as session:
             session.add(connection)
@@ -183,6 +187,9 @@ class ConnectionService:
             created_at=connection.created_at,
             status=job.status if job else None,
             object_count=connection.object_count,
+            reindex_interval_minutes=connection.reindex_interval_minutes,
+            checked_at=connection.checked_at,
+            last_check=connection.last_check,
         )
 
     async def get(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> ConnectionOut:
@@ -206,15 +213,28 @@ class ConnectionService:
             actor, "connection_delete", target=f"connection:{connection_id}", details={"name": name}
         )
 
-    async def start_sync(self, actor: Actor, connection_id: uuid.UUID) -> uuid.UUID:
+    async def update(self, actor: Actor, connection_id: uuid.UUID, body: ConnectionUpdate) -> ConnectionOut:
+        """Change the re-index schedule; the next check is due one interval after the latest job."""
+        async with self._sessions() as session, session.begin():
+            connection = await self._owned(session, actor.id, connection_id)
+            connection.reindex_interval_minutes = body.reindex_interval_minutes
+        await self._audit.record(
+            actor,
+            "connection_update",
+            target=f"connection:{connection_id}",
+            details={"reindex_interval_minutes": body.reindex_interval_minutes},
+        )
+        return await self.get(actor.id, connection_id)
+
+    async def start_sync(self, actor: Actor, connection_id: uuid.UUID, mode: SyncMode = "full") -> uuid.UUID:
         async with self._sessions() as session:
             await self._owned(session, actor.id, connection_id)
-        job_id, created = await self._runner.start_job(connection_id)
+        job_id, created = await self._runner.start_job(connection_id, mode)
         await self._audit.record(
             actor,
             "connection_sync",
             target=f"connection:{connection_id}",
-            details={"job_id": str(job_id), "new_job": created},
+            details={"job_id": str(job_id), "new_job": created, "mode": mode},
         )
         return job_id
 

@@ -1,24 +1,26 @@
-"""Indexing jobs: introspect -> chunk -> embed what changed -> swap the index in one transaction."""
+"""Indexing jobs: hash the catalog -> introspect -> chunk -> embed what changed -> swap the index
+in one transaction. A ``check`` job stops after the hash when it equals the indexed one."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import traceback
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.components.chunker import chunk_snapshot
 from backend.components.connection_policy import ConnectionPolicy
 from backend.components.connection_targets import describe_failure
 from backend.components.embedding_client import EmbeddingClient
 from backend.components.errors import ComponentError
-from backend.components.join_graph import JoinGraph
 from backend.components.metrics import Metrics
 from backend.components.pii import tag_and_mask
 from backend.components.url_cipher import UrlCipher
@@ -26,13 +28,23 @@ from backend.components.url_redaction import hide_password
 from backend.components.vector_store import StoredChunk, VectorStore
 from backend.config import IndexingSettings
 from backend.db.models import Connection, IndexJob
-from backend.engines.base import INTROSPECT_SESSION, ConnectorError, IntrospectOptions
+from backend.engines.base import INTROSPECT_SESSION, ConnectorError, IntrospectOptions, ProgressCallback
 from backend.engines.registry import engine_for
 from backend.errors import AppError
+from backend.schemas.connections import SyncMode
+from backend.schemas.schema_snapshot import SchemaSnapshot
 
 logger = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = ("pending", "running")
+DUE_CHECKS_SQL = """
+SELECT c.id FROM connections c
+ WHERE c.reindex_interval_minutes IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM index_jobs j WHERE j.connection_id = c.id AND j.status IN ('pending', 'running'))
+   AND greatest(c.created_at, (SELECT max(j.created_at) FROM index_jobs j WHERE j.connection_id = c.id))
+       + make_interval(mins => c.reindex_interval_minutes) <= now()
+ ORDER BY c.id
+"""
 # Texts per embedding call during indexing; also how often progress moves.
 EMBED_BATCH = 64
 
@@ -49,6 +61,19 @@ def introspect_options(settings: IndexingSettings) -> IntrospectOptions:
             connect_timeout_s=settings.index_connect_timeout_s,
         ),
     )
+
+
+@dataclass(frozen=True)
+class _JobTarget:
+    """What a job needs of its connection, read once at its start."""
+
+    connection_id: uuid.UUID
+    kind: str
+    url_token: bytes
+    mask_pii: bool
+    mode: SyncMode
+    catalog_hash: str | None
+    object_count: int
 
 
 class _Crash(Exception):
@@ -81,19 +106,30 @@ class IndexingService:
         self._store = store
         self._settings = settings
 
-    async def enqueue(self, connection_id: uuid.UUID) -> tuple[uuid.UUID, bool]:
-        """Return ``(job_id, created)``: an active job of the connection is reused, not doubled."""
+    async def enqueue(self, connection_id: uuid.UUID, mode: SyncMode = "full") -> tuple[uuid.UUID, bool]:
+        """Return ``(job_id, created)``: an active job of the connection is reused, not doubled;
+        a ``full`` request upgrades a still-pending ``check``."""
         async with self._sessions() as session, session.begin():
             # Row lock on the connection serialises two concurrent sync requests.
             await session.execute(select(Connection.id).where(Connection.id == connection_id).with_for_update())
             active = await session.scalar(
-                select(IndexJob.id).where(IndexJob.connection_id == connection_id, IndexJob.status.in_(ACTIVE_STATUSES))
+                select(IndexJob).where(IndexJob.connection_id == connection_id, IndexJob.status.in_(ACTIVE_STATUSES))
             )
             if active:
-                return active, False
-            job = IndexJob(id=uuid.uuid4(), connection_id=connection_id, status="pending", counts={})
+                if mode == "full" and active.status == "pending":
+                    active.mode = "full"
+                return active.id, False
+            job = IndexJob(id=uuid.uuid4(), connection_id=connection_id, status="pending", mode=mode, counts={})
             session.add(job)
             return job.id, True
+
+    async def due_checks(self) -> list[uuid.UUID]:
+        """Connections whose schedule is due: no active job, and the latest job (or the
+        connection's creation) is at least one interval old, so a failing check is retried
+        once per interval, not at every sweep."""
+        async with self._sessions() as session:
+            rows = await session.execute(text(DUE_CHECKS_SQL))
+            return [row[0] for row in rows]
 
     async def _set_job(self, job_id: uuid.UUID, **values: Any) -> None:
         async with self._sessions() as session, session.begin():
@@ -126,7 +162,7 @@ class IndexingService:
     async def _fail(self, job_id: uuid.UUID, reason: str) -> None:
         await self._set_job(job_id, status="failed", error=reason, finished_at=datetime.now(UTC))
 
-    async def _index(self, job_id: uuid.UUID) -> dict[str, Any]:
+    async def _load(self, job_id: uuid.UUID) -> _JobTarget:
         async with self._sessions() as session:
             job = await session.get(IndexJob, job_id)
             if job is None:
@@ -134,24 +170,27 @@ class IndexingService:
             connection = await session.get(Connection, job.connection_id)
             if connection is None:
                 raise AppError("The connection was deleted")
-            connection_id, kind, url_token = connection.id, connection.kind, connection.url_encrypted
-            mask_pii = bool((connection.options or {}).get("mask_pii", True))
+            return _JobTarget(
+                connection_id=connection.id,
+                kind=connection.kind,
+                url_token=connection.url_encrypted,
+                mask_pii=bool((connection.options or {}).get("mask_pii", True)),
+                mode="check" if job.mode == "check" else "full",
+                catalog_hash=connection.catalog_hash if connection.indexed_at else None,
+                object_count=connection.object_count or 0,
+            )
 
-        last_beat = 0.0
-
-        async def report(done: int, total: int, force: bool = False) -> None:
-            nonlocal last_beat
-            if force or time.monotonic() - last_beat >= 0.5:
-                last_beat = time.monotonic()
-                await self._set_job(job_id, done=done, total=total, heartbeat_at=datetime.now(UTC))
-
-        url = self._cipher.decrypt(url_token)
+    async def _read(self, job: _JobTarget, url: str, report: ProgressCallback) -> tuple[str, SchemaSnapshot | None]:
+        """The catalog hash, and the snapshot unless a ``check`` found the hash unchanged."""
         try:
             # Checked again before every run: the policy or DNS may have changed since the connection was made.
-            target = await self._policy.check(kind, url)
-            connector = engine_for(kind).connector(target.url, introspect_options(self._settings))
+            target = await self._policy.check(job.kind, url)
+            connector = engine_for(job.kind).connector(target.url, introspect_options(self._settings))
             try:
-                snapshot = await connector.introspect(report)
+                digest = self._index_hash(await connector.catalog_hash(), job.mask_pii)
+                if job.mode == "check" and digest == job.catalog_hash:
+                    return digest, None
+                return digest, await connector.introspect(report)
             except ConnectorError as exc:
                 raise ConnectorError(describe_failure(target, str(exc))) from None
         except ConnectorError as exc:
@@ -161,8 +200,44 @@ class IndexingService:
             raise
         except Exception as exc:  # its text, or a frame of its traceback, may quote the URL
             raise _Crash(type(exc).__name__, hide_password("".join(traceback.format_exception(exc)), url)) from None
+
+    def _index_hash(self, catalog: str, mask_pii: bool) -> str:
+        """The catalog's hash bound to everything else an index depends on: the embedding model
+        and the settings that shape chunks. Changing either makes a ``check`` re-index."""
+        shaping = self._settings.model_dump(
+            include={
+                "index_sample_rows",
+                "index_value_max_chars",
+                "index_distinct_limit",
+                "index_distinct_scan_rows",
+                "index_max_columns_per_chunk",
+            }
+        )
+        bound = json.dumps({"catalog": catalog, "model": self._embedder.model, "mask_pii": mask_pii, **shaping})
+        return hashlib.sha256(bound.encode()).hexdigest()
+
+    async def _index(self, job_id: uuid.UUID) -> dict[str, Any]:
+        job = await self._load(job_id)
+        connection_id = job.connection_id
+        last_beat = 0.0
+
+        async def report(done: int, total: int, force: bool = False) -> None:
+            nonlocal last_beat
+            if force or time.monotonic() - last_beat >= 0.5:
+                last_beat = time.monotonic()
+                await self._set_job(job_id, done=done, total=total, heartbeat_at=datetime.now(UTC))
+
+        url = self._cipher.decrypt(job.url_token)
+        clock = time.monotonic()
+        if self._embedder.model == "unknown":
+            # The model's name enters the index hash and every chunk hash: learn it before either.
+            await self._embedder.health()
+        digest, snapshot = await self._read(job, url, report)
+        if snapshot is None:
+            return await self._unchanged(job_id, job, time.monotonic() - clock)
         # Before anything leaves this function: chunks, embeddings and the stored schema see masked samples.
-        pii_columns = tag_and_mask(snapshot, mask=mask_pii)
+        pii_columns = tag_and_mask(snapshot, mask=job.mask_pii)
+        seconds = {"introspect": time.monotonic() - clock}
         objects = len(snapshot.objects)
 
         model = self._embedder.model
@@ -174,19 +249,22 @@ class IndexingService:
         missing = sorted({h: d for h, d in zip(hashes, drafts, strict=True) if h not in known}.items())
         total = objects + len(missing)
         await report(objects, total, force=True)
+        clock = time.monotonic()
         for start in range(0, len(missing), EMBED_BATCH):
             part = missing[start : start + EMBED_BATCH]
             vectors = await self._embedder.embed([d.embed_text for _, d in part])
             for (h, _), vec in zip(part, vectors, strict=True):
                 known[h] = vec
             await report(objects + start + len(part), total)
+        seconds["embed"] = time.monotonic() - clock
         chunks = [
-            StoredChunk(d.object_name, d.object_kind, d.part, d.text, d.name_keywords, d.keywords, h, known[h])
+            StoredChunk(d.object_name, d.object_kind, d.part, d.text, h, known[h])
             for d, h in zip(drafts, hashes, strict=True)
         ]
         kinds: dict[str, int] = {}
         for obj in snapshot.objects:
             kinds[obj.kind] = kinds.get(obj.kind, 0) + 1
+        changed = None if job.catalog_hash is None else digest != job.catalog_hash
         counts: dict[str, Any] = {
             "objects": objects,
             **kinds,
@@ -194,44 +272,78 @@ class IndexingService:
             "embedded": len(missing),
             "reused": len(chunks) - len(missing),
             "pii_columns": pii_columns,
+            "catalog_changed": changed,
         }
+        clock = time.monotonic()
         finished = datetime.now(UTC)
         async with self._engine.begin() as conn:
-            still_there = await conn.execute(
-                text("SELECT 1 FROM connections WHERE id = :cid FOR UPDATE"), {"cid": connection_id}
-            )
-            if still_there.first() is None:
-                raise AppError("The connection was deleted during indexing")
+            await self._lock_connection(conn, connection_id)
             await self._store.replace(conn, connection_id, chunks)
             await conn.execute(
                 update(Connection)
                 .where(Connection.id == connection_id)
                 .values(
                     schema_snapshot=snapshot.model_dump(mode="json"),
-                    join_graph=JoinGraph.from_snapshot(snapshot).to_json(),
                     object_count=objects,
                     server_version=snapshot.server_version,
                     indexed_at=finished,
+                    catalog_hash=digest,
+                    checked_at=finished,
+                    last_check=None if changed is None else ("changed" if changed else "unchanged"),
                 )
             )
-            await conn.execute(
-                update(IndexJob)
-                .where(IndexJob.id == job_id)
-                .values(
-                    status="succeeded",
-                    done=total,
-                    total=total,
-                    counts=counts,
-                    finished_at=finished,
-                    heartbeat_at=finished,
-                    error=None,
-                )
-            )
-        # Fresh statistics so the planner sees the new rows (HNSW vs exact scan, GIN use).
+            seconds["store"] = time.monotonic() - clock
+            counts["seconds"] = {step: round(value, 2) for step, value in seconds.items()}
+            await self._succeed(conn, job_id, total, counts, finished)
+        # Fresh statistics so the planner sees the new rows.
         async with self._engine.connect() as conn:
             await conn.execute(text("ANALYZE chunks"))
             await conn.commit()
         return counts
+
+    async def _unchanged(self, job_id: uuid.UUID, job: _JobTarget, elapsed: float) -> dict[str, Any]:
+        """A ``check`` that found the indexed catalog: the index stays, the connection says when it was checked."""
+        counts: dict[str, Any] = {
+            "objects": job.object_count,
+            "catalog_changed": False,
+            "seconds": {"check": round(elapsed, 2)},
+        }
+        finished = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            await self._lock_connection(conn, job.connection_id)
+            await conn.execute(
+                update(Connection)
+                .where(Connection.id == job.connection_id)
+                .values(checked_at=finished, last_check="unchanged")
+            )
+            await self._succeed(conn, job_id, job.object_count, counts, finished)
+        return counts
+
+    @staticmethod
+    async def _lock_connection(conn: AsyncConnection, connection_id: uuid.UUID) -> None:
+        still_there = await conn.execute(
+            text("SELECT 1 FROM connections WHERE id = :cid FOR UPDATE"), {"cid": connection_id}
+        )
+        if still_there.first() is None:
+            raise AppError("The connection was deleted during indexing")
+
+    @staticmethod
+    async def _succeed(
+        conn: AsyncConnection, job_id: uuid.UUID, total: int, counts: dict[str, Any], finished: datetime
+    ) -> None:
+        await conn.execute(
+            update(IndexJob)
+            .where(IndexJob.id == job_id)
+            .values(
+                status="succeeded",
+                done=total,
+                total=total,
+                counts=counts,
+                finished_at=finished,
+                heartbeat_at=finished,
+                error=None,
+            )
+        )
 
     async def fail_stale_jobs(self) -> int:
         """Mark jobs whose runner stopped beating as failed; returns how many."""

@@ -28,7 +28,9 @@ from backend.services.connection_service import ConnectionService
 
 
 @dataclass(frozen=True)
-class _Ranking:
+class Ranking:
+    """One question's ranked objects, the stored values it names, and the chunk texts already fetched."""
+
     ranked: list[Ranked]
     value_hits: list[ValueHit]
     texts: dict[str, str]
@@ -77,8 +79,12 @@ class SearchService:
         items = build_context(ranking.ranked, ranking.value_hits, index.graph, rule)
         return await self._results(connection_id, index, items, ranking)
 
-    async def _rank(self, connection_id: uuid.UUID, index: SearchIndex, question: str) -> _Ranking:
+    async def _rank(self, connection_id: uuid.UUID, index: SearchIndex, question: str) -> Ranking:
         vector = (await self._embedder.embed([question]))[0]
+        return await self.rank(connection_id, index, question, vector)
+
+    async def rank(self, connection_id: uuid.UUID, index: SearchIndex, question: str, vector: list[float]) -> Ranking:
+        """The ranking of an already embedded question (one pgvector query, the rest in memory)."""
         nearest = await self._store.search(connection_id, vector, self._settings.search_candidates)
         texts: dict[str, str] = {}
         for hit in nearest:
@@ -92,10 +98,10 @@ class SearchService:
             self._settings.search_candidates,
             value_hits,
         )
-        return _Ranking(ranked, value_hits, texts)
+        return Ranking(ranked, value_hits, texts)
 
     async def _results(
-        self, connection_id: uuid.UUID, index: SearchIndex, items: list[ContextItem], ranking: _Ranking
+        self, connection_id: uuid.UUID, index: SearchIndex, items: list[ContextItem], ranking: Ranking
     ) -> list[SearchResult]:
         texts = dict(ranking.texts)
         missing = [item.name for item in items if item.name not in texts]

@@ -19,6 +19,8 @@ export type Sent<T> = T extends (infer U)[]
 
 export type Kind = Schemas["ConnectionIn"]["kind"];
 export type JobStatus = Schemas["SyncStatus"]["status"];
+export type SyncMode = Schemas["SyncStatus"]["mode"];
+export type ConnectionUpdate = Schemas["ConnectionUpdate"];
 
 export type User = Sent<Schemas["UserOut"]>;
 export type Token = Sent<Schemas["TokenOut"]>;
@@ -111,7 +113,10 @@ export class Api {
   createConnection = (name: string, kind: Kind, url: string) =>
     this.request<Connection>("POST", "/api/connections", { name, kind, url });
   deleteConnection = (id: string) => this.request<void>("DELETE", `/api/connections/${id}`);
-  sync = (id: string) => this.request<SyncStarted>("POST", `/api/connections/${id}/sync`);
+  updateConnection = (id: string, body: ConnectionUpdate) =>
+    this.request<Connection>("PATCH", `/api/connections/${id}`, body);
+  sync = (id: string, mode: SyncMode = "full") =>
+    this.request<SyncStarted>("POST", `/api/connections/${id}/sync`, { mode });
   syncStatus = (id: string) => this.request<SyncStatus>("GET", `/api/connections/${id}/sync`);
   schema = (id: string) => this.request<Schema>("GET", `/api/connections/${id}/schema`);
   history = (params: { connection_id?: string; conversation_id?: string; limit?: number } = {}) => {

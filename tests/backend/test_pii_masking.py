@@ -34,9 +34,7 @@ def _connect(client: TestClient, headers: dict[str, str], url: str, mask: bool) 
 
 def _stored_text(store_dsn: str, cid: str) -> str:
     with psycopg.connect(store_dsn) as conn:
-        chunks = conn.execute(
-            "SELECT string_agg(text || ' ' || keywords, ' ') FROM chunks WHERE connection_id = %s", (cid,)
-        ).fetchone()
+        chunks = conn.execute("SELECT string_agg(text, ' ') FROM chunks WHERE connection_id = %s", (cid,)).fetchone()
         snapshot = conn.execute("SELECT schema_snapshot::text FROM connections WHERE id = %s", (cid,)).fetchone()
     assert chunks is not None and snapshot is not None
     return f"{chunks[0]}\n{snapshot[0]}"

@@ -119,6 +119,12 @@ def test_the_whole_loop(page: Page, app_url: str, sakila_url: str, ollama: Ollam
     expect(card.get_by_text("succeeded")).to_be_visible(timeout=60_000)
     assert page.evaluate("() => window.progressSeen.length") > 0, "the progress bar never showed"
     expect(card.get_by_text(re.compile(r"Indexed 22 tables or collections"))).to_be_visible()
+    expect(card.get_by_label("Index freshness")).to_contain_text("not checked for changes since")
+    card.get_by_role("button", name="Check for changes").click()
+    expect(card.get_by_text(re.compile(r"The catalog is unchanged: the index of 22"))).to_be_visible(timeout=30_000)
+    expect(card.get_by_label("Index freshness")).to_contain_text("the schema is unchanged")
+    card.get_by_label("Check for changes").select_option("Every day")
+    expect(card.get_by_label("Check for changes")).to_have_value("1440")
     card.get_by_role("button", name="Schema").click()
     expect(card.get_by_text("public.rental", exact=True)).to_be_visible()
     shot(page, "03-connections")

@@ -10,9 +10,11 @@ from backend.schemas.connections import (
     ConnectionOut,
     ConnectionTestIn,
     ConnectionTestOut,
+    ConnectionUpdate,
     SchemaOut,
     SearchIn,
     SearchOut,
+    SyncIn,
     SyncStarted,
     SyncStatus,
 )
@@ -42,6 +44,13 @@ async def get_connection(connection_id: uuid.UUID, user: CurrentUser, service: C
     return await service.get(user.id, connection_id)
 
 
+@router.patch("/{connection_id}", response_model=ConnectionOut)
+async def update_connection(
+    connection_id: uuid.UUID, body: ConnectionUpdate, actor: ActorDep, service: ConnectionServiceDep
+) -> ConnectionOut:
+    return await service.update(actor, connection_id, body)
+
+
 @router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_connection(connection_id: uuid.UUID, actor: ActorDep, service: ConnectionServiceDep) -> Response:
     await service.delete(actor, connection_id)
@@ -49,8 +58,11 @@ async def delete_connection(connection_id: uuid.UUID, actor: ActorDep, service: 
 
 
 @router.post("/{connection_id}/sync", response_model=SyncStarted, status_code=status.HTTP_202_ACCEPTED)
-async def start_sync(connection_id: uuid.UUID, actor: ActorDep, service: ConnectionServiceDep) -> SyncStarted:
-    return SyncStarted(job_id=await service.start_sync(actor, connection_id))
+async def start_sync(
+    connection_id: uuid.UUID, actor: ActorDep, service: ConnectionServiceDep, body: SyncIn | None = None
+) -> SyncStarted:
+    """Re-index (``full``, the default with no body) or check the catalog first (``check``)."""
+    return SyncStarted(job_id=await service.start_sync(actor, connection_id, (body or SyncIn()).mode))
 
 
 @router.get("/{connection_id}/sync", response_model=SyncStatus)

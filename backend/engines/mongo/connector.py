@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -128,6 +129,30 @@ class MongoConnector:
             except PyMongoError as exc:
                 raise ConnectorError(f"Introspection failed: {self._safe_error(exc)}") from exc
         return SchemaSnapshot(kind="mongodb", server_version=version, objects=objects)
+
+    async def catalog_hash(self) -> str:
+        """A digest of the databases' collections and views with their options (validators, view
+        pipelines) and indexes. Fields live in the documents, not in a catalog: a field that
+        appears only in new documents is found by a full sync, not by this check."""
+        async with self.client() as client:
+            try:
+                entries: list[tuple[str, str, str]] = []
+                for db_name in await self.databases(client):
+                    async for info in await client[db_name].list_collections():
+                        name = str(info["name"])
+                        if name.startswith("system."):
+                            continue
+                        try:
+                            indexes: Any = await client[db_name][name].index_information()
+                        except PyMongoError as exc:
+                            indexes = f"unavailable: {type(exc).__name__}"
+                        described = {"type": info.get("type"), "options": info.get("options"), "indexes": indexes}
+                        entries.append((db_name, name, json.dumps(described, sort_keys=True, default=str)))
+            except ConfigurationError as exc:
+                raise self._configuration_error(exc) from exc
+            except PyMongoError as exc:
+                raise ConnectorError(f"Could not read the catalog: {self._safe_error(exc)}") from exc
+        return hashlib.sha256(json.dumps(sorted(entries)).encode()).hexdigest()
 
     async def _collection(
         self, client: AsyncMongoClient[dict[str, Any]], db_name: str, name: str, kind: str, siblings: list[str]

@@ -14,6 +14,7 @@ from psycopg.rows import dict_row
 
 from backend.components.url_redaction import hide_password, url_problem
 from backend.engines.base import ConnectorError, IntrospectOptions, ProgressCallback
+from backend.engines.postgres.catalog_digest import catalog_digest
 from backend.engines.postgres.routines import read_routines
 from backend.engines.postgres.session import SessionConnectError, UnsafeSessionError, read_only_session
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo, SchemaSnapshot
@@ -140,6 +141,13 @@ class PostgresConnector:
                 return await self._introspect(conn, progress)
         except psycopg.Error as exc:
             raise ConnectorError(f"Introspection failed: {self._safe_error(exc)}") from exc
+
+    async def catalog_hash(self) -> str:
+        try:
+            async with self._connect() as conn:
+                return await catalog_digest(conn)
+        except psycopg.Error as exc:
+            raise ConnectorError(f"Could not read the catalog: {self._safe_error(exc)}") from exc
 
     async def _introspect(
         self, conn: psycopg.AsyncConnection[dict[str, Any]], progress: ProgressCallback | None

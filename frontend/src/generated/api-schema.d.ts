@@ -228,7 +228,8 @@ export interface paths {
         delete: operations["delete_connection_api_connections__connection_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Update Connection */
+        patch: operations["update_connection_api_connections__connection_id__patch"];
         trace?: never;
     };
     "/api/connections/{connection_id}/schema": {
@@ -275,7 +276,10 @@ export interface paths {
         /** Sync Status */
         get: operations["sync_status_api_connections__connection_id__sync_get"];
         put?: never;
-        /** Start Sync */
+        /**
+         * Start Sync
+         * @description Re-index (``full``, the default with no body) or check the catalog first (``check``).
+         */
         post: operations["start_sync_api_connections__connection_id__sync_post"];
         delete?: never;
         options?: never;
@@ -485,7 +489,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_delete" | "connection_sync" | "query" | "query_refused";
+            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused";
             /** Actor Email */
             actor_email: string | null;
             /** Actor Id */
@@ -557,6 +561,11 @@ export interface components {
             /** Name */
             name: string;
             options?: components["schemas"]["ConnectionOptions"];
+            /**
+             * Reindex Interval Minutes
+             * @description Check the catalog every N minutes and re-index when it changed; off when null
+             */
+            reindex_interval_minutes?: number | null;
             /** Url */
             url: string;
         };
@@ -572,6 +581,11 @@ export interface components {
         /** ConnectionOut */
         ConnectionOut: {
             /**
+             * Checked At
+             * @description When the catalog was last compared with the index
+             */
+            checked_at: string | null;
+            /**
              * Created At
              * Format: date-time
              */
@@ -585,6 +599,11 @@ export interface components {
             indexed_at: string | null;
             /** Kind */
             kind: string;
+            /**
+             * Last Check
+             * @description What that comparison found: unchanged, or changed (and the index was rebuilt); null before any
+             */
+            last_check: ("unchanged" | "changed") | null;
             /** Name */
             name: string;
             /** Object Count */
@@ -593,6 +612,11 @@ export interface components {
             options: {
                 [key: string]: unknown;
             };
+            /**
+             * Reindex Interval Minutes
+             * @description Scheduled change check every N minutes; null is off
+             */
+            reindex_interval_minutes: number | null;
             /** Server Version */
             server_version: string | null;
             /**
@@ -624,6 +648,14 @@ export interface components {
             ok: boolean;
             /** Server Version */
             server_version?: string | null;
+        };
+        /** ConnectionUpdate */
+        ConnectionUpdate: {
+            /**
+             * Reindex Interval Minutes
+             * @description Check the catalog for changes every N minutes and re-index when it changed; null turns it off
+             */
+            reindex_interval_minutes: number | null;
         };
         /** Credentials */
         Credentials: {
@@ -985,6 +1017,16 @@ export interface components {
             /** Sources */
             sources: components["schemas"]["Source"][];
         };
+        /** SyncIn */
+        SyncIn: {
+            /**
+             * Mode
+             * @description full: introspect and re-index; check: compare the catalog hash first and stop when unchanged
+             * @default full
+             * @enum {string}
+             */
+            mode: "full" | "check";
+        };
         /** SyncStarted */
         SyncStarted: {
             /**
@@ -1008,6 +1050,11 @@ export interface components {
              * Format: uuid
              */
             job_id: string;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "full" | "check";
             progress: components["schemas"]["Progress"];
             /** Started At */
             started_at: string | null;
@@ -1257,7 +1304,7 @@ export interface operations {
     audit_api_audit_get: {
         parameters: {
             query?: {
-                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_delete" | "connection_sync" | "query" | "query_refused") | null;
+                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused") | null;
                 actor_id?: string | null;
                 success?: boolean | null;
                 since?: string | null;
@@ -1572,6 +1619,41 @@ export interface operations {
             };
         };
     };
+    update_connection_api_connections__connection_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     connection_schema_api_connections__connection_id__schema_get: {
         parameters: {
             query?: never;
@@ -1678,7 +1760,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SyncIn"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             202: {

@@ -12,6 +12,7 @@ const ACTION_SEEN: Record<AuditAction, true> = {
   user_update: true,
   settings_update: true,
   connection_create: true,
+  connection_update: true,
   connection_delete: true,
   connection_sync: true,
   query: true,

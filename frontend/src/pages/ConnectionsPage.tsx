@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
-import { ApiError, type Connection, type Kind, type Schema, type SyncStatus } from "../api";
+import { ApiError, type Connection, type Kind, type Schema, type SyncMode, type SyncStatus } from "../api";
 import { useAuth } from "../auth";
 import { Alert, Button, Field, ProgressBar, SelectField, StatusBadge } from "../components/ui";
 
@@ -179,6 +179,8 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
   const timer = useRef<number | undefined>(undefined);
+  // A job started from this card: when it ends, the connection (index time, last check) is reloaded.
+  const started = useRef(false);
 
   const poll = useCallback(() => {
     // Named inside the callback so that each poll schedules the next one without reading `poll` before it exists.
@@ -187,7 +189,10 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
         const next = await api.syncStatus(connection.id);
         setStatus(next);
         if (next.status === "pending" || next.status === "running") timer.current = window.setTimeout(step, 400);
-        else if (next.status === "succeeded" && connection.status !== "succeeded") onChanged();
+        else if (started.current || (next.status === "succeeded" && connection.status !== "succeeded")) {
+          started.current = false;
+          onChanged();
+        }
       } catch (err) {
         setError(err instanceof ApiError ? err.message : "Could not read the indexing status.");
       }
@@ -200,14 +205,25 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
     return () => window.clearTimeout(timer.current);
   }, [poll]);
 
-  async function resync() {
+  async function resync(mode: SyncMode) {
     setError(null);
     try {
-      await api.sync(connection.id);
+      await api.sync(connection.id, mode);
+      started.current = true;
       window.clearTimeout(timer.current);
       poll();
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "Could not start a re-sync.");
+    }
+  }
+
+  async function schedule(value: string) {
+    setError(null);
+    try {
+      await api.updateConnection(connection.id, { reindex_interval_minutes: value ? Number(value) : null });
+      onChanged();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Could not change the schedule.");
     }
   }
 
@@ -256,7 +272,15 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
           >
             {schema ? "Hide schema" : "Schema"}
           </Button>
-          <Button variant="secondary" onClick={resync} disabled={!!active}>
+          <Button
+            variant="secondary"
+            onClick={() => resync("check")}
+            disabled={!!active || !connection.indexed_at}
+            title="Compare the database's catalog with the index; re-index only if it changed"
+          >
+            Check for changes
+          </Button>
+          <Button variant="secondary" onClick={() => resync("full")} disabled={!!active}>
             Re-sync
           </Button>
           {confirming ? (
@@ -277,15 +301,72 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
       </div>
       <p className="mono text-xs text-slate-500">{connection.url}</p>
       {status?.status === "failed" && <Alert>Indexing failed: {status.error}</Alert>}
-      {status?.status === "succeeded" && (
-        <p className="text-xs text-slate-600">
-          Indexed {count(status.counts.objects)} tables or collections ({count(status.counts.embedded)} embedded,{" "}
-          {count(status.counts.reused)} unchanged).
-        </p>
-      )}
+      {status?.status === "succeeded" &&
+        (status.counts.embedded === undefined ? (
+          <p className="text-xs text-slate-600">
+            The catalog is unchanged: the index of {count(status.counts.objects)} tables or collections was kept.
+          </p>
+        ) : (
+          <p className="text-xs text-slate-600">
+            Indexed {count(status.counts.objects)} tables or collections ({count(status.counts.embedded)} embedded,{" "}
+            {count(status.counts.reused)} unchanged).
+          </p>
+        ))}
+      <Freshness connection={connection} onSchedule={schedule} />
       {error && <Alert>{error}</Alert>}
       {schema && <SchemaBrowser schema={schema} />}
     </article>
+  );
+}
+
+// Offered check intervals, in minutes ("" is off); the API accepts any value from 5 to 10080.
+const INTERVALS: [string, string][] = [
+  ["", "Off"],
+  ["15", "Every 15 minutes"],
+  ["60", "Every hour"],
+  ["360", "Every 6 hours"],
+  ["1440", "Every day"],
+  ["10080", "Every week"],
+];
+
+/** When the index was built and last checked, what the check found, and the check schedule. */
+export function Freshness({
+  connection,
+  onSchedule,
+}: {
+  connection: Connection;
+  onSchedule: (minutes: string) => void;
+}) {
+  const interval = connection.reindex_interval_minutes;
+  const options = INTERVALS.some(([value]) => value === String(interval ?? ""))
+    ? INTERVALS
+    : [...INTERVALS, [String(interval), `Every ${interval} minutes`] as [string, string]];
+  const at = (value: string) => new Date(value).toLocaleString();
+  const built = connection.indexed_at ? at(connection.indexed_at) : null;
+  const checked = connection.checked_at ? at(connection.checked_at) : null;
+  let text = "Not indexed yet.";
+  if (built && connection.last_check === null) text = `Index built ${built}; not checked for changes since.`;
+  if (built && connection.last_check === "unchanged")
+    text = `Index built ${built}; last checked ${checked}: the schema is unchanged.`;
+  if (built && connection.last_check === "changed")
+    text = `Index rebuilt ${built} because the schema had changed (checked ${checked}).`;
+  return (
+    <div className="flex flex-wrap items-end gap-3 text-xs text-slate-600">
+      <p aria-label="Index freshness">{text}</p>
+      <div className="ml-auto w-48">
+        <SelectField
+          label="Check for changes"
+          value={String(interval ?? "")}
+          onChange={(event) => onSchedule(event.target.value)}
+        >
+          {options.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </SelectField>
+      </div>
+    </div>
   );
 }
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 
+import pymongo
 import pytest
 
 from backend.engines.base import ConnectorError, IntrospectOptions, QueryLimits
@@ -112,3 +114,26 @@ async def test_wrong_credentials_are_refused(mongo_url: str) -> None:
     with pytest.raises(ConnectorError, match=r"(?i)auth"):
         options = IntrospectOptions(session=QueryLimits(connect_timeout_s=2))
         await MongoConnector(f"mongodb://nobody:wrong-password@{host}", options).test()
+
+
+async def test_catalog_hash_follows_collections_and_indexes_not_documents(mongo_url: str) -> None:
+    database = f"freshness_{uuid.uuid4().hex[:8]}"
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(mongo_url)
+    try:
+        client[database]["books"].insert_one({"title": "The Dispossessed"})
+        connector = MongoConnector(mongo_db_url(mongo_url, database))
+        first = await connector.catalog_hash()
+        assert await connector.catalog_hash() == first
+        client[database]["books"].insert_many([{"title": "Lavinia", "pages": 279}, {"title": "Always Coming Home"}])
+        assert await connector.catalog_hash() == first  # documents are data, not catalog
+        client[database]["shelves"].insert_one({"label": "A"})
+        second = await connector.catalog_hash()
+        assert second != first
+        client[database]["books"].create_index("title")
+        third = await connector.catalog_hash()
+        assert third != second
+        client[database]["shelves"].drop()
+        assert await connector.catalog_hash() not in (second, third)
+    finally:
+        client.drop_database(database)
+        client.close()
