@@ -15,21 +15,18 @@ from typing import Any
 
 import psycopg
 
+from backend.engines.postgres.relations import LISTED_RELATIONS
 from backend.engines.postgres.routines import read_routines
 
-# The relation filter is OBJECTS_SQL's (connector.py); the hash is taken on the server so that
+# The relations are those introspection lists (LISTED_RELATIONS); the hash is taken on the server so that
 # only 64 characters cross the network, whatever the size of the catalog.
-CATALOG_DIGEST_SQL = """
+CATALOG_DIGEST_SQL = f"""
 WITH rel AS (
   SELECT c.oid, n.nspname || '.' || c.relname AS name, c.relkind,
          obj_description(c.oid, 'pg_class') AS comment, has_table_privilege(c.oid, 'SELECT') AS can_select,
          CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS body
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
-     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-     AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp%%'
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+   WHERE {LISTED_RELATIONS}
 ), lines AS (
   SELECT 'r' AS part, r.name AS sort1, 0 AS sort2,
          concat_ws('|', r.name, r.relkind, r.comment, r.can_select, r.body,

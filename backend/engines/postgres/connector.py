@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 from backend.components.url_redaction import hide_password, url_problem
 from backend.engines.base import ConnectorError, IntrospectOptions, ProgressCallback
 from backend.engines.postgres.catalog_digest import catalog_digest
+from backend.engines.postgres.relations import LISTED_RELATIONS
 from backend.engines.postgres.routines import read_routines
 from backend.engines.postgres.session import SessionConnectError, UnsafeSessionError, read_only_session
 from backend.schemas.schema_snapshot import ColumnInfo, ForeignKeyInfo, ObjectInfo, SchemaSnapshot
@@ -32,7 +33,7 @@ GEOMETRIC_TYPES = {"geometry", "geography", "point", "polygon", "line", "lseg", 
 # Rows counted for a table never analysed (reltuples = -1); bounded so a huge table costs little.
 COUNT_CAP = 100_000
 
-OBJECTS_SQL = """
+OBJECTS_SQL = f"""
 SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind,
        obj_description(c.oid, 'pg_class') AS comment, c.reltuples::bigint AS reltuples,
        has_table_privilege(c.oid, 'SELECT') AS can_select,
@@ -40,11 +41,7 @@ SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind,
           JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
          WHERE i.inhrelid = c.oid AND p.relkind IN ('r', 'p') ORDER BY i.inhseqno LIMIT 1) AS partition_of
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp%%'
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ WHERE {LISTED_RELATIONS}
  ORDER BY n.nspname, c.relname
 """
 
