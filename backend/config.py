@@ -108,6 +108,10 @@ class QuerySettings(_Group):
     query_repair_attempts: int = Field(default=1, ge=0, le=3)
     answer_rows_in_prompt: int = Field(default=50, ge=1)
     history_turns_in_prompt: int = Field(default=3, ge=0, le=20)
+    history_preview_rows: int = Field(
+        default=200, ge=0, description="Result rows kept with a history entry, so a reopened answer shows them"
+    )
+    history_preview_bytes: int = Field(default=1_000_000, ge=0, description="Bytes of those rows, at most (as JSON)")
     ask_default_top_k: int = Field(default=10, ge=1, le=50)
     ask_context_chars: int = Field(default=24_000, ge=1_000, description="Characters of schema text in a prompt")
     ask_max_columns_per_object: int = Field(default=40, ge=5, description="Columns shown of a wider table")

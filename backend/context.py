@@ -105,7 +105,7 @@ def build_context(
     llm = OllamaLLMClient(
         llm_cfg.ollama_url, llm_cfg.llm_timeout_s, llm_cfg.llm_connect_timeout_s, llm_cfg.llm_temperature, metrics
     )
-    history = HistoryService(sessions)
+    history = HistoryService(sessions, settings.query.history_preview_rows, settings.query.history_preview_bytes)
     user_settings = UserSettingsService(sessions, settings.llm, settings.query)
     dialects: dict[str, QueryDialect] = {kind: engine.dialect() for kind, engine in ENGINES.items()}
     ask = AskService(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     true,
 )
@@ -111,6 +112,13 @@ class QueryHistory(Base):
     query: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(10))
     row_count: Mapped[int | None] = mapped_column(Integer)
+    # The evidence as first shown: columns, the first rows (a preview, see HistoryService), truncation.
+    columns: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list, server_default="[]")
+    rows: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list, server_default="[]")
+    truncated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    truncation: Mapped[str | None] = mapped_column(Text)
+    executed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    error_code: Mapped[str | None] = mapped_column(String(30))
     sources: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list)
     timings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     model: Mapped[str | None] = mapped_column(String(200))

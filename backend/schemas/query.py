@@ -70,6 +70,10 @@ class QueryOut(BaseModel):
 
 
 class HistoryItem(BaseModel):
+    """One asked question with the evidence it was answered with. ``rows`` are the first rows of
+    the result as first shown (``QUERY_HISTORY_PREVIEW_ROWS``/``_BYTES``); ``row_count`` is the
+    whole result's, so ``len(rows) < row_count`` says the history kept a preview."""
+
     id: uuid.UUID
     connection_id: uuid.UUID | None
     conversation_id: uuid.UUID
@@ -77,11 +81,17 @@ class HistoryItem(BaseModel):
     answer: str | None
     query: str | None
     language: str | None
+    columns: list[str]
+    rows: list[list[Any]]
     row_count: int | None
-    sources: list[Any]
-    timings: dict[str, Any]
+    truncated: bool
+    truncation: str | None
+    executed: bool
+    sources: list[Source]
+    timings: Timings
     model: str | None
     error: str | None
+    error_code: ErrorCode | None
     created_at: datetime
 
 

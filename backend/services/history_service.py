@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,9 +15,36 @@ from backend.errors import NotFoundError
 from backend.schemas.query import HistoryItem, HistoryOut, QueryOut
 
 
+def _storable(value: Any) -> Any:
+    """``value`` with the NUL character (which JSONB refuses) as U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
+
+
+def preview(rows: list[list[Any]], max_rows: int, max_bytes: int) -> list[list[Any]]:
+    """The first rows that fit ``max_rows`` and ``max_bytes`` of JSON, storable in JSONB."""
+    kept: list[list[Any]] = []
+    size = 2
+    for row in rows[:max_rows]:
+        size += len(json.dumps(row, ensure_ascii=False).encode()) + 1
+        if size > max_bytes:
+            break
+        kept.append(_storable(row))
+    return kept
+
+
 class HistoryService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], preview_rows: int = 200, preview_bytes: int = 1_000_000
+    ):
         self._sessions = sessions
+        self._preview_rows = preview_rows
+        self._preview_bytes = preview_bytes
 
     async def check_conversation(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
         """404 when the conversation exists but belongs to someone else; a new id starts one."""
@@ -55,10 +84,16 @@ class HistoryService:
             query=result.query,
             language=result.language,
             row_count=result.row_count if result.executed else None,
+            columns=result.columns,
+            rows=preview(result.rows, self._preview_rows, self._preview_bytes),
+            truncated=result.truncated,
+            truncation=result.truncation,
+            executed=result.executed,
             sources=[s.model_dump() for s in result.sources],
             timings=result.timings.model_dump(),
             model=result.model,
             error=result.error,
+            error_code=result.error_code,
         )
         async with self._sessions() as session, session.begin():
             session.add(item)

@@ -33,8 +33,9 @@ export type ForeignKey = Sent<Schemas["ForeignKeyInfo"]>;
 export type DbObject = Sent<Schemas["ObjectInfo"]>;
 export type Schema = Sent<Schemas["SchemaOut"]>;
 export type Source = Sent<Schemas["Source"]>;
-export type HistoryItem = Sent<Schemas["HistoryItem"]>;
-export type HistoryPage = Sent<Schemas["HistoryOut"]>;
+/** A stored turn, its rows typed as JSON cells like a live answer's. */
+export type HistoryItem = Omit<Sent<Schemas["HistoryItem"]>, "rows"> & { rows: Cell[][] };
+export type HistoryPage = Omit<Sent<Schemas["HistoryOut"]>, "items"> & { items: HistoryItem[] };
 export type Settings = Sent<Schemas["UserSettingsOut"]>;
 export type SettingsPatch = Schemas["UserSettingsIn"];
 export type Health = Sent<Schemas["HealthOut"]>;

@@ -156,6 +156,27 @@ def test_the_whole_loop(page: Page, app_url: str, sakila_url: str, ollama: Ollam
     follow_up = ollama.chat_requests(streaming=False)[-1]["messages"]
     assert {"role": "user", "content": "How many films are in each category?"} in follow_up
 
+    # The conversation is in the URL and the history keeps the evidence: a reload shows the same
+    # table, chart, sources and SQL-that-ran, and so does reopening it from History.
+    assert "conversation=" in page.url
+    for reopen in ("reload", "history"):
+        if reopen == "reload":
+            page.reload()
+        else:
+            page.get_by_role("button", name="New conversation").click()
+            expect(page.get_by_test_id("answer")).to_have_count(0)
+            page.get_by_role("complementary", name="History").get_by_role(
+                "button", name="How many films are in each category?"
+            ).click()
+        expect(page.get_by_test_id("answer")).to_have_count(2)
+        first = page.get_by_role("article", name="Question: How many films are in each category?")
+        expect(first.get_by_role("table", name="Result rows").get_by_role("row")).to_have_count(17)
+        expect(first.get_by_role("img", name="Bar chart of films by category")).to_be_visible()
+        expect(first).to_contain_text("SQL that ran")
+        expect(first).to_contain_text("Sources: ")
+        expect(first.get_by_test_id("timings")).to_contain_text("execute")
+    shot(page, "04b-chat-reopened")
+
     page.get_by_role("link", name="Settings").click()
     expect(page.get_by_label("Model", exact=True)).to_have_value("llama3.2:latest")
     assert_forms_accessible(page)

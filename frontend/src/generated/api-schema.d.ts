@@ -724,10 +724,17 @@ export interface components {
              */
             status: "ok" | "degraded";
         };
-        /** HistoryItem */
+        /**
+         * HistoryItem
+         * @description One asked question with the evidence it was answered with. ``rows`` are the first rows of
+         *     the result as first shown (``QUERY_HISTORY_PREVIEW_ROWS``/``_BYTES``); ``row_count`` is the
+         *     whole result's, so ``len(rows) < row_count`` says the history kept a preview.
+         */
         HistoryItem: {
             /** Answer */
             answer: string | null;
+            /** Columns */
+            columns: string[];
             /** Connection Id */
             connection_id: string | null;
             /**
@@ -742,6 +749,10 @@ export interface components {
             created_at: string;
             /** Error */
             error: string | null;
+            /** Error Code */
+            error_code: ("llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout") | null;
+            /** Executed */
+            executed: boolean;
             /**
              * Id
              * Format: uuid
@@ -757,12 +768,15 @@ export interface components {
             question: string;
             /** Row Count */
             row_count: number | null;
+            /** Rows */
+            rows: unknown[][];
             /** Sources */
-            sources: unknown[];
-            /** Timings */
-            timings: {
-                [key: string]: unknown;
-            };
+            sources: components["schemas"]["Source"][];
+            timings: components["schemas"]["Timings"];
+            /** Truncated */
+            truncated: boolean;
+            /** Truncation */
+            truncation: string | null;
         };
         /** HistoryOut */
         HistoryOut: {

@@ -35,9 +35,26 @@ function emptyTurn(question: string): Turn {
            sources: [], timings: {}, error: null, done: false }; // prettier-ignore
 }
 
-function fromHistory(item: HistoryItem): Turn {
-  return { ...emptyTurn(item.question), answer: item.answer ?? "", query: item.query, language: item.language ?? "sql",
-           error: item.error, done: true }; // prettier-ignore
+/** A stored turn shown as it was first shown: the history keeps the rows (a preview of a long result). */
+export function fromHistory(item: HistoryItem): Turn {
+  const kept = item.row_count !== null && item.rows.length < item.row_count;
+  return {
+    question: item.question,
+    answer: item.answer ?? "",
+    query: item.query,
+    language: item.language ?? "sql",
+    columns: item.columns,
+    rows: item.rows,
+    truncated: item.truncated || kept,
+    truncation: kept
+      ? `The history keeps the first ${item.rows.length} of ${item.row_count} rows; run the query again for all of them.`
+      : item.truncation,
+    executed: item.executed,
+    sources: item.sources,
+    timings: item.timings,
+    error: item.error,
+    done: true,
+  };
 }
 
 function TurnView({ turn }: { turn: Turn }) {
@@ -189,6 +206,8 @@ export default function ChatPage() {
             const result = event.result;
             update({ answer: result.answer, timings: result.timings, executed: result.executed, done: true });
             setConversationId(result.conversation_id);
+            // The conversation is in the URL: a reload or a shared link reopens it.
+            setParams({ conversation: result.conversation_id, connection: connectionId }, { replace: true });
           }
         },
       );

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import type { HistoryItem } from "../api";
+import { fromHistory } from "./ChatPage";
+
+const item: HistoryItem = {
+  id: "h1",
+  connection_id: "c1",
+  conversation_id: "v1",
+  question: "How many films are in each category?",
+  answer: "Sports has the most films, 74.",
+  query: "SELECT 1",
+  language: "sql",
+  columns: ["category", "films"],
+  rows: [
+    ["Sports", 74],
+    ["Foreign", 73],
+  ],
+  row_count: 2,
+  truncated: false,
+  truncation: null,
+  executed: true,
+  sources: [{ object: "public.category", kind: "table", score: 0.9, via: "search" }],
+  timings: { retrieve: 10, generate: 20, validate: 1, execute: 3, answer: 15 },
+  model: "llama3.2",
+  error: null,
+  error_code: null,
+  created_at: "2026-12-05T10:00:00Z",
+};
+
+describe("fromHistory", () => {
+  it("restores the evidence as first shown", () => {
+    const turn = fromHistory(item);
+    expect(turn.rows).toEqual(item.rows);
+    expect(turn.columns).toEqual(["category", "films"]);
+    expect(turn.executed).toBe(true);
+    expect(turn.sources[0].object).toBe("public.category");
+    expect(turn.timings.execute).toBe(3);
+    expect(turn.truncated).toBe(false);
+  });
+
+  it("says when the history kept only a preview", () => {
+    const turn = fromHistory({ ...item, row_count: 500 });
+    expect(turn.truncated).toBe(true);
+    expect(turn.truncation).toMatch(/keeps the first 2 of 500 rows/);
+  });
+
+  it("keeps a refusal a refusal", () => {
+    const turn = fromHistory({ ...item, executed: false, rows: [], columns: [], row_count: null, error: "Refused" });
+    expect(turn.executed).toBe(false);
+    expect(turn.truncated).toBe(false);
+    expect(turn.error).toBe("Refused");
+  });
+});
