@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from backend.api.session_cookie import cookie_token
 from backend.context import AppContext
 from backend.errors import ForbiddenError, UnauthorizedError
 from backend.schemas.auth import UserOut
@@ -79,12 +80,21 @@ SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 
 
 async def get_current_user(
+    request: Request,
     auth: AuthServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UserOut:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    """The caller, by ``Authorization: Bearer`` (programs) or else by the browser's session
+    cookie, whose state-changing requests must carry the CSRF header (``api/session_cookie``)."""
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        return await auth.user_for_token(credentials.credentials)
+    try:
+        token = cookie_token(request)
+    except PermissionError as exc:
+        raise ForbiddenError(str(exc)) from None
+    if token is None:
         raise UnauthorizedError("Not authenticated")
-    return await auth.user_for_token(credentials.credentials)
+    return await auth.user_for_token(token)
 
 
 CurrentUser = Annotated[UserOut, Depends(get_current_user)]

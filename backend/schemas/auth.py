@@ -12,6 +12,14 @@ class Credentials(BaseModel):
     password: SafeStr = Field(min_length=1, max_length=1024)
 
 
+class LoginIn(Credentials):
+    session_cookie: bool = Field(
+        default=False,
+        description="Also set the browser session: an httpOnly SameSite=Strict cookie with the token, "
+        "and a readable CSRF cookie whose value state-changing requests repeat in X-CSRF-Token",
+    )
+
+
 class PasswordChange(BaseModel):
     current_password: SafeStr = Field(min_length=1, max_length=1024)
     new_password: SafeStr = Field(min_length=1, max_length=1024)

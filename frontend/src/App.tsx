@@ -57,9 +57,10 @@ function Layout({ children }: { children: React.ReactNode }) {
 }
 
 function RequireAuth({ children }: { children: React.ReactNode }) {
-  const { token } = useAuth();
+  const { status } = useAuth();
   const location = useLocation();
-  if (!token) return <Navigate to="/login" replace state={{ from: location.pathname }} />;
+  if (status === "checking") return <p className="p-6 text-sm text-slate-500">Loading…</p>;
+  if (status === "out") return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
   return <Layout>{children}</Layout>;
 }
 

@@ -79,30 +79,52 @@ export class ApiError extends Error {
 
 type Unauthorized = () => void;
 
+// The readable half of the browser session (backend/api/session_cookie.py): state-changing
+// requests repeat it in X-CSRF-Token; the token itself is in an httpOnly cookie.
+const CSRF_COOKIE = "sextant_csrf";
+
+function csrfToken(): string | null {
+  const found = document.cookie.split("; ").find((c) => c.startsWith(`${CSRF_COOKIE}=`));
+  return found ? decodeURIComponent(found.slice(CSRF_COOKIE.length + 1)) : null;
+}
+
+/** Whether this browser holds a session to ask the server about. */
+export function hasSessionCookie(): boolean {
+  return csrfToken() !== null;
+}
+
+function sessionHeaders(method: string): Record<string, string> {
+  const csrf = csrfToken();
+  return method !== "GET" && csrf ? { "X-CSRF-Token": csrf } : {};
+}
+
 export class Api {
-  constructor(
-    private token: string | null,
-    private onUnauthorized: Unauthorized = () => {},
-  ) {}
+  constructor(private onUnauthorized: Unauthorized = () => {}) {}
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: "application/json", ...sessionHeaders(method) };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
     let response: Response;
     try {
-      response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      response = await fetch(path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     } catch {
       throw new ApiError("Sextant's server did not answer. Is it running?", 0);
     }
-    if (response.status === 401 && this.token) this.onUnauthorized();
+    if (response.status === 401 && !path.startsWith("/api/auth/login")) this.onUnauthorized();
     if (!response.ok) throw new ApiError(await errorMessage(response), response.status);
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;
   }
 
   register = (email: string, password: string) => this.request<User>("POST", "/api/auth/register", { email, password });
-  login = (email: string, password: string) => this.request<Token>("POST", "/api/auth/login", { email, password });
+  login = (email: string, password: string) =>
+    this.request<Token>("POST", "/api/auth/login", { email, password, session_cookie: true });
+  forgetSession = () => this.request<void>("DELETE", "/api/auth/session");
   me = () => this.request<User>("GET", "/api/auth/me");
   logout = () => this.request<void>("POST", "/api/auth/logout");
   changePassword = (current_password: string, new_password: string) =>
@@ -150,11 +172,8 @@ export class Api {
     try {
       response = await fetch("/api/query/stream", {
         method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          Accept: "text/event-stream",
-          Authorization: `Bearer ${this.token}`,
-        },
+        headers: { "Content-Type": "application/json", Accept: "text/event-stream", ...sessionHeaders("POST") },
+        credentials: "same-origin",
         body: JSON.stringify(body),
       });
     } catch {

@@ -201,11 +201,28 @@ def test_wrong_password_and_expired_session_read_as_sentences(page: Page, app_ur
     page.get_by_label("Password").fill("long-password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # The session is an httpOnly cookie: script in the page cannot read it, and nothing of it is
+    # in web storage; a new tab of the same browser is signed in too.
+    assert page.evaluate("() => document.cookie").count("sextant_session") == 0
+    assert page.evaluate("() => Object.keys(localStorage).length + Object.keys(sessionStorage).length") == 0
+    other = page.context.new_page()
+    other.goto(f"{app_url}/settings")
+    expect(other.get_by_role("heading", name="Settings")).to_be_visible()
+    other.close()
     # A token the server no longer accepts: the next call sends the person back to log in.
-    page.evaluate(
-        """() => { const s = JSON.parse(sessionStorage.getItem('sextant.token'));
-                   s.token = s.token.slice(0, -4) + 'AAAA';
-                   sessionStorage.setItem('sextant.token', JSON.stringify(s)); }"""
+    session = next(c for c in page.context.cookies() if c["name"] == "sextant_session")
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    page.context.add_cookies(
+        [
+            {
+                "name": "sextant_session",
+                "value": session["value"][:-4] + "AAAA",
+                "domain": session["domain"],
+                "path": session["path"],
+                "httpOnly": True,
+                "sameSite": "Strict",
+            }
+        ]
     )
     page.reload()
     expect(page.get_by_text("Your session has expired. Please log in again.")).to_be_visible()

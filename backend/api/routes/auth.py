@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
+from backend.api.session_cookie import clear_session, set_session
 from backend.deps import ActorDep, AuthServiceDep, ClientIp, CurrentUser
-from backend.schemas.auth import Credentials, PasswordChange, TokenOut, UserOut
+from backend.schemas.auth import Credentials, LoginIn, PasswordChange, TokenOut, UserOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -14,15 +15,31 @@ async def register(body: Credentials, auth: AuthServiceDep, client_ip: ClientIp)
 
 
 @router.post("/login", response_model=TokenOut)
-async def login(body: Credentials, auth: AuthServiceDep, client_ip: ClientIp) -> TokenOut:
-    return await auth.login(body.email, body.password, client_ip)
+async def login(
+    body: LoginIn, auth: AuthServiceDep, client_ip: ClientIp, request: Request, response: Response
+) -> TokenOut:
+    token = await auth.login(body.email, body.password, client_ip)
+    if body.session_cookie:
+        set_session(response, request, token.access_token, token.expires_in)
+    return token
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(actor: ActorDep, auth: AuthServiceDep) -> Response:
+async def logout(actor: ActorDep, auth: AuthServiceDep, request: Request) -> Response:
     """Ends every session of the caller (all tokens issued so far stop working)."""
     await auth.logout(actor)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session(response, request)
+    return response
+
+
+@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
+async def forget_session(request: Request) -> Response:
+    """Drops this browser's session cookies (no authentication: a token that no longer works
+    must still be removable, and the cookies are httpOnly). Other sessions stay valid."""
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session(response, request)
+    return response
 
 
 @router.get("/me", response_model=UserOut)

@@ -178,6 +178,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Forget Session
+         * @description Drops this browser's session cookies (no authentication: a token that no longer works
+         *     must still be removable, and the cookies are httpOnly). Other sessions stay valid.
+         */
+        delete: operations["forget_session_api_auth_session_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/connections": {
         parameters: {
             query?: never;
@@ -785,6 +806,19 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** LoginIn */
+        LoginIn: {
+            /** Email */
+            email: string;
+            /** Password */
+            password: string;
+            /**
+             * Session Cookie
+             * @description Also set the browser session: an httpOnly SameSite=Strict cookie with the token, and a readable CSRF cookie whose value state-changing requests repeat in X-CSRF-Token
+             * @default false
+             */
+            session_cookie: boolean;
+        };
         /** ModelOut */
         ModelOut: {
             /** Family */
@@ -1361,7 +1395,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Credentials"];
+                "application/json": components["schemas"]["LoginIn"];
             };
         };
         responses: {
@@ -1484,6 +1518,24 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    forget_session_api_auth_session_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

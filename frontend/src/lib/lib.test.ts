@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { tokenExpired } from "../auth";
 import { chartFor } from "./chart";
 import { toCsv } from "./csv";
 import { parseSse } from "./sse";
@@ -75,14 +74,5 @@ describe("chartFor", () => {
         ],
       ),
     ).toBeNull();
-  });
-});
-
-describe("tokenExpired", () => {
-  const token = (exp: number) => `h.${btoa(JSON.stringify({ exp }))}.s`;
-  it("reads the exp claim", () => {
-    expect(tokenExpired(token(2000), 1_000_000)).toBe(false);
-    expect(tokenExpired(token(500), 1_000_000)).toBe(true);
-    expect(tokenExpired("garbage")).toBe(true);
   });
 });

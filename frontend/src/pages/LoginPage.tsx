@@ -5,7 +5,7 @@ import { useAuth } from "../auth";
 import { Alert, Button, Field } from "../components/ui";
 
 export default function LoginPage() {
-  const { token, login, notice } = useAuth();
+  const { status, login, notice } = useAuth();
   const location = useLocation();
   const [mode, setMode] = useState<"login" | "register">("login");
   const [email, setEmail] = useState("");
@@ -13,17 +13,17 @@ export default function LoginPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  if (token) return <Navigate to={(location.state as { from?: string } | null)?.from ?? "/"} replace />;
+  if (status === "in") return <Navigate to={(location.state as { from?: string } | null)?.from ?? "/"} replace />;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
-    const api = new Api(null);
+    const api = new Api();
     try {
       if (mode === "register") await api.register(email, password);
-      const result = await api.login(email, password);
-      login(result.access_token, email.trim().toLowerCase());
+      await api.login(email, password);
+      login(email.trim().toLowerCase());
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "Something went wrong.");
     } finally {

@@ -1,0 +1,68 @@
+"""The browser session: an httpOnly SameSite=Strict cookie, a CSRF header on every change, and
+bearer tokens working as before. Both corpora: what must pass and what must be refused."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi.testclient import TestClient
+
+from backend.api.session_cookie import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+
+
+def _browser_login(client: TestClient) -> tuple[str, str]:
+    email, password = f"{uuid.uuid4().hex[:8]}@example.com", "correct horse battery"
+    client.post("/api/auth/register", json={"email": email, "password": password}).raise_for_status()
+    response = client.post("/api/auth/login", json={"email": email, "password": password, "session_cookie": True})
+    assert response.status_code == 200
+    cookies = response.headers.get_list("set-cookie")
+    session = next(c for c in cookies if c.startswith(f"{SESSION_COOKIE}="))
+    csrf = next(c for c in cookies if c.startswith(f"{CSRF_COOKIE}="))
+    assert "HttpOnly" in session and "SameSite=strict" in session and "Path=/" in session
+    assert "HttpOnly" not in csrf and "SameSite=strict" in csrf
+    assert "Secure" not in session  # plain http here; https (or a trusted proxy saying so) adds it
+    return email, client.cookies[CSRF_COOKIE]
+
+
+def test_the_cookie_authenticates_reads_and_csrf_guards_changes(client: TestClient) -> None:
+    email, csrf = _browser_login(client)
+    assert client.get("/api/auth/me").json()["email"] == email  # no Authorization header
+    body = {"model": None, "top_k": 5}
+    refused = client.put("/api/settings", json=body)
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    wrong = client.put("/api/settings", json=body, headers={CSRF_HEADER: csrf[:-2] + "xx"})
+    assert wrong.status_code == 403
+    assert client.get("/api/settings").json()["top_k"] != 5  # refused requests changed nothing
+    ok = client.put("/api/settings", json=body, headers={CSRF_HEADER: csrf})
+    assert ok.status_code == 200 and ok.json()["top_k"] == 5
+
+
+def test_bearer_tokens_need_no_csrf_and_no_cookie_login_sets_none(client: TestClient) -> None:
+    email, password = "bearer@example.com", "correct horse battery"
+    client.post("/api/auth/register", json={"email": email, "password": password}).raise_for_status()
+    response = client.post("/api/auth/login", json={"email": email, "password": password})
+    assert "set-cookie" not in response.headers
+    token = response.json()["access_token"]
+    changed = client.put("/api/settings", json={"top_k": 4}, headers={"Authorization": f"Bearer {token}"})
+    assert changed.status_code == 200
+
+
+def test_logout_ends_the_cookie_session_and_forgetting_needs_no_token(client: TestClient) -> None:
+    _, csrf = _browser_login(client)
+    old_session = client.cookies[SESSION_COOKIE]
+    out = client.post("/api/auth/logout", headers={CSRF_HEADER: csrf})
+    assert out.status_code == 204
+    assert SESSION_COOKIE not in client.cookies and CSRF_COOKIE not in client.cookies
+    # The old cookie, replayed, no longer works: logout moved the token version on.
+    client.cookies.set(SESSION_COOKIE, old_session)
+    assert client.get("/api/auth/me").status_code == 401
+    forgotten = client.delete("/api/auth/session")
+    expired = forgotten.headers.get_list("set-cookie")
+    assert forgotten.status_code == 204 and len(expired) == 2
+    assert all("Max-Age=0" in c for c in expired) and any(c.startswith(f"{SESSION_COOKIE}=") for c in expired)
+
+
+def test_without_cookie_or_token_it_is_401(client: TestClient) -> None:
+    client.cookies.clear()
+    assert client.get("/api/auth/me").status_code == 401
+    assert client.put("/api/settings", json={"top_k": 4}).status_code == 401
