@@ -50,6 +50,11 @@ class AuthSettings(_Group):
     token_ttl_minutes: int = Field(default=720, ge=1)
     allow_signup: bool = True
     min_password_length: int = Field(default=8, ge=1)
+    session_cookie_secure: Literal["auto", "always"] = Field(
+        default="auto",
+        description="auto: Secure __Host- cookies over HTTPS only; always: also when TLS ends before a"
+        " proxy that is not in TRUSTED_PROXIES.",
+    )
 
 
 class CryptoSettings(_Group):

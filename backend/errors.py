@@ -66,8 +66,12 @@ class TooManyRequestsError(AppError):
     default_detail = "Too many requests"
 
     def __init__(self, detail: str, retry_after_s: int):
-        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after_s))})
-        self.retry_after_s = retry_after_s
+        """``detail`` says what was refused; the seconds until it is allowed again are appended
+        to it and sent in ``Retry-After``."""
+        seconds = max(1, retry_after_s)
+        unit = "second" if seconds == 1 else "seconds"
+        super().__init__(f"{detail}; try again in {seconds} {unit}", headers={"Retry-After": str(seconds)})
+        self.retry_after_s = seconds
 
 
 class UpstreamUnavailableError(AppError):

@@ -42,6 +42,18 @@ WRONG_SCHEME = {
     "postgres": "A PostgreSQL URL starts with postgresql:// (or postgres://)",
     "mongodb": "A MongoDB URL starts with mongodb:// or mongodb+srv://",
 }
+OTHER_KIND = {
+    "postgres": "This is a MongoDB URL: choose MongoDB as the kind of connection",
+    "mongodb": "This is a PostgreSQL URL: choose PostgreSQL as the kind of connection",
+}
+SUPPORTED = "Sextant connects to PostgreSQL and MongoDB"
+# Schemes of databases people try; each gets "X isn't supported" instead of a scheme lesson.
+OTHER_DATABASES = {
+    "mysql": "MySQL", "mysqlx": "MySQL", "mariadb": "MariaDB", "sqlserver": "SQL Server", "mssql": "SQL Server",
+    "oracle": "Oracle", "sqlite": "SQLite", "redis": "Redis", "rediss": "Redis", "clickhouse": "ClickHouse",
+    "cockroachdb": "CockroachDB", "snowflake": "Snowflake", "db2": "Db2", "cassandra": "Cassandra",
+    "couchdb": "CouchDB", "neo4j": "Neo4j", "elasticsearch": "Elasticsearch",
+}  # fmt: skip
 MALFORMED = "Malformed connection URL: "
 SPACES = MALFORMED + "write spaces and control characters percent-encoded (a space is %20)"
 PERCENT = MALFORMED + "a % must start a percent-encoded byte such as %40; write % itself as %25"
@@ -109,6 +121,17 @@ def _port_problem(hosts: str) -> bool:
     return False
 
 
+def _wrong_scheme(kind: str, url: str) -> str:
+    """Why a URL of another scheme is refused: the other supported kind, a database Sextant does
+    not connect to, or how this kind's URLs start."""
+    written = url.strip().lower().removeprefix("jdbc:").partition(":")[0].partition("+")[0]
+    if kind in SCHEMES and url.startswith(tuple(s for k, spelled in SCHEMES.items() if k != kind for s in spelled)):
+        return OTHER_KIND[kind]
+    if written in OTHER_DATABASES:
+        return f"{OTHER_DATABASES[written]} isn't supported: {SUPPORTED}"
+    return WRONG_SCHEME.get(kind, f"Connections of kind '{kind}' are not supported: {SUPPORTED}")
+
+
 def url_problem(kind: str, url: str) -> str | None:
     """Why ``url`` is refused before any driver sees it, or None; the sentence never quotes the URL.
 
@@ -120,7 +143,7 @@ def url_problem(kind: str, url: str) -> str | None:
     """
     scheme = next((s for s in SCHEMES.get(kind, ()) if url.startswith(s)), None)
     if scheme is None:
-        return WRONG_SCHEME.get(kind, f"Connections of kind '{kind}' are not supported yet")
+        return _wrong_scheme(kind, url)
     if any(c == " " or ord(c) < 32 or ord(c) == 127 for c in url):
         return SPACES
     if _BAD_PERCENT.search(url):

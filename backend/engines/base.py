@@ -138,6 +138,10 @@ class QueryDialect(Protocol):
         """``(normalised query, schema problems)``; raise ``QueryRefusedError`` for what is never allowed."""
         ...
 
+    def used_objects(self, query: str, snapshot: SchemaSnapshot) -> list[str]:
+        """Qualified names of the objects a checked ``query`` reads (its provenance), in order."""
+        ...
+
     async def run(self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits) -> QueryResult: ...
 
 

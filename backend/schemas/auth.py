@@ -35,3 +35,9 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
+
+
+class SignupOut(BaseModel):
+    """Whether a visitor may create an account (always, while no user exists)."""
+
+    open: bool

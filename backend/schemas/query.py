@@ -16,10 +16,15 @@ class QueryIn(BaseModel):
 
 
 class Source(BaseModel):
+    """An object the question was answered with. ``via`` says how it was found: ``search``,
+    ``value`` (a stored value matched), ``join`` (bridges two hits), or ``query`` (the query
+    reads it though retrieval did not offer it). ``used``: the query that ran reads it."""
+
     object: str
     kind: str
     score: float
-    via: Literal["search", "value", "join"]
+    via: Literal["search", "value", "join", "query"]
+    used: bool = False
 
 
 # The steps of a question, in order; ``QueryOut.timings`` has one entry per step.

@@ -51,6 +51,9 @@ class AdminService:
             if patch.role is not None:
                 user.role = patch.role
             if patch.disabled is not None:
+                if patch.disabled and not user.disabled:
+                    # Ends every token issued so far: re-enabling must not revive them.
+                    user.token_version += 1
                 user.disabled = patch.disabled
             out = _user(user)
         await self._audit.record(

@@ -6,12 +6,15 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Literal
 
 from backend.components.index_cache import SearchIndex
 from backend.engines.base import QueryDialect, QueryResult
 from backend.schemas.query import STEPS, ErrorCode, Step, UserSettingsOut
 from backend.schemas.schema_snapshot import SchemaSnapshot
 from backend.services.audit_service import Actor
+
+Failure = Literal["no_query", "names", "refused", "database"]
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,13 @@ class AskState:
     result: QueryResult | None = None
     error: str | None = None
     code: ErrorCode | None = None
+    # Why the last attempt failed, for the answer's wording: no query in the reply, names the
+    # database does not have, refused by the read-only guard, or failed in the database.
+    failure: Failure | None = None
     answer: str = ""
 
-    def fail(self, error: str, code: ErrorCode) -> None:
-        self.error, self.code = error, code
+    def fail(self, error: str, code: ErrorCode, failure: Failure | None = None) -> None:
+        self.error, self.code, self.failure = error, code, failure
 
     def add(self, step: Step, started: float) -> None:
         self.timings[step] = round(self.timings[step] + (time.perf_counter() - started) * 1000, 1)

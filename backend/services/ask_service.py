@@ -29,8 +29,8 @@ from backend.schemas.ask_events import (
     TokenEvent,
 )
 from backend.schemas.query import QueryIn, QueryOut, Source
-from backend.schemas.schema_snapshot import ObjectInfo
-from backend.services.ask_plan import AskPlan, AskState
+from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
+from backend.services.ask_plan import AskPlan, AskState, Failure
 from backend.services.audit_service import Actor, AuditService
 from backend.services.connection_service import ConnectionService
 from backend.services.history_service import HistoryService
@@ -40,6 +40,29 @@ from backend.services.search_service import SearchService
 from backend.services.user_settings_service import UserSettingsService
 
 logger = logging.getLogger(__name__)
+
+# The answer when no query came through; ``QueryOut.error`` carries the last problem itself.
+GAVE_UP: dict[Failure, str] = {
+    "no_query": "The model did not reply with a query, so there is no answer from the data.",
+    "names": "I could not write a query that matches this database's tables and columns.",
+    "refused": "The model's queries were refused: Sextant runs only read-only queries it can check.",
+    "database": "The database could not run the query the model wrote.",
+}
+
+
+def provenance(sources: list[Source], used: list[str], snapshot: SchemaSnapshot) -> list[Source]:
+    """The sources as the answer shows them: what the query read first (``used``, in the query's
+    order; an object retrieval did not offer comes in ``via="query"``), then what was retrieved
+    and not used. ``used`` names come from the parsed query, never from the model's say-so."""
+    retrieved = {s.object: s for s in sources}
+    by_name = snapshot.by_name()
+    first: list[Source] = []
+    for name in used:
+        if name in retrieved:
+            first.append(retrieved[name].model_copy(update={"used": True}))
+        elif name in by_name:
+            first.append(Source(object=name, kind=by_name[name].kind, score=0.0, via="query", used=True))
+    return first + [s for s in sources if s.object not in set(used)]
 
 
 class AskService:
@@ -76,7 +99,7 @@ class AskService:
             [f"questions:user:{user_id}"],
             self._security.rate_questions_per_minute,
             60,
-            "Too many questions in the last minute; wait a moment",
+            "Too many questions in the last minute",
         )
         conversation_id = body.conversation_id or uuid.uuid4()
         if body.conversation_id is not None:
@@ -148,17 +171,12 @@ class AskService:
         try:
             final_sql = await self._writer.write(plan, messages, state)
         except LLMUnavailableError as exc:
-            state.fail(
-                f"{exc.detail}, so no query was written. The tables that look relevant are listed as sources.",
-                exc.code,
-            )
-            state.answer = state.error or ""
+            state.fail(f"{exc.detail}, so no query was written.", exc.code)
+            state.answer = "The tables that look relevant are listed as sources."
             return None
         if final_sql is None:
-            state.answer = (
-                "I could not write a query for this question that the database accepts and that stays "
-                f"read-only. Last problem: {state.error}"
-            )
+            # The sentence says what went wrong; the error itself (shown beside it) says the detail.
+            state.answer = GAVE_UP[state.failure or "no_query"]
         return final_sql
 
     async def _answer(
@@ -179,13 +197,15 @@ class AskService:
                 state.answer += fragment
                 yield TokenEvent(text=fragment)
         except LLMUnavailableError as exc:
-            state.fail(f"{exc.detail} while writing the answer; the rows above are the real result.", exc.code)
-            state.answer = (state.answer + "\n\n" if state.answer else "") + (state.error or "")
+            state.fail(f"{exc.detail} while writing the answer; the rows shown are the real result.", exc.code)
         state.add("answer", started)
 
     async def _record(self, plan: AskPlan, state: AskState, sources: list[Source], final_sql: str | None) -> QueryOut:
         """The whole answer, kept in the history."""
         final = state.result if final_sql is not None else None
+        if final_sql is not None:
+            used = plan.dialect.used_objects(final_sql, plan.target.snapshot)
+            sources = provenance(sources, used, plan.target.snapshot)
         out = QueryOut(
             answer=state.answer.strip(),
             query=state.sql,

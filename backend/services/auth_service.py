@@ -21,7 +21,7 @@ from backend.errors import (
     TooManyRequestsError,
     UnauthorizedError,
 )
-from backend.schemas.auth import TokenOut, UserOut
+from backend.schemas.auth import SignupOut, TokenOut, UserOut
 from backend.services.audit_service import Actor, AuditService, Visitor
 from backend.services.rate_limit_service import RateLimitService, address_bucket
 
@@ -89,6 +89,12 @@ class AuthService:
         stored = await session.get(AppSetting, SIGNUP_KEY)
         return bool(stored.value) if stored is not None else self._settings.allow_signup
 
+    async def signup_state(self) -> SignupOut:
+        """What the login page offers: sign-up is open for the first user, then as configured."""
+        async with self._sessions() as session:
+            anyone = await session.scalar(select(User.id).limit(1))
+            return SignupOut(open=anyone is None or await self.signup_open(session))
+
     async def register(self, email: str, password: str, client_ip: str) -> UserOut:
         """Create a user; the first user ever is ``admin``. Sign-up can be closed after that.
 
@@ -147,7 +153,7 @@ class AuthService:
                 [account, f"login-fail:ip:{address_bucket(client_ip)}"],
                 self._security.rate_login_failures,
                 self._security.rate_login_window_s,
-                "Too many failed logins; wait a moment and try again",
+                "Too many failed logins",
                 provisional=True,
             )
         except TooManyRequestsError as exc:
@@ -219,7 +225,7 @@ class AuthService:
                 [f"login-fail:account:{email}"],
                 self._security.rate_login_failures,
                 self._security.rate_login_window_s,
-                "Too many wrong passwords; wait a moment and try again",
+                "Too many wrong passwords",
                 provisional=True,
             )
         except TooManyRequestsError as exc:
@@ -242,8 +248,10 @@ class AuthService:
         user_id, version = self._tokens.subject(token)
         async with self._sessions() as session:
             user = await session.get(User, user_id)
-        if user is None or user.token_version != version:
+        if user is None:
             raise UnauthorizedError("Invalid token")
         if user.disabled:
             raise UnauthorizedError("This account is disabled")
+        if user.token_version != version:
+            raise UnauthorizedError("This session has ended: it was logged out, or the password was changed")
         return _user_out(user)

@@ -91,7 +91,7 @@ class ConnectionService:
             [f"connection_tests:user:{user_id}"],
             self._settings.rate_connection_tests_per_minute,
             60,
-            "Too many connection tests in the last minute; wait a moment",
+            "Too many connection tests in the last minute",
         )
 
     async def test_for(self, user_id: uuid.UUID, kind: str, url: str) -> ConnectionTestOut:

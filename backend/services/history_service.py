@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import defer
 
 from backend.db.models import QueryHistory
 from backend.engines.prompting import Turn
@@ -36,6 +37,9 @@ def preview(rows: list[list[Any]], max_rows: int, max_bytes: int) -> list[list[A
             break
         kept.append(_storable(row))
     return kept
+
+
+_LIGHT_FIELDS = tuple(name for name in HistoryItem.model_fields if name != "rows")
 
 
 class HistoryService:
@@ -106,7 +110,11 @@ class HistoryService:
         conversation_id: uuid.UUID | None,
         limit: int,
         offset: int,
+        with_rows: bool = True,
     ) -> HistoryOut:
+        """The caller's turns, newest first. ``with_rows=False`` leaves the preview rows out (an
+        empty ``rows``; ``row_count`` still tells the size): lists that show questions only need
+        not carry up to ``preview_bytes`` per entry."""
         conditions = [QueryHistory.user_id == user_id]
         if connection_id is not None:
             conditions.append(QueryHistory.connection_id == connection_id)
@@ -114,14 +122,22 @@ class HistoryService:
             conditions.append(QueryHistory.conversation_id == conversation_id)
         async with self._sessions() as session:
             total = await session.scalar(select(func.count()).select_from(QueryHistory).where(*conditions))
-            rows = await session.scalars(
+            statement = (
                 select(QueryHistory)
                 .where(*conditions)
                 .order_by(QueryHistory.created_at.desc(), QueryHistory.id)
                 .limit(limit)
                 .offset(offset)
             )
-            items = [HistoryItem.model_validate(r, from_attributes=True) for r in rows.all()]
+            if not with_rows:
+                statement = statement.options(defer(QueryHistory.rows))
+            found = (await session.scalars(statement)).all()
+            items = [
+                HistoryItem.model_validate(r, from_attributes=True)
+                if with_rows
+                else HistoryItem.model_validate({**{f: getattr(r, f) for f in _LIGHT_FIELDS}, "rows": []})
+                for r in found
+            ]
         return HistoryOut(items=items, total=int(total or 0))
 
     async def delete(self, user_id: uuid.UUID, history_id: uuid.UUID) -> None:

@@ -15,7 +15,7 @@ from backend.config import QuerySettings
 from backend.engines.base import QueryExecutionError, QueryLimits, QueryRefusedError
 from backend.engines.prompting import repair_messages
 from backend.schemas.query import ErrorCode
-from backend.services.ask_plan import AskPlan, AskState
+from backend.services.ask_plan import AskPlan, AskState, Failure
 from backend.services.audit_service import AuditService
 
 logger = logging.getLogger(__name__)
@@ -52,15 +52,18 @@ class QueryWriter:
             started = time.perf_counter()
             problem: str | None = None
             code: ErrorCode = "no_valid_query"
+            failure: Failure = "no_query"
             if query is None:
                 problem = "Your reply contained no query"
             else:
                 try:
                     state.sql, problems = dialect.check(query, snapshot)
                     problem = "; ".join(problems) if problems else None
+                    failure = "names"
                 except QueryRefusedError as exc:
                     state.sql = query
                     problem = str(exc)
+                    failure = "refused"
             state.add("validate", started)
             refused = problem is not None
             if problem is None and plan.prefs.execute_queries:
@@ -69,6 +72,7 @@ class QueryWriter:
                     state.result = await dialect.run(plan.target.url, state.sql or "", snapshot, self._limits())
                 except (QueryExecutionError, QueryRefusedError) as exc:
                     problem = f"The database said: {exc}"
+                    failure = "database"
                     code = "db_timeout" if isinstance(exc, QueryExecutionError) and exc.timed_out else "db_error"
                 state.add("execute", started)
                 await self._audit_query(plan, state, problem, (time.perf_counter() - started) * 1000)
@@ -77,7 +81,7 @@ class QueryWriter:
             if problem is None:
                 state.error, state.code = None, None
                 return state.sql
-            state.fail(problem, code)
+            state.fail(problem, code, failure)
             logger.info("query attempt %d refused or failed: %s", attempt + 1, problem)
             messages = repair_messages(messages, dialect.as_reply(query) if query else reply[:500], problem)
         return None

@@ -24,6 +24,7 @@ export type ConnectionUpdate = Schemas["ConnectionUpdate"];
 
 export type User = Sent<Schemas["UserOut"]>;
 export type Token = Sent<Schemas["TokenOut"]>;
+export type Signup = Sent<Schemas["SignupOut"]>;
 export type Connection = Sent<Schemas["ConnectionOut"]>;
 export type ConnectionTest = Sent<Schemas["ConnectionTestOut"]>;
 export type SyncStarted = Sent<Schemas["SyncStarted"]>;
@@ -77,15 +78,21 @@ export class ApiError extends Error {
   }
 }
 
-type Unauthorized = () => void;
+/** Called with the server's reason when it stops accepting the session (a 401). */
+type Unauthorized = (detail: string) => void;
 
 // The readable half of the browser session (backend/api/session_cookie.py): state-changing
-// requests repeat it in X-CSRF-Token; the token itself is in an httpOnly cookie.
-const CSRF_COOKIE = "sextant_csrf";
+// requests repeat it in X-CSRF-Token; the token itself is in an httpOnly cookie. Over HTTPS
+// the cookie is named with the __Host- prefix.
+const CSRF_COOKIES = ["__Host-sextant_csrf", "sextant_csrf"];
 
 function csrfToken(): string | null {
-  const found = document.cookie.split("; ").find((c) => c.startsWith(`${CSRF_COOKIE}=`));
-  return found ? decodeURIComponent(found.slice(CSRF_COOKIE.length + 1)) : null;
+  const cookies = document.cookie.split("; ");
+  for (const name of CSRF_COOKIES) {
+    const found = cookies.find((c) => c.startsWith(`${name}=`));
+    if (found) return decodeURIComponent(found.slice(name.length + 1));
+  }
+  return null;
 }
 
 /** Whether this browser holds a session to ask the server about. */
@@ -115,8 +122,11 @@ export class Api {
     } catch {
       throw new ApiError("Sextant's server did not answer. Is it running?", 0);
     }
-    if (response.status === 401 && !path.startsWith("/api/auth/login")) this.onUnauthorized();
-    if (!response.ok) throw new ApiError(await errorMessage(response), response.status);
+    if (!response.ok) {
+      const message = await errorMessage(response);
+      if (response.status === 401 && !path.startsWith("/api/auth/login")) this.onUnauthorized(message);
+      throw new ApiError(message, response.status);
+    }
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;
   }
@@ -124,6 +134,7 @@ export class Api {
   register = (email: string, password: string) => this.request<User>("POST", "/api/auth/register", { email, password });
   login = (email: string, password: string) =>
     this.request<Token>("POST", "/api/auth/login", { email, password, session_cookie: true });
+  signup = () => this.request<Signup>("GET", "/api/auth/signup");
   forgetSession = () => this.request<void>("DELETE", "/api/auth/session");
   me = () => this.request<User>("GET", "/api/auth/me");
   logout = () => this.request<void>("POST", "/api/auth/logout");
@@ -142,7 +153,7 @@ export class Api {
     this.request<SyncStarted>("POST", `/api/connections/${id}/sync`, { mode });
   syncStatus = (id: string) => this.request<SyncStatus>("GET", `/api/connections/${id}/sync`);
   schema = (id: string) => this.request<Schema>("GET", `/api/connections/${id}/schema`);
-  history = (params: { connection_id?: string; conversation_id?: string; limit?: number } = {}) => {
+  history = (params: { connection_id?: string; conversation_id?: string; limit?: number; rows?: boolean } = {}) => {
     const query = new URLSearchParams(
       Object.entries(params)
         .filter(([, v]) => v !== undefined)
@@ -179,8 +190,11 @@ export class Api {
     } catch {
       throw new ApiError("Sextant's server did not answer. Is it running?", 0);
     }
-    if (response.status === 401) this.onUnauthorized();
-    if (!response.ok || !response.body) throw new ApiError(await errorMessage(response), response.status);
+    if (!response.ok || !response.body) {
+      const message = await errorMessage(response);
+      if (response.status === 401) this.onUnauthorized(message);
+      throw new ApiError(message, response.status);
+    }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {

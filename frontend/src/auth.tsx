@@ -1,12 +1,12 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { Api, hasSessionCookie } from "./api";
+import { Api, ApiError, hasSessionCookie } from "./api";
+import { sessionEnded } from "./lib/session";
 
 // The session is an httpOnly cookie the page never reads (docs/ARCHITECTURE.md, "Sessions"):
 // it survives reloads and new tabs, and nothing of it sits in localStorage or sessionStorage.
 // What the page knows is whether the server accepts it, asked once at start.
 
 export type SessionStatus = "checking" | "in" | "out";
-export const EXPIRED = "Your session has expired. Please log in again.";
 
 interface AuthState {
   status: SessionStatus;
@@ -42,14 +42,18 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     setNotice(null);
   }, []);
 
-  const api = useMemo(() => new Api(() => logout(EXPIRED)), [logout]);
+  const api = useMemo(() => new Api((detail) => logout(sessionEnded(detail))), [logout]);
 
   useEffect(() => {
     if (status !== "checking") return;
     api
       .me()
       .then((me) => login(me.email))
-      .catch(() => logout(EXPIRED));
+      .catch((err: unknown) => {
+        // A server that does not answer is not a logged-out session: say so, keep nothing.
+        if (err instanceof ApiError && err.status === 401) return;
+        logout(err instanceof ApiError ? err.message : sessionEnded(null));
+      });
   }, [api, status, login, logout]);
 
   const value = useMemo(

@@ -48,14 +48,18 @@ def test_disabling_a_user_stops_their_token_at_once(client: TestClient, team: di
     assert [u["role"] for u in users] == ["admin", "user"]
     disabled = client.patch(f"/api/admin/users/{team['user_id']}", json={"disabled": True}, headers=admin)
     assert disabled.status_code == 200 and disabled.json()["disabled"] is True
-    assert client.get("/api/auth/me", headers=user).status_code == 401
+    refused = client.get("/api/auth/me", headers=user)
+    assert refused.status_code == 401 and refused.json()["detail"] == "This account is disabled"
     login = client.post("/api/auth/login", json={"email": team["user_email"], "password": "correct horse"})
     assert login.status_code == 403 and "disabled" in login.json()["detail"]
     client.patch(f"/api/admin/users/{team['user_id']}", json={"disabled": False}, headers=admin)
-    assert (
-        client.post("/api/auth/login", json={"email": team["user_email"], "password": "correct horse"}).status_code
-        == 200
-    )
+    # Re-enabling does not revive the tokens issued before: disabling ended them.
+    revived = client.get("/api/auth/me", headers=user)
+    assert revived.status_code == 401 and "session has ended" in revived.json()["detail"]
+    again = client.post("/api/auth/login", json={"email": team["user_email"], "password": "correct horse"})
+    assert again.status_code == 200
+    fresh = {"Authorization": f"Bearer {again.json()['access_token']}"}
+    assert client.get("/api/auth/me", headers=fresh).status_code == 200
 
 
 def test_roles_change_and_the_last_admin_stays(client: TestClient, team: dict[str, Any]) -> None:
@@ -74,10 +78,12 @@ def test_roles_change_and_the_last_admin_stays(client: TestClient, team: dict[st
 
 def test_sign_up_switch(client: TestClient, team: dict[str, Any]) -> None:
     admin = team["admin"]
+    assert client.get("/api/auth/signup").json() == {"open": True}  # public: the login page asks
     assert client.get("/api/admin/settings", headers=admin).json() == {"allow_signup": True}
     assert client.put("/api/admin/settings", json={"allow_signup": False}, headers=admin).json() == {
         "allow_signup": False
     }
+    assert client.get("/api/auth/signup").json() == {"open": False}
     closed = client.post("/api/auth/register", json={"email": "late@example.com", "password": "late-comer-1"})
     assert closed.status_code == 403
     client.put("/api/admin/settings", json={"allow_signup": True}, headers=admin)

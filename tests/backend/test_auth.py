@@ -37,9 +37,19 @@ def test_first_user_is_admin_and_later_ones_are_not(client: TestClient, store_ds
 
     with psycopg.connect(store_dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE users CASCADE")
+        # Closed sign-up never locks out the first user: the login page still offers it.
+        conn.execute(
+            "INSERT INTO app_settings (key, value) VALUES ('allow_signup', 'false'::jsonb)"
+            " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+        )
+    assert client.get("/api/auth/signup").json() == {"open": True}
     first = client.post("/api/auth/register", json={"email": _email(), "password": "first-pass-1"})
     second = client.post("/api/auth/register", json={"email": _email(), "password": "second-pass-2"})
     assert first.json()["role"] == "admin"
+    assert second.status_code == 403 and client.get("/api/auth/signup").json() == {"open": False}
+    with psycopg.connect(store_dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM app_settings WHERE key = 'allow_signup'")
+    second = client.post("/api/auth/register", json={"email": _email(), "password": "second-pass-2"})
     assert second.json()["role"] == "user"
 
 

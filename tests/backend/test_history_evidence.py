@@ -44,6 +44,10 @@ def test_a_reopened_answer_has_the_rows_sources_and_timings_first_shown(
     assert item["rows"][0] == ["Sports", 74]
     assert item["sources"] == body["sources"] and item["timings"] == body["timings"]
     assert (item["executed"], item["truncated"], item["error_code"]) == (True, False, None)
+    # The light list (sidebars) leaves the rows out and keeps everything else.
+    light = client.get(f"/api/history?conversation_id={body['conversation_id']}&rows=false", headers=headers)
+    (light_item,) = light.json()["items"]
+    assert light_item["rows"] == [] and {**light_item, "rows": item["rows"]} == item
 
 
 def test_a_refused_query_is_kept_with_its_reason(client: TestClient, sakila_url: str, ollama: OllamaScript) -> None:
@@ -76,3 +80,24 @@ def test_preview_caps_rows_and_bytes_and_stores_what_jsonb_refuses() -> None:
     assert preview([["a\x00b", {"k\x00": ["\x00"]}, None, 1.5]], 5, 1000) == [
         ["a\ufffdb", {"k\ufffd": ["\ufffd"]}, None, 1.5]
     ]
+
+
+def test_sources_put_the_tables_the_query_read_first(client: TestClient, sakila_url: str, ollama: OllamaScript) -> None:
+    headers = register_and_login(client)
+    cid = connect(client, headers, sakila_url)["id"]
+    ollama.reply_sql(PER_CATEGORY)
+    body, item = _ask_and_reopen(client, headers, cid, "How many films are in each category?")
+    used = [s["object"] for s in body["sources"] if s["used"]]
+    assert used == ["public.category", "public.film_category"]  # the query's order, from the parsed SQL
+    assert [s["used"] for s in body["sources"]] == [True, True] + [False] * (len(body["sources"]) - 2)
+    assert item["sources"] == body["sources"]  # history keeps the same split
+    # A table the query reads that retrieval never offered still shows, marked as found in the query.
+    ollama.reply_sql("SELECT count(*) AS n FROM staff")
+    odd, _ = _ask_and_reopen(client, headers, cid, "How many films are in each category?")
+    first = odd["sources"][0]
+    assert (first["object"], first["used"]) == ("public.staff", True)
+    assert first["via"] in ("query", "search", "value", "join")
+    # A refused query uses nothing.
+    ollama.reply_sql("DELETE FROM rental", "DROP TABLE rental")
+    refused, _ = _ask_and_reopen(client, headers, cid, "Remove the rentals")
+    assert not any(s["used"] for s in refused["sources"])

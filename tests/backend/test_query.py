@@ -116,9 +116,22 @@ def test_giving_up_after_the_repair_round(client: TestClient, sakila: dict[str, 
     body = _ask(client, sakila, "delete everything")
     assert body["executed"] is False and body["rows"] == [] and body["columns"] == []
     assert "Only SELECT queries are allowed" in body["error"] and body["error_code"] == "no_valid_query"
-    assert "could not write a query" in body["answer"]
+    assert body["answer"] == "The model's queries were refused: Sextant runs only read-only queries it can check."
     assert len(ollama.chat_requests(streaming=False)) == 2
     assert ollama.chat_requests(streaming=True) == []
+
+
+def test_giving_up_on_a_missing_column_says_so_not_read_only(
+    client: TestClient, sakila: dict[str, Any], ollama: OllamaScript
+) -> None:
+    ollama.reply_sql("SELECT full_name FROM customer", "SELECT c.full_name FROM customer c")
+    body = _ask(client, sakila, "customer full names")
+    assert body["answer"] == "I could not write a query that matches this database's tables and columns."
+    assert 'Column "full_name" does not exist' in body["error"] and "read-only" not in body["answer"]
+    ollama.reply_sql("SELECT title FROM film WHERE film_id = 'abc'", "SELECT title FROM film WHERE film_id = 'x'")
+    failed = _ask(client, sakila, "title of film abc")
+    assert failed["answer"] == "The database could not run the query the model wrote."
+    assert failed["error"].startswith("The database said:") and failed["error_code"] == "db_error"
 
 
 def test_garbage_from_the_model_reads_as_a_sentence(
@@ -159,7 +172,9 @@ def test_llm_unreachable_still_returns_sources(
         )
         assert response.status_code == 200
         body = response.json()
-        assert "unreachable" in body["answer"] and body["error"] and body["error_code"] == "llm_unavailable"
+        # Said once: the error names the reason, the answer does not repeat it.
+        assert "unreachable" in body["error"] and "unreachable" not in body["answer"]
+        assert body["error_code"] == "llm_unavailable" and "sources" in body["answer"]
         assert body["query"] is None and body["rows"] == []
         assert "public.film_category" in {s["object"] for s in body["sources"]}
         assert client.get("/api/models", headers=headers).status_code == 503

@@ -44,6 +44,10 @@ def test_six_wrong_passwords_in_a_minute_get_429(limited: Callable[..., TestClie
     assert statuses == [401] * 5 + [429]
     blocked = client.post("/api/auth/login", json={"email": email, "password": "the-real-password"})
     assert blocked.status_code == 429 and 1 <= int(blocked.headers["Retry-After"]) <= 60
+    # The person is told the same number of seconds the header carries, not "wait a moment".
+    seconds = int(blocked.headers["Retry-After"])
+    unit = "second" if seconds == 1 else "seconds"
+    assert blocked.json()["detail"] == f"Too many failed logins; try again in {seconds} {unit}"
 
 
 def test_the_limit_holds_across_replicas_and_per_address(limited: Callable[..., TestClient]) -> None:

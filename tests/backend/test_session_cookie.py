@@ -4,10 +4,15 @@ bearer tokens working as before. Both corpora: what must pass and what must be r
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
-from backend.api.session_cookie import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from backend.api.session_cookie import CSRF_COOKIE, CSRF_HEADER, SECURE_PREFIX, SESSION_COOKIE
+from backend.config import AuthSettings, Settings
+from backend.main import create_app
+from tests.conftest import TEST_JWT_SECRET
 
 
 def _browser_login(client: TestClient) -> tuple[str, str]:
@@ -58,8 +63,35 @@ def test_logout_ends_the_cookie_session_and_forgetting_needs_no_token(client: Te
     assert client.get("/api/auth/me").status_code == 401
     forgotten = client.delete("/api/auth/session")
     expired = forgotten.headers.get_list("set-cookie")
-    assert forgotten.status_code == 204 and len(expired) == 2
+    assert forgotten.status_code == 204 and len(expired) == 4  # both names of both cookies
     assert all("Max-Age=0" in c for c in expired) and any(c.startswith(f"{SESSION_COOKIE}=") for c in expired)
+    assert all("Secure" in c for c in expired if c.startswith(SECURE_PREFIX))
+
+
+def test_over_https_the_cookies_are_secure_and_host_prefixed(settings_factory: Callable[..., Settings]) -> None:
+    with TestClient(create_app(settings_factory()), base_url="https://testserver") as client:
+        email, password = f"{uuid.uuid4().hex[:8]}@example.com", "correct horse battery"
+        client.post("/api/auth/register", json={"email": email, "password": password}).raise_for_status()
+        login = client.post("/api/auth/login", json={"email": email, "password": password, "session_cookie": True})
+        cookies = login.headers.get_list("set-cookie")
+        assert len(cookies) == 2 and all(c.startswith(SECURE_PREFIX) and "Secure" in c for c in cookies)
+        assert all("Domain" not in c and "Path=/" in c for c in cookies)
+        assert client.get("/api/auth/me").json()["email"] == email
+        csrf = client.cookies[SECURE_PREFIX + CSRF_COOKIE]
+        assert client.put("/api/settings", json={"top_k": 6}).status_code == 403
+        assert client.put("/api/settings", json={"top_k": 6}, headers={CSRF_HEADER: csrf}).status_code == 200
+
+
+def test_secure_always_marks_cookies_secure_over_plain_http(settings_factory: Callable[..., Settings]) -> None:
+    with TestClient(
+        create_app(
+            settings_factory(auth=AuthSettings(jwt_secret=SecretStr(TEST_JWT_SECRET), session_cookie_secure="always"))
+        )
+    ) as client:
+        email, password = f"{uuid.uuid4().hex[:8]}@example.com", "correct horse battery"
+        client.post("/api/auth/register", json={"email": email, "password": password}).raise_for_status()
+        login = client.post("/api/auth/login", json={"email": email, "password": password, "session_cookie": True})
+        assert all(c.startswith(SECURE_PREFIX) and "Secure" in c for c in login.headers.get_list("set-cookie"))
 
 
 def test_without_cookie_or_token_it_is_401(client: TestClient) -> None:

@@ -19,8 +19,9 @@ async def list_history(
     conversation_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    rows: Annotated[bool, Query(description="false: leave each entry's preview rows out")] = True,
 ) -> HistoryOut:
-    return await service.list(user.id, connection_id, conversation_id, limit, offset)
+    return await service.list(user.id, connection_id, conversation_id, limit, offset, with_rows=rows)
 
 
 @router.delete("/{history_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from backend.components.llm_client import ChatMessage
 from backend.engines.base import QueryLimits, QueryRefusedError, QueryResult
-from backend.engines.mongo.guard import check_pipeline, parse_mongo_query
+from backend.engines.mongo.guard import check_pipeline, parse_mongo_query, used_collections
 from backend.engines.mongo.prompt import MONGO_JSON_SCHEMA, MONGO_SYSTEM, collection_description, extract_json_object
 from backend.engines.mongo.runner import MongoQueryRunner
 from backend.engines.prompting import Turn, conversation
@@ -37,6 +37,9 @@ class MongoDialect:
         parsed = parse_mongo_query(query, snapshot)
         problems = check_pipeline(parsed, snapshot)
         return parsed.to_text(), problems
+
+    def used_objects(self, query: str, snapshot: SchemaSnapshot) -> list[str]:
+        return used_collections(parse_mongo_query(query, snapshot))
 
     async def run(self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits) -> QueryResult:
         parsed = parse_mongo_query(query, snapshot)

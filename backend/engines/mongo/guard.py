@@ -191,3 +191,33 @@ def check_pipeline(query: MongoQuery, snapshot: SchemaSnapshot) -> list[str]:
         raise QueryRefusedError(f"At most {MAX_TOTAL_STAGES} stages are allowed, sub-pipelines included")
     check_expression_costs(query.pipeline)
     return field_problems(query, snapshot)
+
+
+def used_collections(query: MongoQuery) -> list[str]:
+    """``database.collection`` of the collection ``query`` starts from and of every one it
+    joins or unions (``$lookup``, ``$graphLookup``, ``$unionWith``, nested pipelines too), in
+    order of first mention."""
+    used = [f"{query.database}.{query.collection}"]
+
+    def visit(pipeline: Any) -> None:
+        if not isinstance(pipeline, list):
+            return
+        for stage in pipeline:
+            if not isinstance(stage, dict):
+                continue
+            for name, spec in stage.items():
+                target = spec if name == "$unionWith" and isinstance(spec, str) else None
+                if isinstance(spec, dict):
+                    if name in ("$lookup", "$graphLookup"):
+                        target = spec.get("from")
+                    elif name == "$unionWith":
+                        target = spec.get("coll")
+                    visit(spec.get("pipeline"))
+                    if name == "$facet":
+                        for branch in spec.values():
+                            visit(branch)
+                if isinstance(target, str) and f"{query.database}.{target}" not in used:
+                    used.append(f"{query.database}.{target}")
+
+    visit(query.pipeline)
+    return used

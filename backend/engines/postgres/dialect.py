@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from backend.components.llm_client import ChatMessage
 from backend.engines.base import QueryLimits, QueryResult
-from backend.engines.postgres.guard_names import guard_sql
+from backend.engines.postgres.guard_names import guard_sql, used_relations
 from backend.engines.postgres.prompt import SQL_JSON_SCHEMA, extract_sql, generation_messages, table_ddl
 from backend.engines.postgres.runner import PostgresQueryRunner
 from backend.engines.postgres.schema_index import SchemaIndex
@@ -36,6 +36,9 @@ class PostgresDialect:
 
     def check(self, query: str, snapshot: SchemaSnapshot) -> tuple[str, list[str]]:
         return guard_sql(query, SchemaIndex(snapshot))
+
+    def used_objects(self, query: str, snapshot: SchemaSnapshot) -> list[str]:
+        return used_relations(query, SchemaIndex(snapshot))
 
     async def run(self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits) -> QueryResult:
         return await PostgresQueryRunner().run(url, query, limits)

@@ -387,3 +387,16 @@ def guard_sql(query: str, index: SchemaIndex) -> tuple[str, list[str]]:
     if problems:
         return checked.sql, problems
     return qualify(checked, index), []
+
+
+def used_relations(query: str, index: SchemaIndex) -> list[str]:
+    """``schema.name`` of every table or view ``query`` reads, in order of first mention (CTE
+    names and table functions are not relations). ``query`` is one the guard accepted; names
+    the index does not know are left out."""
+    used: list[str] = []
+    tables = sorted(_real_tables(check_statement(query).tree), key=lambda t: t.this.meta.get("start", 0))
+    for table in tables:
+        key = _table_key(table, index)
+        if key is not None and f"{key[0]}.{key[1]}" not in used:
+            used.append(f"{key[0]}.{key[1]}")
+    return used

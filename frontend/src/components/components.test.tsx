@@ -40,14 +40,20 @@ function renderLogin() {
   );
 }
 
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+/** A server: GET /api/auth/signup says whether sign-up is open; every other call gets `other`. */
+function serve(signupOpen: boolean, other: () => Response | Promise<Response>) {
+  vi.spyOn(globalThis, "fetch").mockImplementation((input) =>
+    Promise.resolve(String(input).endsWith("/api/auth/signup") ? json({ open: signupOpen }) : other()),
+  );
+}
+
 describe("LoginPage", () => {
   it("labels every input and shows the server's sentence for a wrong password", async () => {
-    vi.spyOn(globalThis, "fetch").mockResolvedValue(
-      new Response(JSON.stringify({ detail: "Wrong email or password" }), {
-        status: 401,
-        headers: { "Content-Type": "application/json" },
-      }),
-    );
+    serve(true, () => json({ detail: "Wrong email or password" }, 401));
     renderLogin();
     await userEvent.type(screen.getByLabelText("Email"), "me@example.com");
     await userEvent.type(screen.getByLabelText("Password"), "nope-nope");
@@ -56,7 +62,7 @@ describe("LoginPage", () => {
   });
 
   it("says when the server does not answer", async () => {
-    vi.spyOn(globalThis, "fetch").mockRejectedValue(new TypeError("Failed to fetch"));
+    serve(true, () => Promise.reject(new TypeError("Failed to fetch")));
     renderLogin();
     await userEvent.type(screen.getByLabelText("Email"), "me@example.com");
     await userEvent.type(screen.getByLabelText("Password"), "whatever1");
@@ -65,17 +71,19 @@ describe("LoginPage", () => {
   });
 
   it("switches to registration and shows a taken email as a sentence", async () => {
-    vi.spyOn(globalThis, "fetch").mockResolvedValue(
-      new Response(JSON.stringify({ detail: "That email is already registered" }), {
-        status: 409,
-        headers: { "Content-Type": "application/json" },
-      }),
-    );
+    serve(true, () => json({ detail: "That email is already registered" }, 409));
     renderLogin();
-    await userEvent.click(screen.getByRole("button", { name: /Create one/ }));
+    await userEvent.click(await screen.findByRole("button", { name: /Create one/ }));
     await userEvent.type(screen.getByLabelText("Email"), "taken@example.com");
     await userEvent.type(screen.getByLabelText("Password"), "long-password");
     await userEvent.click(screen.getByRole("button", { name: "Create account" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("That email is already registered");
+  });
+
+  it("offers no sign-up when it is closed and says whom to ask", async () => {
+    serve(false, () => json({ detail: "unexpected" }, 500));
+    renderLogin();
+    expect(await screen.findByText("Sign-up is closed: ask an administrator for an account.")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /Create one/ })).not.toBeInTheDocument();
   });
 });

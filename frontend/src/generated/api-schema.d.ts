@@ -199,6 +199,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Signup State
+         * @description Public: whether the login page should offer to create an account.
+         */
+        get: operations["signup_state_api_auth_signup_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/connections": {
         parameters: {
             query?: never;
@@ -1041,7 +1061,20 @@ export interface components {
              */
             via: "search" | "value" | "join";
         };
-        /** Source */
+        /**
+         * SignupOut
+         * @description Whether a visitor may create an account (always, while no user exists).
+         */
+        SignupOut: {
+            /** Open */
+            open: boolean;
+        };
+        /**
+         * Source
+         * @description An object the question was answered with. ``via`` says how it was found: ``search``,
+         *     ``value`` (a stored value matched), ``join`` (bridges two hits), or ``query`` (the query
+         *     reads it though retrieval did not offer it). ``used``: the query that ran reads it.
+         */
         Source: {
             /** Kind */
             kind: string;
@@ -1050,10 +1083,15 @@ export interface components {
             /** Score */
             score: number;
             /**
+             * Used
+             * @default false
+             */
+            used: boolean;
+            /**
              * Via
              * @enum {string}
              */
-            via: "search" | "value" | "join";
+            via: "search" | "value" | "join" | "query";
         };
         /** SourcesEvent */
         SourcesEvent: {
@@ -1539,6 +1577,26 @@ export interface operations {
             };
         };
     };
+    signup_state_api_auth_signup_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignupOut"];
+                };
+            };
+        };
+    };
     list_connections_api_connections_get: {
         parameters: {
             query?: never;
@@ -1859,6 +1917,8 @@ export interface operations {
                 conversation_id?: string | null;
                 limit?: number;
                 offset?: number;
+                /** @description false: leave each entry's preview rows out */
+                rows?: boolean;
             };
             header?: never;
             path?: never;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EXPIRED, sessionEnded } from "./session";
 import { chartFor } from "./chart";
 import { toCsv } from "./csv";
 import { parseSse } from "./sse";
@@ -74,5 +75,16 @@ describe("chartFor", () => {
         ],
       ),
     ).toBeNull();
+  });
+});
+
+describe("sessionEnded", () => {
+  it("tells why the server stopped accepting the session", () => {
+    expect(sessionEnded("This account is disabled")).toMatch(/has been disabled/);
+    expect(sessionEnded("This session has ended: it was logged out, or the password was changed")).toMatch(
+      /password was changed/,
+    );
+    expect(sessionEnded("Token expired")).toBe(EXPIRED);
+    expect(sessionEnded(null)).toBe(EXPIRED);
   });
 });

@@ -57,6 +57,29 @@ export function fromHistory(item: HistoryItem): Turn {
   };
 }
 
+/** Sources split by the parsed query: what it read, then what retrieval offered besides. */
+export function Provenance({ sources }: { sources: Source[] }) {
+  if (sources.length === 0) return null;
+  const used = sources.filter((s) => s.used);
+  const others = sources.filter((s) => !s.used);
+  const name = (s: Source) => s.object + (s.via === "search" || s.via === "query" ? "" : ` (${s.via})`);
+  return (
+    <div className="text-xs text-slate-600" data-testid="sources">
+      {used.length > 0 && (
+        <p>
+          <span className="font-medium">Used by the query:</span> {used.map(name).join(", ")}
+        </p>
+      )}
+      {others.length > 0 && (
+        <p>
+          <span className="font-medium">{used.length > 0 ? "Also retrieved:" : "Retrieved:"}</span>{" "}
+          {others.map(name).join(", ")}
+        </p>
+      )}
+    </div>
+  );
+}
+
 function TurnView({ turn }: { turn: Turn }) {
   const [copied, setCopied] = useState(false);
   const chart = useMemo(() => chartFor(turn.columns, turn.rows), [turn.columns, turn.rows]);
@@ -73,7 +96,8 @@ function TurnView({ turn }: { turn: Turn }) {
       ) : (
         !turn.done && <p className="text-sm text-slate-500">Thinking…</p>
       )}
-      {turn.error && <Alert kind="warning">{turn.error}</Alert>}
+      {/* Said once: an answer from before the answers stopped repeating the error does not get it twice. */}
+      {turn.error && !turn.answer.includes(turn.error) && <Alert kind="warning">{turn.error}</Alert>}
       {turn.query && (
         <div>
           <div className="flex items-center gap-2">
@@ -99,11 +123,7 @@ function TurnView({ turn }: { turn: Turn }) {
         <ResultTable columns={turn.columns} rows={turn.rows} truncated={turn.truncated} truncation={turn.truncation} />
       )}
       {chart && <Chart spec={chart} />}
-      {turn.sources.length > 0 && (
-        <p className="text-xs text-slate-600">
-          Sources: {turn.sources.map((s) => s.object + (s.via === "search" ? "" : ` (${s.via})`)).join(", ")}
-        </p>
-      )}
+      <Provenance sources={turn.sources} />
       {Object.keys(turn.timings).length > 0 && (
         <p className="text-xs text-slate-500" data-testid="timings">
           {STEP_NAMES.filter((s) => s in turn.timings)
@@ -130,7 +150,7 @@ export default function ChatPage() {
 
   const loadHistory = useCallback(() => {
     api
-      .history({ limit: 50 })
+      .history({ limit: 50, rows: false })
       .then((h) => setHistory(h.items))
       .catch(() => undefined);
   }, [api]);
@@ -204,7 +224,13 @@ export default function ChatPage() {
             if (LLM_DOWN.has(event.code)) setLlmDown(true);
           } else {
             const result = event.result;
-            update({ answer: result.answer, timings: result.timings, executed: result.executed, done: true });
+            update({
+              answer: result.answer,
+              sources: result.sources, // now split into used by the query and also retrieved
+              timings: result.timings,
+              executed: result.executed,
+              done: true,
+            });
             setConversationId(result.conversation_id);
             // The conversation is in the URL: a reload or a shared link reopens it.
             setParams({ conversation: result.conversation_id, connection: connectionId }, { replace: true });

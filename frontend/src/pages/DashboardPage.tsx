@@ -18,7 +18,7 @@ export default function DashboardPage() {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    Promise.all([api.connections(), api.history({ limit: 8 }), api.health()])
+    Promise.all([api.connections(), api.history({ limit: 8, rows: false }), api.health()])
       .then(([c, h, hl]) => {
         setConnections(c);
         setHistory(h.items);

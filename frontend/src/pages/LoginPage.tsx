@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Navigate, useLocation } from "react-router-dom";
 import { Api, ApiError } from "../api";
 import { useAuth } from "../auth";
@@ -12,6 +12,15 @@ export default function LoginPage() {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Unknown until the server says; the link to sign up appears only when it is open.
+  const [signupOpen, setSignupOpen] = useState<boolean | null>(null);
+
+  useEffect(() => {
+    new Api()
+      .signup()
+      .then((state) => setSignupOpen(state.open))
+      .catch(() => setSignupOpen(null));
+  }, []);
 
   if (status === "in") return <Navigate to={(location.state as { from?: string } | null)?.from ?? "/"} replace />;
 
@@ -63,16 +72,22 @@ export default function LoginPage() {
         <Button type="submit" disabled={busy}>
           {mode === "login" ? "Log in" : "Create account"}
         </Button>
-        <button
-          type="button"
-          className="text-sm text-blue-700 underline"
-          onClick={() => {
-            setMode(mode === "login" ? "register" : "login");
-            setError(null);
-          }}
-        >
-          {mode === "login" ? "No account yet? Create one" : "Already have an account? Log in"}
-        </button>
+        {signupOpen || mode === "register" ? (
+          <button
+            type="button"
+            className="text-sm text-blue-700 underline"
+            onClick={() => {
+              setMode(mode === "login" ? "register" : "login");
+              setError(null);
+            }}
+          >
+            {mode === "login" ? "No account yet? Create one" : "Already have an account? Log in"}
+          </button>
+        ) : (
+          signupOpen === false && (
+            <p className="text-sm text-slate-600">Sign-up is closed: ask an administrator for an account.</p>
+          )
+        )}
       </form>
     </main>
   );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { HistoryItem } from "../api";
-import { fromHistory } from "./ChatPage";
+import { render, screen } from "@testing-library/react";
+import { fromHistory, Provenance } from "./ChatPage";
 
 const item: HistoryItem = {
   id: "h1",
@@ -19,7 +20,10 @@ const item: HistoryItem = {
   truncated: false,
   truncation: null,
   executed: true,
-  sources: [{ object: "public.category", kind: "table", score: 0.9, via: "search" }],
+  sources: [
+    { object: "public.category", kind: "table", score: 0.9, via: "search", used: true },
+    { object: "public.film_actor", kind: "table", score: 0.5, via: "join", used: false },
+  ],
   timings: { retrieve: 10, generate: 20, validate: 1, execute: 3, answer: 15 },
   model: "llama3.2",
   error: null,
@@ -49,5 +53,22 @@ describe("fromHistory", () => {
     expect(turn.executed).toBe(false);
     expect(turn.truncated).toBe(false);
     expect(turn.error).toBe("Refused");
+  });
+});
+
+describe("Provenance", () => {
+  it("splits what the query used from what was also retrieved", () => {
+    render(<Provenance sources={item.sources} />);
+    const used = screen.getByText("Used by the query:").parentElement;
+    const also = screen.getByText("Also retrieved:").parentElement;
+    expect(used).toHaveTextContent(/^Used by the query: public\.category$/);
+    expect(also).toHaveTextContent(/^Also retrieved: public\.film_actor \(join\)$/);
+  });
+
+  it("says only Retrieved when no query ran", () => {
+    render(<Provenance sources={item.sources.map((s) => ({ ...s, used: false }))} />);
+    expect(screen.getByTestId("sources")).toHaveTextContent(
+      /^Retrieved: public\.category, public\.film_actor \(join\)$/,
+    );
   });
 });

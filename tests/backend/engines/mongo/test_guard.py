@@ -9,7 +9,7 @@ import pytest
 
 from backend.engines.base import QueryRefusedError
 from backend.engines.mongo.connector import MongoConnector
-from backend.engines.mongo.guard import check_pipeline, parse_mongo_query
+from backend.engines.mongo.guard import check_pipeline, parse_mongo_query, used_collections
 from backend.engines.mongo.runner import flatten, to_table
 from backend.schemas.schema_snapshot import SchemaSnapshot
 from tests.backend.adversarial_mongo import REFUSED_MONGO
@@ -85,3 +85,13 @@ def test_computed_projection_keys_are_not_fields(shop: SchemaSnapshot) -> None:
     parsed = parse_mongo_query(json.dumps({"collection": "orders", "pipeline": [
         {"$project": {"sku_count": {"$size": "$items"}, "status": 1, "nope": 1}}]}), shop)  # fmt: skip
     assert check_pipeline(parsed, shop) == ['Field "nope" does not exist in collection shop.orders']
+
+
+def test_used_collections_follow_joins_unions_and_facets(shop: SchemaSnapshot) -> None:
+    parsed = parse_mongo_query(json.dumps({"collection": "orders", "pipeline": [
+        {"$lookup": {"from": "customers", "localField": "customer_id", "foreignField": "_id", "as": "c"}},
+        {"$facet": {"again": [{"$lookup": {"from": "orders", "pipeline": [], "as": "o"}}],
+                    "more": [{"$unionWith": "customers"}]}}]}), shop)  # fmt: skip
+    assert used_collections(parsed) == ["shop.orders", "shop.customers"]
+    alone = parse_mongo_query(json.dumps({"collection": "customers", "filter": {"name": "Ada"}}), shop)
+    assert used_collections(alone) == ["shop.customers"]

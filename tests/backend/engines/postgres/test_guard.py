@@ -9,7 +9,7 @@ import pytest
 from backend.engines.base import QueryRefusedError
 from backend.engines.postgres.connector import PostgresConnector
 from backend.engines.postgres.guard import check_statement
-from backend.engines.postgres.guard_names import check_schema
+from backend.engines.postgres.guard_names import check_schema, used_relations
 from backend.engines.postgres.schema_index import SchemaIndex
 
 
@@ -123,3 +123,17 @@ def test_a_cte_that_shadows_a_table_is_the_cte(sakila_index: SchemaIndex) -> Non
     assert check_schema(check_statement("SELECT nope FROM film"), sakila_index) == [
         'Column "nope" does not exist in public.film'
     ]
+
+
+def test_used_relations_are_the_tables_read_not_ctes_or_functions(sakila_index: SchemaIndex) -> None:
+    sql = """
+    WITH top AS (SELECT film_id FROM film_actor GROUP BY film_id ORDER BY count(*) DESC LIMIT 5)
+    SELECT f.title, c.name FROM top JOIN film f USING (film_id)
+    JOIN public.film_category fc ON fc.film_id = f.film_id JOIN category c ON c.category_id = fc.category_id
+    CROSS JOIN generate_series(1, 2) AS g WHERE f.film_id IN (SELECT film_id FROM film)
+    """
+    assert used_relations(sql, sakila_index) == [
+        "public.film_actor", "public.film", "public.film_category", "public.category"
+    ]  # fmt: skip
+    assert used_relations("SELECT 1", sakila_index) == []
+    assert used_relations("SELECT * FROM nowhere", sakila_index) == []  # unknown names are not provenance
