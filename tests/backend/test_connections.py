@@ -48,7 +48,7 @@ def test_test_reports_server_version(client: TestClient, sakila_url: str) -> Non
     [
         ("not a url", "postgresql://"),
         ("postgresql://postgres@127.0.0.1:notaport/db", "Malformed"),
-        ("mysql://root@127.0.0.1:3306/test", "postgresql://"),
+        ("mysql://root@127.0.0.1:3306/test", "MySQL isn't supported: Sextant connects to PostgreSQL and MongoDB"),
         ("postgresql:///nohost", "no host"),
         ("postgresql://postgres@no-such-host.invalid:5432/db", "Could not connect"),
         ("postgresql://postgres@127.0.0.1:5432/sextant_no_such_db", "does not exist"),
