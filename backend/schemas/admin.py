@@ -61,6 +61,9 @@ class AuditEventOut(BaseModel):
     actor_email: str | None
     action: AuditAction
     target: str | None
+    target_name: str | None = Field(
+        default=None, description="What the target is called: a connection's name (also once deleted)"
+    )
     client_ip: str | None
     success: bool
     details: dict[str, Any]

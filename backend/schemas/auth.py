@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -28,7 +29,7 @@ class PasswordChange(BaseModel):
 class UserOut(BaseModel):
     id: uuid.UUID
     email: str
-    role: str
+    role: Literal["admin", "user"]
 
 
 class TokenOut(BaseModel):

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.components.url_redaction import redact_url
-from backend.db.models import AuditEvent
+from backend.db.models import AuditEvent, Connection
 from backend.schemas.admin import AuditAction, AuditEventOut, AuditPage
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,40 @@ class AuditService:
                 select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
             )
             items = [_shown(AuditEventOut.model_validate(r, from_attributes=True)) for r in rows.all()]
+            names = await _connection_names(session, {i.target for i in items if i.target})
+        items = [i.model_copy(update={"target_name": names.get(i.target or "")}) for i in items]
         return AuditPage(items=items, total=int(total or 0), limit=limit, offset=offset)
+
+
+async def _connection_names(session: AsyncSession, targets: set[str]) -> dict[str, str]:
+    """``connection:<id>`` -> the connection's name; a deleted one's from its create or delete event."""
+    ids: dict[uuid.UUID, str] = {}
+    for target in targets:
+        kind, _, value = target.partition(":")
+        if kind == "connection":
+            try:
+                ids[uuid.UUID(value)] = target
+            except ValueError:
+                continue
+    if not ids:
+        return {}
+    found = await session.execute(select(Connection.id, Connection.name).where(Connection.id.in_(ids)))
+    names = {ids[cid]: name for cid, name in found.all()}
+    missing = [t for t in ids.values() if t not in names]
+    if missing:
+        named = await session.execute(
+            select(AuditEvent.target, AuditEvent.details["name"].astext)
+            .where(
+                AuditEvent.target.in_(missing),
+                AuditEvent.action.in_(("connection_create", "connection_delete")),
+                AuditEvent.details.has_key("name"),
+            )
+            .order_by(AuditEvent.id)
+        )
+        for target, name in named.all():
+            if target and name:
+                names[target] = f"{name} (deleted)"
+    return names
 
 
 def _shown(event: AuditEventOut) -> AuditEventOut:

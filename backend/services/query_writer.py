@@ -42,7 +42,20 @@ class QueryWriter:
         )
 
     async def write(self, plan: AskPlan, messages: list[ChatMessage], state: AskState) -> str | None:
-        """Generate, validate and (when allowed) execute, with repair rounds; None when it gave up."""
+        """Generate, validate and (when allowed) execute, with repair rounds; None when it gave up.
+
+        Every run goes into the audit trail; the refusals of one question go in as one
+        ``query_refused`` event with each attempt's query and reason."""
+        refusals: list[dict[str, str]] = []
+        try:
+            return await self._attempts(plan, messages, state, refusals)
+        finally:
+            if refusals:
+                await self._audit_refusals(plan, refusals)
+
+    async def _attempts(
+        self, plan: AskPlan, messages: list[ChatMessage], state: AskState, refusals: list[dict[str, str]]
+    ) -> str | None:
         dialect, snapshot = plan.dialect, plan.target.snapshot
         for attempt in range(self._settings.query_repair_attempts + 1):
             started = time.perf_counter()
@@ -76,8 +89,8 @@ class QueryWriter:
                     code = "db_timeout" if isinstance(exc, QueryExecutionError) and exc.timed_out else "db_error"
                 state.add("execute", started)
                 await self._audit_query(plan, state, problem, (time.perf_counter() - started) * 1000)
-            elif refused:
-                await self._audit_query(plan, state, problem, 0.0, refused=True)
+            elif refused and problem is not None:
+                refusals.append({"query": (state.sql or "")[:10_000], "error": problem})
             if problem is None:
                 state.error, state.code = None, None
                 return state.sql
@@ -86,15 +99,23 @@ class QueryWriter:
             messages = repair_messages(messages, dialect.as_reply(query) if query else reply[:500], problem)
         return None
 
-    async def _audit_query(
-        self, plan: AskPlan, state: AskState, problem: str | None, duration_ms: float, refused: bool = False
-    ) -> None:
-        """Every query that ran against a user database, or was refused, goes into the audit trail."""
-        if refused and self._metrics:
-            self._metrics.guard_refusals.labels(plan.dialect.language).inc()
+    async def _audit_refusals(self, plan: AskPlan, refusals: list[dict[str, str]]) -> None:
+        if self._metrics:
+            self._metrics.guard_refusals.labels(plan.dialect.language).inc(len(refusals))
+        last = refusals[-1]
         await self._audit.record(
             plan.actor,
-            "query_refused" if refused else "query",
+            "query_refused",
+            target=f"connection:{plan.target.connection_id}",
+            success=False,
+            details={"language": plan.dialect.language, **last, "attempts": refusals},
+        )
+
+    async def _audit_query(self, plan: AskPlan, state: AskState, problem: str | None, duration_ms: float) -> None:
+        """Every query that ran against a user database goes into the audit trail."""
+        await self._audit.record(
+            plan.actor,
+            "query",
             target=f"connection:{plan.target.connection_id}",
             success=problem is None,
             details={

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { NavLink, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { useAuth } from "./auth";
 import AdminPage from "./pages/AdminPage";
@@ -9,51 +9,76 @@ import LoginPage from "./pages/LoginPage";
 import SettingsPage from "./pages/SettingsPage";
 
 function Layout({ children }: { children: React.ReactNode }) {
-  const { email, logout, api } = useAuth();
-  const [role, setRole] = useState<string | null>(null);
-  useEffect(() => {
-    api
-      .me()
-      .then((me) => setRole(me.role))
-      .catch(() => undefined);
-  }, [api]);
+  const { email, role, logout } = useAuth();
+  const [menuOpen, setMenuOpen] = useState(false);
   const link = ({ isActive }: { isActive: boolean }) =>
     `rounded px-3 py-2 text-sm ${isActive ? "bg-blue-700 text-white" : "text-slate-700 hover:bg-slate-200"}`;
+  const close = () => setMenuOpen(false);
   return (
     <div className="min-h-screen">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-10 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:shadow"
+      >
+        Skip to content
+      </a>
       <header className="border-b border-slate-200 bg-white">
-        <nav aria-label="Main" className="mx-auto flex max-w-7xl items-center gap-2 px-4 py-2">
+        <nav aria-label="Main" className="mx-auto flex max-w-7xl flex-wrap items-center gap-2 px-4 py-2">
           <span className="mr-4 font-semibold text-slate-900">Sextant</span>
-          <NavLink to="/" end className={link}>
-            Dashboard
-          </NavLink>
-          <NavLink to="/connections" className={link}>
-            Connections
-          </NavLink>
-          <NavLink to="/chat" className={link}>
-            Chat
-          </NavLink>
-          <NavLink to="/settings" className={link}>
-            Settings
-          </NavLink>
-          {role === "admin" && (
-            <NavLink to="/admin" className={link}>
-              Admin
-            </NavLink>
-          )}
-          <span className="ml-auto text-sm text-slate-600">{email}</span>
+          {/* On a phone the links fold behind one button; from 640 px they stand in a row. */}
           <button
             type="button"
-            onClick={() => logout(undefined, true)}
-            className="rounded px-3 py-2 text-sm text-slate-700 hover:bg-slate-200"
+            className="ml-auto rounded border border-slate-300 px-3 py-1 text-sm sm:hidden"
+            aria-expanded={menuOpen}
+            aria-controls="main-links"
+            onClick={() => setMenuOpen(!menuOpen)}
           >
-            Log out
+            Menu
           </button>
+          <div
+            id="main-links"
+            className={`${menuOpen ? "flex" : "hidden"} w-full flex-col gap-1 sm:flex sm:w-auto sm:flex-1 sm:flex-row sm:items-center sm:gap-2`}
+          >
+            <NavLink to="/" end className={link} onClick={close}>
+              Dashboard
+            </NavLink>
+            <NavLink to="/connections" className={link} onClick={close}>
+              Connections
+            </NavLink>
+            <NavLink to="/chat" className={link} onClick={close}>
+              Chat
+            </NavLink>
+            <NavLink to="/settings" className={link} onClick={close}>
+              Settings
+            </NavLink>
+            {role === "admin" && (
+              <NavLink to="/admin" className={link} onClick={close}>
+                Admin
+              </NavLink>
+            )}
+            <span className="truncate px-3 text-sm text-slate-600 sm:ml-auto sm:px-0">{email}</span>
+            <button
+              type="button"
+              onClick={() => logout(undefined, true)}
+              className="rounded px-3 py-2 text-left text-sm text-slate-700 hover:bg-slate-200"
+            >
+              Log out
+            </button>
+          </div>
         </nav>
       </header>
-      <main className="mx-auto max-w-7xl px-4 py-6">{children}</main>
+      <main id="main" tabIndex={-1} className="mx-auto max-w-7xl px-4 py-6 outline-none">
+        {children}
+      </main>
     </div>
   );
+}
+
+/** Admin screens for admins only: anyone else is sent to the dashboard, not shown empty tables. */
+function RequireAdmin({ children }: { children: React.ReactNode }) {
+  const { role } = useAuth();
+  if (role !== "admin") return <Navigate to="/" replace />;
+  return <>{children}</>;
 }
 
 function RequireAuth({ children }: { children: React.ReactNode }) {
@@ -104,7 +129,9 @@ export default function App() {
         path="/admin"
         element={
           <RequireAuth>
-            <AdminPage />
+            <RequireAdmin>
+              <AdminPage />
+            </RequireAdmin>
           </RequireAuth>
         }
       />

@@ -171,8 +171,14 @@ export class Api {
   saveAdminSettings = (allow_signup: boolean) =>
     this.request<AdminSettings>("PUT", "/api/admin/settings", { allow_signup });
   adminConnections = () => this.request<AdminConnection[]>("GET", "/api/admin/connections");
-  audit = (action?: string) =>
-    this.request<AuditPage>("GET", `/api/audit?limit=50${action ? `&action=${encodeURIComponent(action)}` : ""}`);
+  audit = (params: { action?: string; actor_id?: string; limit?: number; offset?: number } = {}) => {
+    const query = new URLSearchParams(
+      Object.entries({ limit: 50, ...params })
+        .filter(([, v]) => v !== undefined && v !== "")
+        .map(([k, v]) => [k, String(v)]),
+    );
+    return this.request<AuditPage>("GET", `/api/audit?${query}`);
+  };
 
   /**
    * POST /api/query/stream; calls `onEvent` for each Server-Sent Event as it arrives. Each event's data

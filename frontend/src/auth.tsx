@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { Api, ApiError, hasSessionCookie } from "./api";
+import { Api, ApiError, hasSessionCookie, type User } from "./api";
 import { sessionEnded } from "./lib/session";
 
 // The session is an httpOnly cookie the page never reads (docs/ARCHITECTURE.md, "Sessions"):
@@ -11,10 +11,11 @@ export type SessionStatus = "checking" | "in" | "out";
 interface AuthState {
   status: SessionStatus;
   email: string | null;
+  role: User["role"] | null;
   api: Api;
   notice: string | null;
   /** After a successful login with `session_cookie`: the cookie is set, the page follows. */
-  login: (email: string) => void;
+  login: (user: User) => void;
   /** Forgets the session here; with `everywhere` the server also ends every session of the account. */
   logout: (notice?: string, everywhere?: boolean) => void;
 }
@@ -24,6 +25,7 @@ const AuthContext = createContext<AuthState | null>(null);
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [status, setStatus] = useState<SessionStatus>(() => (hasSessionCookie() ? "checking" : "out"));
   const [email, setEmail] = useState<string | null>(null);
+  const [role, setRole] = useState<User["role"] | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
   const logout = useCallback((message?: string, everywhere = false) => {
@@ -33,11 +35,13 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       .catch(() => undefined);
     setStatus("out");
     setEmail(null);
+    setRole(null);
     setNotice(message ?? null);
   }, []);
 
-  const login = useCallback((who: string) => {
-    setEmail(who);
+  const login = useCallback((who: User) => {
+    setEmail(who.email);
+    setRole(who.role);
     setStatus("in");
     setNotice(null);
   }, []);
@@ -48,7 +52,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     if (status !== "checking") return;
     api
       .me()
-      .then((me) => login(me.email))
+      .then(login)
       .catch((err: unknown) => {
         // A server that does not answer is not a logged-out session: say so, keep nothing.
         if (err instanceof ApiError && err.status === 401) return;
@@ -57,8 +61,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [api, status, login, logout]);
 
   const value = useMemo(
-    () => ({ status, email, api, notice, login, logout }),
-    [status, email, api, notice, login, logout],
+    () => ({ status, email, role, api, notice, login, logout }),
+    [status, email, role, api, notice, login, logout],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

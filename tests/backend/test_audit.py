@@ -38,7 +38,7 @@ def test_logins_and_sign_ups_are_recorded_with_the_client_address(client: TestCl
 def test_queries_are_recorded_with_their_sql_and_refusals_with_the_reason(
     client: TestClient, admin: dict[str, str], sakila_url: str, ollama: OllamaScript
 ) -> None:
-    cid = connect(client, admin, sakila_url)["id"]
+    cid = connect(client, admin, sakila_url, name="sakila")["id"]
     assert _events(client, admin, action="connection_create")[0]["target"] == f"connection:{cid}"
     ollama.reply_sql("SELECT count(*) AS films FROM film")
     client.post("/api/query", json={"connection_id": cid, "question": "how many films?"}, headers=admin)
@@ -48,10 +48,22 @@ def test_queries_are_recorded_with_their_sql_and_refusals_with_the_reason(
     assert query["details"]["row_count"] == 1 and query["details"]["duration_ms"] > 0 and query["success"] is True
     ollama.reply_sql("DELETE FROM film", "DROP TABLE film")
     client.post("/api/query", json={"connection_id": cid, "question": "delete"}, headers=admin)
-    refused = [e for e in _events(client, admin, action="query_refused") if e["target"] == f"connection:{cid}"]
-    assert len(refused) == 2 and "Only SELECT" in refused[0]["details"]["error"] and refused[0]["success"] is False
+    # One refused question is one entry, with each attempt's query and reason.
+    (refused,) = [e for e in _events(client, admin, action="query_refused") if e["target"] == f"connection:{cid}"]
+    assert refused["success"] is False and "Only SELECT" in refused["details"]["error"]
+    assert [a["query"] for a in refused["details"]["attempts"]] == ["DELETE FROM film", "DROP TABLE film"]
+    assert all(a["error"] for a in refused["details"]["attempts"])
+    # A refusal then a repair that runs: the refusal is kept once, the run on its own.
+    ollama.reply_sql("SELECT nope FROM film", "SELECT count(*) AS n FROM film")
+    client.post("/api/query", json={"connection_id": cid, "question": "count"}, headers=admin)
+    mine = [e for e in _events(client, admin) if e["target"] == f"connection:{cid}"]
+    assert [e["action"] for e in mine[:2]] == ["query_refused", "query"]
+    assert 'Column "nope"' in mine[0]["details"]["error"]
+    # Events name the connection, also after it is deleted.
+    assert {e["target_name"] for e in mine} == {"sakila"}
     client.delete(f"/api/connections/{cid}", headers=admin)
-    assert _events(client, admin, action="connection_delete")[0]["target"] == f"connection:{cid}"
+    deleted = _events(client, admin, action="connection_delete")[0]
+    assert deleted["target"] == f"connection:{cid}" and deleted["target_name"] == "sakila (deleted)"
 
 
 def test_filters_and_paging(client: TestClient, admin: dict[str, str]) -> None:

@@ -4,93 +4,16 @@ history -> settings -> logout. Screenshots of each screen go to test-artifacts/.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from backend.config import LLMSettings, Settings
 from backend.main import create_app
-from tests.conftest import ROOT, ServerThread, free_port
+from tests.conftest import ServerThread, free_port
+from tests.e2e.helpers import DIST, assert_forms_accessible, register, shot
 from tests.fake_ollama import OllamaScript
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-DIST = ROOT / "frontend" / "dist"
-ARTIFACTS = ROOT / "test-artifacts"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert (DIST / "index.html").is_file(), "build the frontend first (make test does: npm run build)"
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (make test does)"
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def app_url(settings_factory: Callable[..., Settings]) -> Iterator[str]:
-    server = ServerThread(create_app(settings_factory(frontend_dir=DIST)), free_port()).start()
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    yield tab
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def assert_forms_accessible(page: Page, scope: str = "form") -> None:
-    """Every visible control has a label, and Tab reaches every one inside ``scope`` elements."""
-    unlabeled = page.evaluate(
-        """() => [...document.querySelectorAll('input, select, textarea')]
-            .filter(el => el.offsetParent !== null)
-            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
-            .map(el => el.outerHTML)"""
-    )
-    assert unlabeled == []
-    key = "e => e.tagName + ':' + (e.id || e.name || e.getAttribute('aria-label') || e.textContent.trim())"
-    page.wait_for_load_state("networkidle")
-    page.locator("body").focus()
-    reached = set()
-    for _ in range(100):
-        page.keyboard.press("Tab")
-        focused = f"() => {{ const e = document.activeElement; return e && e.closest('{scope}') ? ({key})(e) : null; }}"
-        reached.add(page.evaluate(focused))
-    reached.discard(None)
-    controls = page.evaluate(
-        f"""() => [...document.querySelectorAll('{scope} input, {scope} select, {scope} textarea, {scope} button')]
-            .filter(el => el.offsetParent !== null && !el.disabled).map({key})"""
-    )
-    assert controls and set(controls) <= reached, set(controls) - reached
-
-
-def register(page: Page, app_url: str, email: str) -> None:
-    page.goto(app_url)
-    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    assert_forms_accessible(page)
-    shot(page, "01-login")
-    page.get_by_role("button", name="No account yet? Create one").click()
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("long-password")
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 def test_the_whole_loop(page: Page, app_url: str, sakila_url: str, ollama: OllamaScript) -> None:
@@ -127,7 +50,17 @@ def test_the_whole_loop(page: Page, app_url: str, sakila_url: str, ollama: Ollam
     expect(card.get_by_label("Check for changes")).to_have_value("1440")
     card.get_by_role("button", name="Schema").click()
     expect(card.get_by_text("public.rental", exact=True)).to_be_visible()
+    rental = card.locator("details").filter(has=page.locator("summary", has_text=re.compile(r"^public\.rental")))
+    rental.locator("summary").click()
+    samples = rental.get_by_role("table", name="Sample rows")
+    # Sample rows carry a header in the order of the column list above them.
+    expect(samples.get_by_role("columnheader").first).to_have_text("rental_id")
+    expect(samples.get_by_role("columnheader").nth(1)).to_have_text("rental_date")
     shot(page, "03-connections")
+    rental.get_by_role("link", name="Ask about rental").click()
+    expect(page.get_by_role("textbox", name="Question")).to_have_value("What is in public.rental?")
+    expect(page.get_by_role("textbox", name="Question")).to_be_focused()
+    page.get_by_role("link", name="Connections", exact=True).click()
 
     ollama.reply_sql(
         "SELECT c.name AS category, count(*) AS films FROM category c JOIN film_category fc"
@@ -260,6 +193,10 @@ def test_admin_screen_manages_users_sign_up_and_shows_the_audit_trail(
         other_page = other.new_page()
         register(other_page, app_url, "worker@example.com")
         expect(other_page.get_by_role("link", name="Admin")).to_have_count(0)
+        # A user who types /admin is sent to the dashboard, not shown the admin skeleton.
+        other_page.goto(f"{app_url}/admin")
+        expect(other_page.get_by_role("heading", name="Dashboard")).to_be_visible()
+        assert other_page.url.rstrip("/") == app_url.rstrip("/")
         other.close()
 
         page.reload()
@@ -267,8 +204,21 @@ def test_admin_screen_manages_users_sign_up_and_shows_the_audit_trail(
         expect(page.get_by_role("heading", name="Admin", exact=True)).to_be_visible()
         expect(page.get_by_role("button", name="Disable worker@example.com")).to_be_visible()
         assert_forms_accessible(page, scope="main")
+        # Disabling asks first; Cancel changes nothing.
         page.get_by_role("button", name="Disable worker@example.com").click()
+        expect(page.get_by_role("alertdialog", name="Confirm")).to_contain_text("Their sessions end now")
+        page.get_by_role("button", name="Cancel").click()
+        expect(page.get_by_role("button", name="Disable worker@example.com")).to_be_visible()
+        page.get_by_role("button", name="Disable worker@example.com").click()
+        page.get_by_role("button", name="Confirm").click()
         expect(page.get_by_role("button", name="Enable worker@example.com")).to_be_visible()
+        # The trail filters by user and pages.
+        page.get_by_label("User", exact=True).select_option(label="worker@example.com")
+        audit = page.get_by_role("table", name="Audit events")
+        expect(audit.get_by_role("row").nth(1)).to_contain_text("worker@example.com")
+        expect(audit).not_to_contain_text("boss@example.com")
+        expect(page.get_by_text(re.compile(r"Events 1\u2013\d+ of \d+"))).to_be_visible()
+        page.get_by_label("User", exact=True).select_option(label="everyone")
         page.get_by_label("Anyone who reaches this server may create an account").uncheck()
         page.get_by_label("Action").select_option("signup")
         expect(page.get_by_role("table", name="Audit events")).to_contain_text("worker@example.com")

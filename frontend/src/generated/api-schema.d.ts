@@ -552,6 +552,11 @@ export interface components {
             success: boolean;
             /** Target */
             target: string | null;
+            /**
+             * Target Name
+             * @description What the target is called: a connection's name (also once deleted)
+             */
+            target_name?: string | null;
         };
         /** AuditPage */
         AuditPage: {
@@ -1212,8 +1217,11 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /** Role */
-            role: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "admin" | "user";
         };
         /** UserSettingsIn */
         UserSettingsIn: {

@@ -19,6 +19,17 @@ const ACTION_SEEN: Record<AuditAction, true> = {
   query_refused: true,
 };
 const ACTIONS = ["", ...Object.keys(ACTION_SEEN)];
+const PAGE = 50;
+
+type Pending = { user: AdminUser; patch: { role?: "admin" | "user"; disabled?: boolean }; text: string };
+
+/** What an audit row says in one cell: the query and, for a failure, why. */
+function eventDetail(e: AuditEvent): string {
+  const d = e.details as Record<string, unknown>;
+  const what = String(d.query ?? d.name ?? "");
+  const why = e.success ? "" : String(d.error ?? d.reason ?? "");
+  return [what, why && `refused: ${why}`].filter(Boolean).join(" — ");
+}
 
 export default function AdminPage() {
   const { api, email } = useAuth();
@@ -27,6 +38,10 @@ export default function AdminPage() {
   const [connections, setConnections] = useState<AdminConnection[]>([]);
   const [events, setEvents] = useState<AuditEvent[]>([]);
   const [action, setAction] = useState("");
+  const [actor, setActor] = useState("");
+  const [offset, setOffset] = useState(0);
+  const [total, setTotal] = useState(0);
+  const [pending, setPending] = useState<Pending | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const fail = (err: unknown) => setError(err instanceof ApiError ? err.message : "The request failed.");
@@ -41,18 +56,36 @@ export default function AdminPage() {
   useEffect(load, [load]);
   useEffect(() => {
     api
-      .audit(action || undefined)
-      .then((page) => setEvents(page.items))
+      .audit({ action, actor_id: actor, offset, limit: PAGE })
+      .then((page) => {
+        setEvents(page.items);
+        setTotal(page.total);
+      })
       .catch(fail);
-  }, [api, action]);
+  }, [api, action, actor, offset]);
 
-  async function update(user: AdminUser, patch: { role?: "admin" | "user"; disabled?: boolean }) {
+  // Role changes and disabling take effect at once (disabling ends every session of the account),
+  // so each is confirmed first.
+  function ask(user: AdminUser, patch: Pending["patch"]) {
+    const text =
+      patch.disabled === true
+        ? `Disable ${user.email}? Their sessions end now and they cannot log in until enabled again.`
+        : patch.disabled === false
+          ? `Enable ${user.email}? They can log in again.`
+          : `Make ${user.email} ${patch.role === "admin" ? "an administrator" : "a user without admin rights"}?`;
+    setPending({ user, patch, text });
+  }
+
+  async function confirm() {
+    if (!pending) return;
     setError(null);
     try {
-      await api.updateUser(user.id, patch);
+      await api.updateUser(pending.user.id, pending.patch);
       load();
     } catch (err) {
       fail(err);
+    } finally {
+      setPending(null);
     }
   }
 
@@ -92,81 +125,104 @@ export default function AdminPage() {
         <h2 id="users-title" className="mb-2 font-medium">
           Users
         </h2>
-        <table className="w-full text-left text-sm">
-          <thead>
-            <tr className="text-slate-500">
-              <th className="py-1">Email</th>
-              <th>Role</th>
-              <th>Status</th>
-              <th>Since</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((u) => (
-              <tr key={u.id} className="border-t border-slate-100">
-                <td className="py-1">{u.email}</td>
-                <td>
-                  <label className="sr-only" htmlFor={`role-${u.id}`}>
-                    Role of {u.email}
-                  </label>
-                  <select
-                    id={`role-${u.id}`}
-                    value={u.role}
-                    disabled={u.email === email}
-                    onChange={(e) => update(u, { role: e.target.value as "admin" | "user" })}
-                    className="rounded border border-slate-300 bg-white px-2 py-1 text-sm"
-                  >
-                    <option value="user">user</option>
-                    <option value="admin">admin</option>
-                  </select>
-                </td>
-                <td>{u.disabled ? "disabled" : "active"}</td>
-                <td>{new Date(u.created_at).toLocaleDateString()}</td>
-                <td>
-                  {u.email !== email && (
-                    <button
-                      type="button"
-                      className="rounded border border-slate-300 px-2 py-1 text-xs hover:bg-slate-100"
-                      onClick={() => update(u, { disabled: !u.disabled })}
-                    >
-                      {u.disabled ? `Enable ${u.email}` : `Disable ${u.email}`}
-                    </button>
-                  )}
-                </td>
+        {pending && (
+          <div
+            role="alertdialog"
+            aria-label="Confirm"
+            className="mb-2 flex flex-wrap items-center gap-2 rounded border border-amber-300 bg-amber-50 p-2 text-sm"
+          >
+            <span>{pending.text}</span>
+            <button type="button" className="rounded bg-blue-700 px-2 py-1 text-white" onClick={confirm} autoFocus>
+              Confirm
+            </button>
+            <button
+              type="button"
+              className="rounded border border-slate-300 px-2 py-1"
+              onClick={() => setPending(null)}
+            >
+              Cancel
+            </button>
+          </div>
+        )}
+        <div className="overflow-x-auto">
+          <table className="w-full text-left text-sm">
+            <thead>
+              <tr className="text-slate-500">
+                <th className="py-1">Email</th>
+                <th>Role</th>
+                <th>Status</th>
+                <th>Since</th>
+                <th />
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {users.map((u) => (
+                <tr key={u.id} className="border-t border-slate-100">
+                  <td className="py-1">{u.email}</td>
+                  <td>
+                    <label className="sr-only" htmlFor={`role-${u.id}`}>
+                      Role of {u.email}
+                    </label>
+                    <select
+                      id={`role-${u.id}`}
+                      value={u.role}
+                      disabled={u.email === email}
+                      onChange={(e) => ask(u, { role: e.target.value as "admin" | "user" })}
+                      className="rounded border border-slate-300 bg-white px-2 py-1 text-sm"
+                    >
+                      <option value="user">user</option>
+                      <option value="admin">admin</option>
+                    </select>
+                  </td>
+                  <td>{u.disabled ? "disabled" : "active"}</td>
+                  <td>{new Date(u.created_at).toLocaleDateString()}</td>
+                  <td>
+                    {u.email !== email && (
+                      <button
+                        type="button"
+                        className="rounded border border-slate-300 px-2 py-1 text-xs hover:bg-slate-100"
+                        onClick={() => ask(u, { disabled: !u.disabled })}
+                      >
+                        {u.disabled ? `Enable ${u.email}` : `Disable ${u.email}`}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
       <section aria-labelledby="all-connections-title" className="rounded border border-slate-200 bg-white p-4">
         <h2 id="all-connections-title" className="mb-2 font-medium">
           All connections
         </h2>
-        <table className="w-full text-left text-sm">
-          <thead>
-            <tr className="text-slate-500">
-              <th className="py-1">Name</th>
-              <th>Owner</th>
-              <th>Kind</th>
-              <th>Status</th>
-              <th>Tables</th>
-            </tr>
-          </thead>
-          <tbody>
-            {connections.map((c) => (
-              <tr key={c.id} className="border-t border-slate-100">
-                <td className="py-1">{c.name}</td>
-                <td>{c.owner_email}</td>
-                <td>{c.kind}</td>
-                <td>
-                  <StatusBadge status={c.status} />
-                </td>
-                <td>{c.object_count ?? "—"}</td>
+        <div className="overflow-x-auto">
+          <table className="w-full text-left text-sm">
+            <thead>
+              <tr className="text-slate-500">
+                <th className="py-1">Name</th>
+                <th>Owner</th>
+                <th>Kind</th>
+                <th>Status</th>
+                <th>Tables</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {connections.map((c) => (
+                <tr key={c.id} className="border-t border-slate-100">
+                  <td className="py-1">{c.name}</td>
+                  <td>{c.owner_email}</td>
+                  <td>{c.kind}</td>
+                  <td>
+                    <StatusBadge status={c.status} />
+                  </td>
+                  <td>{c.object_count ?? "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
       <section
         aria-labelledby="audit-title"
@@ -175,42 +231,93 @@ export default function AdminPage() {
         <h2 id="audit-title" className="font-medium">
           Audit trail
         </h2>
-        <div className="max-w-xs">
-          <SelectField label="Action" value={action} onChange={(e) => setAction(e.target.value)}>
-            {ACTIONS.map((a) => (
-              <option key={a} value={a}>
-                {a || "all"}
-              </option>
-            ))}
-          </SelectField>
+        <div className="flex flex-wrap gap-4">
+          <div className="w-48">
+            <SelectField
+              label="Action"
+              value={action}
+              onChange={(e) => {
+                setAction(e.target.value);
+                setOffset(0);
+              }}
+            >
+              {ACTIONS.map((a) => (
+                <option key={a} value={a}>
+                  {a || "all"}
+                </option>
+              ))}
+            </SelectField>
+          </div>
+          <div className="w-64">
+            <SelectField
+              label="User"
+              value={actor}
+              onChange={(e) => {
+                setActor(e.target.value);
+                setOffset(0);
+              }}
+            >
+              <option value="">everyone</option>
+              {users.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.email}
+                </option>
+              ))}
+            </SelectField>
+          </div>
         </div>
-        <table className="w-full text-left text-xs" aria-label="Audit events">
-          <thead>
-            <tr className="text-slate-500">
-              <th className="py-1">When</th>
-              <th>Who</th>
-              <th>Action</th>
-              <th>From</th>
-              <th>Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((e) => (
-              <tr key={e.id} className={`border-t border-slate-100 ${e.success ? "" : "text-red-800"}`}>
-                <td className="py-1">{new Date(e.at).toLocaleString()}</td>
-                <td>{e.actor_email}</td>
-                <td>
-                  {e.action}
-                  {e.success ? "" : " (failed)"}
-                </td>
-                <td>{e.client_ip}</td>
-                <td className="mono max-w-md truncate">
-                  {String(e.details.query ?? e.details.reason ?? e.target ?? "")}
-                </td>
+        <div className="overflow-x-auto">
+          <table className="w-full text-left text-xs" aria-label="Audit events">
+            <thead>
+              <tr className="text-slate-500">
+                <th className="py-1">When</th>
+                <th>Who</th>
+                <th>Action</th>
+                <th>On</th>
+                <th>From</th>
+                <th>Details</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {events.map((e) => (
+                <tr key={e.id} className={`border-t border-slate-100 ${e.success ? "" : "text-red-800"}`}>
+                  <td className="py-1">{new Date(e.at).toLocaleString()}</td>
+                  <td>{e.actor_email}</td>
+                  <td>
+                    {e.action}
+                    {e.success ? "" : " (failed)"}
+                  </td>
+                  <td>{e.target_name ?? e.target?.replace(/^user:/, "") ?? ""}</td>
+                  <td>{e.client_ip}</td>
+                  <td className="mono max-w-md truncate" title={eventDetail(e)}>
+                    {eventDetail(e)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <div className="flex items-center gap-2 text-xs text-slate-600">
+          <span>
+            {total === 0 ? "No events" : `Events ${offset + 1}–${Math.min(offset + PAGE, total)} of ${total}`}
+          </span>
+          <button
+            type="button"
+            className="rounded border border-slate-300 px-2 py-1 disabled:opacity-50"
+            disabled={offset === 0}
+            onClick={() => setOffset(Math.max(0, offset - PAGE))}
+          >
+            Newer
+          </button>
+          <button
+            type="button"
+            className="rounded border border-slate-300 px-2 py-1 disabled:opacity-50"
+            disabled={offset + PAGE >= total}
+            onClick={() => setOffset(offset + PAGE)}
+          >
+            Older
+          </button>
+        </div>
       </section>
     </div>
   );

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ApiError, type Cell, type Connection, type HistoryItem, type ErrorCode, type Source, type Step } from "../api";
 import { useAuth } from "../auth";
@@ -6,6 +6,7 @@ import Chart from "../components/Chart";
 import ResultTable from "../components/ResultTable";
 import { Alert, Button, SelectField } from "../components/ui";
 import { chartFor } from "../lib/chart";
+import { copyText } from "../lib/clipboard";
 
 interface Turn {
   question: string;
@@ -80,12 +81,14 @@ export function Provenance({ sources }: { sources: Source[] }) {
   );
 }
 
-function TurnView({ turn }: { turn: Turn }) {
-  const [copied, setCopied] = useState(false);
+function TurnView({ turn, ref }: { turn: Turn; ref?: React.Ref<HTMLElement> }) {
+  const [copied, setCopied] = useState<"yes" | "no" | null>(null);
   const chart = useMemo(() => chartFor(turn.columns, turn.rows), [turn.columns, turn.rows]);
   return (
     <article
-      className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4"
+      ref={ref}
+      tabIndex={-1}
+      className="flex min-w-0 flex-col gap-2 rounded border border-slate-200 bg-white p-4 outline-none focus-visible:ring-2"
       aria-label={`Question: ${turn.question}`}
     >
       <p className="font-medium">{turn.question}</p>
@@ -106,13 +109,16 @@ function TurnView({ turn }: { turn: Turn }) {
             </span>
             <Button
               variant="secondary"
-              onClick={() => navigator.clipboard?.writeText(turn.query ?? "").then(() => setCopied(true))}
+              onClick={() => copyText(turn.query ?? "").then((ok) => setCopied(ok ? "yes" : "no"))}
             >
-              {copied ? "Copied" : "Copy query"}
+              {copied === "yes" ? "Copied" : "Copy query"}
             </Button>
           </div>
+          {copied === "no" && (
+            <p className="text-xs text-slate-600">This browser refused to copy: select the query and copy it.</p>
+          )}
           <pre
-            className="mono mt-1 overflow-x-auto rounded bg-slate-900 p-2 text-xs text-slate-100"
+            className="mono mt-1 whitespace-pre-wrap break-words rounded bg-slate-900 p-2 text-xs text-slate-100"
             data-testid="query"
           >
             {turn.query}
@@ -143,7 +149,10 @@ export default function ChatPage() {
   const [conversationId, setConversationId] = useState<string | null>(params.get("conversation"));
   const [turns, setTurns] = useState<Turn[]>([]);
   const [history, setHistory] = useState<HistoryItem[]>([]);
-  const [question, setQuestion] = useState("");
+  // "Ask about <table>" links from the schema browser arrive with the question in `q`.
+  const [question, setQuestion] = useState(params.get("q") ?? "");
+  const [notice, setNotice] = useState<string | null>(null);
+  const lastTurn = useRef<HTMLElement | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [llmDown, setLlmDown] = useState(false);
@@ -204,6 +213,7 @@ export default function ChatPage() {
     setQuestion("");
     setBusy(true);
     setError(null);
+    setNotice(null);
     try {
       await api.ask(
         { connection_id: connectionId, question, conversation_id: conversationId ?? undefined },
@@ -243,12 +253,76 @@ export default function ChatPage() {
     } finally {
       setBusy(false);
       loadHistory();
+      lastTurn.current?.focus(); // a screen reader or keyboard user lands on the answer
     }
   }
 
+  // The chat comes first in the page (keyboard and phone); on wide screens History stands left of it.
   return (
     <div className="grid grid-cols-1 gap-4 lg:grid-cols-4">
-      <aside aria-label="History" className="flex flex-col gap-2 lg:col-span-1">
+      <section className="flex min-w-0 flex-col gap-4 lg:col-span-3">
+        <h1 className="text-2xl font-semibold">Chat</h1>
+        {llmDown && (
+          <Alert kind="warning">
+            The language model is unreachable, so questions can't be answered right now. Sextant still shows which
+            tables look relevant. Check that Ollama is running and has the model from Settings.
+          </Alert>
+        )}
+        {error && <Alert>{error}</Alert>}
+        {notice && <Alert kind="info">{notice}</Alert>}
+        {connections.length === 0 && (
+          <Alert kind="info">Add a connection and wait for its indexing to finish before asking.</Alert>
+        )}
+        {turns.map((t, i) => (
+          <TurnView key={i} turn={t} ref={i === turns.length - 1 ? lastTurn : undefined} />
+        ))}
+        <form
+          onSubmit={ask}
+          aria-label="Ask a question"
+          className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4"
+        >
+          <SelectField
+            label="Connection"
+            value={connectionId}
+            onChange={(e) => {
+              const next = connections.find((c) => c.id === e.target.value);
+              // A conversation belongs to one connection: switching starts a new one, and says so.
+              if (turns.length && next)
+                setNotice(`Switched to ${next.name}: a new conversation started; the previous one is in History.`);
+              setConnectionId(e.target.value);
+              newConversation();
+            }}
+          >
+            {connections.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </SelectField>
+          <label htmlFor="question" className="text-sm font-medium text-slate-700">
+            {turns.length ? "Follow-up question" : "Question"}
+          </label>
+          <textarea
+            id="question"
+            rows={2}
+            autoFocus
+            value={question}
+            onChange={(e) => setQuestion(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && !e.shiftKey) {
+                e.preventDefault();
+                e.currentTarget.form?.requestSubmit();
+              }
+            }}
+            className="rounded border border-slate-300 px-3 py-2 text-sm"
+            placeholder="Which customers rented the most films last month?"
+          />
+          <Button type="submit" disabled={busy || !question.trim() || !connectionId}>
+            {busy ? "Asking…" : "Ask"}
+          </Button>
+        </form>
+      </section>
+      <aside aria-label="History" className="order-last flex min-w-0 flex-col gap-2 lg:order-first lg:col-span-1">
         <Button variant="secondary" onClick={newConversation}>
           New conversation
         </Button>
@@ -267,62 +341,6 @@ export default function ChatPage() {
           ))}
         </ul>
       </aside>
-      <section className="flex flex-col gap-4 lg:col-span-3">
-        <h1 className="text-2xl font-semibold">Chat</h1>
-        {llmDown && (
-          <Alert kind="warning">
-            The language model is unreachable, so questions can't be answered right now. Sextant still shows which
-            tables look relevant. Check that Ollama is running and has the model from Settings.
-          </Alert>
-        )}
-        {error && <Alert>{error}</Alert>}
-        {connections.length === 0 && (
-          <Alert kind="info">Add a connection and wait for its indexing to finish before asking.</Alert>
-        )}
-        {turns.map((t, i) => (
-          <TurnView key={i} turn={t} />
-        ))}
-        <form
-          onSubmit={ask}
-          aria-label="Ask a question"
-          className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4"
-        >
-          <SelectField
-            label="Connection"
-            value={connectionId}
-            onChange={(e) => {
-              setConnectionId(e.target.value);
-              newConversation();
-            }}
-          >
-            {connections.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </SelectField>
-          <label htmlFor="question" className="text-sm font-medium text-slate-700">
-            {turns.length ? "Follow-up question" : "Question"}
-          </label>
-          <textarea
-            id="question"
-            rows={2}
-            value={question}
-            onChange={(e) => setQuestion(e.target.value)}
-            onKeyDown={(e) => {
-              if (e.key === "Enter" && !e.shiftKey) {
-                e.preventDefault();
-                e.currentTarget.form?.requestSubmit();
-              }
-            }}
-            className="rounded border border-slate-300 px-3 py-2 text-sm"
-            placeholder="Which customers rented the most films last month?"
-          />
-          <Button type="submit" disabled={busy || !question.trim() || !connectionId}>
-            {busy ? "Asking…" : "Ask"}
-          </Button>
-        </form>
-      </section>
     </div>
   );
 }

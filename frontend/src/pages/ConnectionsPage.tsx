@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { ApiError, type Connection, type Kind, type Schema, type SyncMode, type SyncStatus } from "../api";
+import { Link } from "react-router-dom";
 import { useAuth } from "../auth";
 import { Alert, Button, Field, ProgressBar, SelectField, StatusBadge } from "../components/ui";
 
@@ -20,6 +21,7 @@ function AddConnection({ onCreated }: { onCreated: () => void }) {
   async function runTest() {
     setBusy(true);
     setTest(null);
+    setError(null);
     try {
       const result = await api.testConnection(kind, url);
       setTest(
@@ -38,6 +40,7 @@ function AddConnection({ onCreated }: { onCreated: () => void }) {
     event.preventDefault();
     setBusy(true);
     setError(null);
+    setTest(null); // a test result from before would sit under this attempt's error
     try {
       await api.createConnection(name, kind, url);
       setName("");
@@ -60,7 +63,14 @@ function AddConnection({ onCreated }: { onCreated: () => void }) {
       <h2 className="font-medium">Add a connection</h2>
       {error && <Alert>{error}</Alert>}
       <div className="grid grid-cols-1 gap-3 md:grid-cols-4">
-        <SelectField label="Kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+        <SelectField
+          label="Kind"
+          value={kind}
+          onChange={(e) => {
+            setKind(e.target.value as Kind);
+            setTest(null);
+          }}
+        >
           <option value="postgres">PostgreSQL</option>
           <option value="mongodb">MongoDB</option>
         </SelectField>
@@ -70,7 +80,10 @@ function AddConnection({ onCreated }: { onCreated: () => void }) {
             label="Connection URL"
             required
             value={url}
-            onChange={(e) => setUrl(e.target.value)}
+            onChange={(e) => {
+              setUrl(e.target.value);
+              setTest(null);
+            }}
             placeholder={PLACEHOLDER[kind]}
             hint="Stored encrypted; shown afterwards with the password hidden. A read-only database user is best."
           />
@@ -89,7 +102,13 @@ function AddConnection({ onCreated }: { onCreated: () => void }) {
   );
 }
 
-function SchemaBrowser({ schema }: { schema: Schema }) {
+/** The sample rows' columns in the order of the column list above them; keys of no column last. */
+export function sampleColumns(columns: string[], samples: Record<string, unknown>[]): string[] {
+  const keys = new Set(samples.flatMap((s) => Object.keys(s)));
+  return [...columns.filter((c) => keys.has(c)), ...[...keys].filter((k) => !columns.includes(k))];
+}
+
+function SchemaBrowser({ schema, connectionId }: { schema: Schema; connectionId: string }) {
   const [filter, setFilter] = useState("");
   const objects = schema.objects.filter((o) =>
     `${o.schema_name}.${o.name}`.toLowerCase().includes(filter.toLowerCase()),
@@ -109,66 +128,88 @@ function SchemaBrowser({ schema }: { schema: Schema }) {
             </span>
           </summary>
           {o.comment && <p className="mt-1 text-sm text-slate-600">{o.comment}</p>}
-          <table className="mt-2 w-full text-left text-xs">
-            <thead>
-              <tr className="text-slate-500">
-                <th>Column</th>
-                <th>Type</th>
-                <th>Key</th>
-                <th>Values</th>
-              </tr>
-            </thead>
-            <tbody>
-              {o.columns.map((c) => {
-                const fk = o.foreign_keys.find((f) => f.columns.includes(c.name));
-                return (
-                  <tr key={c.name} className="border-t border-slate-100">
-                    <td className="mono py-0.5">
-                      {c.name}
-                      {c.pii && (
-                        <span
-                          className="ml-1 rounded bg-amber-100 px-1 text-amber-900"
-                          title="Personal data: samples are masked"
-                        >
-                          {c.pii}
-                        </span>
-                      )}
-                    </td>
-                    <td>
-                      {c.type}
-                      {c.nullable ? "" : " not null"}
-                    </td>
-                    <td>
-                      {o.primary_key.includes(c.name) ? "primary" : ""}
-                      {fk ? ` → ${fk.target}` : ""}
-                    </td>
-                    <td className="text-slate-600">{c.values?.slice(0, 8).join(", ")}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          {o.samples.length > 0 && (
-            <div className="mt-2 overflow-x-auto">
-              <p className="text-xs font-medium text-slate-600">Sample rows</p>
-              <table className="text-xs">
-                <tbody>
-                  {o.samples.map((s, i) => (
-                    <tr key={i}>
-                      {Object.values(s).map((v, j) => (
-                        <td key={j} className="mono max-w-48 truncate border-t border-slate-100 pr-3">
-                          {v ?? "NULL"}
-                        </td>
-                      ))}
+          <Link
+            className="mt-1 inline-block text-xs text-blue-700 underline"
+            to={`/chat?${new URLSearchParams({ connection: connectionId, q: `What is in ${o.schema_name}.${o.name}?` })}`}
+          >
+            Ask about {o.name}
+          </Link>
+          <div className="overflow-x-auto">
+            <table className="mt-2 w-full text-left text-xs">
+              <thead>
+                <tr className="text-slate-500">
+                  <th>Column</th>
+                  <th>Type</th>
+                  <th>Key</th>
+                  <th>Values</th>
+                </tr>
+              </thead>
+              <tbody>
+                {o.columns.map((c) => {
+                  const fk = o.foreign_keys.find((f) => f.columns.includes(c.name));
+                  return (
+                    <tr key={c.name} className="border-t border-slate-100">
+                      <td className="mono py-0.5">
+                        {c.name}
+                        {c.pii && (
+                          <span
+                            className="ml-1 rounded bg-amber-100 px-1 text-amber-900"
+                            title="Personal data: samples are masked"
+                          >
+                            {c.pii}
+                          </span>
+                        )}
+                      </td>
+                      <td>
+                        {c.type}
+                        {c.nullable ? "" : " not null"}
+                      </td>
+                      <td>
+                        {o.primary_key.includes(c.name) ? "primary" : ""}
+                        {fk ? ` → ${fk.target}` : ""}
+                      </td>
+                      <td className="text-slate-600">{c.values?.slice(0, 8).join(", ")}</td>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+          {o.samples.length > 0 && <SampleRows columns={o.columns.map((c) => c.name)} samples={o.samples} />}
         </details>
       ))}
     </section>
+  );
+}
+
+function SampleRows({ columns, samples }: { columns: string[]; samples: Record<string, string | null>[] }) {
+  const shown = sampleColumns(columns, samples);
+  return (
+    <div className="mt-2 overflow-x-auto">
+      <table className="text-xs" aria-label="Sample rows">
+        <caption className="text-left font-medium text-slate-600">Sample rows</caption>
+        <thead>
+          <tr className="text-slate-500">
+            {shown.map((c) => (
+              <th key={c} className="mono pr-3 text-left font-normal">
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {samples.map((s, i) => (
+            <tr key={i}>
+              {shown.map((c) => (
+                <td key={c} className="mono max-w-48 truncate border-t border-slate-100 pr-3">
+                  {s[c] ?? <span className="text-slate-400">NULL</span>}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -299,7 +340,7 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
           )}
         </div>
       </div>
-      <p className="mono text-xs text-slate-500">{connection.url}</p>
+      <p className="mono break-all text-xs text-slate-500">{connection.url}</p>
       {status?.status === "failed" && <Alert>Indexing failed: {status.error}</Alert>}
       {status?.status === "succeeded" &&
         (status.counts.embedded === undefined ? (
@@ -314,7 +355,7 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
         ))}
       <Freshness connection={connection} onSchedule={schedule} />
       {error && <Alert>{error}</Alert>}
-      {schema && <SchemaBrowser schema={schema} />}
+      {schema && <SchemaBrowser schema={schema} connectionId={connection.id} />}
     </article>
   );
 }

@@ -68,30 +68,32 @@ export default function DashboardPage() {
           </p>
         )}
         {connections && connections.length > 0 && (
-          <table className="w-full text-left text-sm">
-            <thead>
-              <tr className="text-slate-500">
-                <th className="py-1">Name</th>
-                <th>Kind</th>
-                <th>Status</th>
-                <th>Last indexed</th>
-                <th>Tables / collections</th>
-              </tr>
-            </thead>
-            <tbody>
-              {connections.map((c) => (
-                <tr key={c.id} className="border-t border-slate-100">
-                  <td className="py-1">{c.name}</td>
-                  <td>{c.kind === "postgres" ? "PostgreSQL" : "MongoDB"}</td>
-                  <td>
-                    <StatusBadge status={c.status} />
-                  </td>
-                  <td>{c.indexed_at ? new Date(c.indexed_at).toLocaleString() : "—"}</td>
-                  <td>{c.object_count ?? "—"}</td>
+          <div className="overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <thead>
+                <tr className="text-slate-500">
+                  <th className="py-1">Name</th>
+                  <th>Kind</th>
+                  <th>Status</th>
+                  <th>Last indexed</th>
+                  <th>Tables / collections</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {connections.map((c) => (
+                  <tr key={c.id} className="border-t border-slate-100">
+                    <td className="py-1">{c.name}</td>
+                    <td>{c.kind === "postgres" ? "PostgreSQL" : "MongoDB"}</td>
+                    <td>
+                      <StatusBadge status={c.status} />
+                    </td>
+                    <td>{c.indexed_at ? new Date(c.indexed_at).toLocaleString() : "—"}</td>
+                    <td>{c.object_count ?? "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </section>
       <section aria-labelledby="recent-title" className="rounded border border-slate-200 bg-white p-4">

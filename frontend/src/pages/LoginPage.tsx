@@ -32,7 +32,7 @@ export default function LoginPage() {
     try {
       if (mode === "register") await api.register(email, password);
       await api.login(email, password);
-      login(email.trim().toLowerCase());
+      login(await api.me());
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "Something went wrong.");
     } finally {

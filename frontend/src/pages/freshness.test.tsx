@@ -2,7 +2,7 @@ import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { Connection } from "../api";
-import { Freshness } from "./ConnectionsPage";
+import { Freshness, sampleColumns } from "./ConnectionsPage";
 
 const base: Connection = {
   id: "c1",
@@ -48,5 +48,12 @@ describe("Freshness", () => {
     rerender(<Freshness connection={{ ...base, reindex_interval_minutes: 45 }} onSchedule={onSchedule} />);
     expect(screen.getByLabelText("Check for changes")).toHaveValue("45");
     expect(screen.getByRole("option", { name: "Every 45 minutes" })).toBeInTheDocument();
+  });
+});
+
+describe("sampleColumns", () => {
+  it("follows the column list, with keys of no column last", () => {
+    const samples = [{ b: "2", a: "1", extra: "x" }, { a: "3" }];
+    expect(sampleColumns(["a", "b", "c"], samples)).toEqual(["a", "b", "extra"]);
   });
 });
