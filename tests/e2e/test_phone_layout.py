@@ -3,12 +3,12 @@ one Menu button, wide tables scrolling inside their own card, the question box w
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e.helpers import add_connection, register, shot
 from tests.fake_ollama import OllamaScript
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def _page_width(page: Page) -> int:
