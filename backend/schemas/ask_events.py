@@ -11,7 +11,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel
 
-from backend.schemas.query import ErrorCode, QueryOut, Source
+from backend.schemas.query import ErrorCode, QueryOut, Source, Step
+
+
+class StepEvent(BaseModel):
+    """A step starts (``generate``, ``validate`` and ``execute`` again on each repair round);
+    the client shows it with the time since the question was sent."""
+
+    event: Literal["step"] = "step"
+    step: Step
 
 
 class SourcesEvent(BaseModel):
@@ -52,7 +60,8 @@ class DoneEvent(BaseModel):
 
 
 AskEvent = Annotated[
-    SourcesEvent | QueryEvent | RowsEvent | TokenEvent | ErrorEvent | DoneEvent, Field(discriminator="event")
+    StepEvent | SourcesEvent | QueryEvent | RowsEvent | TokenEvent | ErrorEvent | DoneEvent,
+    Field(discriminator="event"),
 ]
 
 

@@ -44,6 +44,7 @@ class AskState:
 
     timings: dict[Step, float] = field(default_factory=lambda: dict.fromkeys(STEPS, 0.0))
     sql: str | None = None
+    final_sql: str | None = None  # the query that passed the guard (and ran, when running is on)
     result: QueryResult | None = None
     error: str | None = None
     code: ErrorCode | None = None

@@ -26,9 +26,10 @@ from backend.schemas.ask_events import (
     QueryEvent,
     RowsEvent,
     SourcesEvent,
+    StepEvent,
     TokenEvent,
 )
-from backend.schemas.query import QueryIn, QueryOut, Source
+from backend.schemas.query import QueryIn, QueryOut, Source, Step
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
 from backend.services.ask_plan import AskPlan, AskState, Failure
 from backend.services.audit_service import Actor, AuditService
@@ -117,9 +118,12 @@ class AskService:
     async def run(self, plan: AskPlan) -> AsyncIterator[AskEvent]:
         """The events of one question, in order; the last one is always ``DoneEvent``."""
         state = AskState()
+        yield StepEvent(step="retrieve")
         sources, objects = await self._retrieve(plan, state)
         yield SourcesEvent(sources=sources)
-        final_sql = await self._write_query(plan, objects, state)
+        async for step in self._write_query(plan, objects, state):
+            yield StepEvent(step=step)
+        final_sql = state.final_sql
         if state.sql is not None:
             yield QueryEvent(query=state.sql, language=plan.dialect.language, valid=final_sql is not None)
         if final_sql is not None and state.result is not None:
@@ -131,6 +135,7 @@ class AskService:
                 truncated=result.truncated,
                 truncation=result.truncation,
             )
+            yield StepEvent(step="answer")
             async for token in self._answer(plan, final_sql, result, state):
                 yield token
         elif final_sql is not None:
@@ -162,22 +167,24 @@ class AskService:
         ]
         return sources, objects
 
-    async def _write_query(self, plan: AskPlan, objects: list[ObjectInfo], state: AskState) -> str | None:
-        """The query that passed the guard (and ran, when running is on); None with ``state.answer`` saying why."""
+    async def _write_query(self, plan: AskPlan, objects: list[ObjectInfo], state: AskState) -> AsyncIterator[Step]:
+        """The steps of writing the query; ``state.final_sql`` is the query that passed the guard
+        (and ran, when running is on), or None with ``state.answer`` saying why."""
         history = await self._history.recent_turns(
             plan.actor.id, plan.conversation_id, self._settings.history_turns_in_prompt
         )
         messages = plan.dialect.generation_messages(plan.question, objects, plan.prefs.sample_rows, history)
         try:
-            final_sql = await self._writer.write(plan, messages, state)
+            async for step in self._writer.write(plan, messages, state):
+                yield step
         except LLMUnavailableError as exc:
             state.fail(f"{exc.detail}, so no query was written.", exc.code)
             state.answer = "The tables that look relevant are listed as sources."
-            return None
-        if final_sql is None:
+            state.final_sql = None
+            return
+        if state.final_sql is None:
             # The sentence says what went wrong; the error itself (shown beside it) says the detail.
             state.answer = GAVE_UP[state.failure or "no_query"]
-        return final_sql
 
     async def _answer(
         self, plan: AskPlan, final_sql: str, result: QueryResult, state: AskState

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+
+import anyio
 
 from backend.components.llm_client import ChatMessage, LLMClient
 from backend.components.metrics import Metrics
 from backend.config import QuerySettings
 from backend.engines.base import QueryExecutionError, QueryLimits, QueryRefusedError
 from backend.engines.prompting import repair_messages
-from backend.schemas.query import ErrorCode
+from backend.schemas.query import ErrorCode, Step
 from backend.services.ask_plan import AskPlan, AskState, Failure
 from backend.services.audit_service import AuditService
 
@@ -41,27 +44,33 @@ class QueryWriter:
             temp_file_limit=s.query_temp_file_limit,
         )
 
-    async def write(self, plan: AskPlan, messages: list[ChatMessage], state: AskState) -> str | None:
-        """Generate, validate and (when allowed) execute, with repair rounds; None when it gave up.
+    async def write(self, plan: AskPlan, messages: list[ChatMessage], state: AskState) -> AsyncIterator[Step]:
+        """Generate, validate and (when allowed) execute, with repair rounds, yielding each step
+        as it starts. The query that passed ends in ``state.final_sql`` (None when it gave up).
 
         Every run goes into the audit trail; the refusals of one question go in as one
-        ``query_refused`` event with each attempt's query and reason."""
+        ``query_refused`` event with each attempt's query and reason, even when the question
+        is cancelled half-way."""
         refusals: list[dict[str, str]] = []
         try:
-            return await self._attempts(plan, messages, state, refusals)
+            async for step in self._attempts(plan, messages, state, refusals):
+                yield step
         finally:
             if refusals:
-                await self._audit_refusals(plan, refusals)
+                with anyio.CancelScope(shield=True):
+                    await self._audit_refusals(plan, refusals)
 
     async def _attempts(
         self, plan: AskPlan, messages: list[ChatMessage], state: AskState, refusals: list[dict[str, str]]
-    ) -> str | None:
+    ) -> AsyncIterator[Step]:
         dialect, snapshot = plan.dialect, plan.target.snapshot
         for attempt in range(self._settings.query_repair_attempts + 1):
+            yield "generate"
             started = time.perf_counter()
             reply = await self._llm.complete(messages, plan.prefs.model, dialect.json_schema)
             state.add("generate", started)
             query = dialect.extract(reply)
+            yield "validate"
             started = time.perf_counter()
             problem: str | None = None
             code: ErrorCode = "no_valid_query"
@@ -80,6 +89,7 @@ class QueryWriter:
             state.add("validate", started)
             refused = problem is not None
             if problem is None and plan.prefs.execute_queries:
+                yield "execute"
                 started = time.perf_counter()
                 try:
                     state.result = await dialect.run(plan.target.url, state.sql or "", snapshot, self._limits())
@@ -87,17 +97,24 @@ class QueryWriter:
                     problem = f"The database said: {exc}"
                     failure = "database"
                     code = "db_timeout" if isinstance(exc, QueryExecutionError) and exc.timed_out else "db_error"
+                except BaseException:
+                    # Cancelled (the person pressed Cancel or went away): the query reached the
+                    # database, so it is in the trail, shielded from the cancellation under way.
+                    with anyio.CancelScope(shield=True):
+                        elapsed = (time.perf_counter() - started) * 1000
+                        await self._audit_query(plan, state, "cancelled before it finished", elapsed)
+                    raise
                 state.add("execute", started)
                 await self._audit_query(plan, state, problem, (time.perf_counter() - started) * 1000)
             elif refused and problem is not None:
                 refusals.append({"query": (state.sql or "")[:10_000], "error": problem})
             if problem is None:
                 state.error, state.code = None, None
-                return state.sql
+                state.final_sql = state.sql
+                return
             state.fail(problem, code, failure)
             logger.info("query attempt %d refused or failed: %s", attempt + 1, problem)
             messages = repair_messages(messages, dialect.as_reply(query) if query else reply[:500], problem)
-        return None
 
     async def _audit_refusals(self, plan: AskPlan, refusals: list[dict[str, str]]) -> None:
         if self._metrics:

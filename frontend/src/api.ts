@@ -62,6 +62,7 @@ export type AuditAction = AuditEvent["action"];
 type Rows<T> = Omit<T, "rows"> & { rows: Cell[][] };
 /** One event of /api/query/stream: the backend's AskEvent union, discriminated by `event`. */
 export type AskEvent =
+  | Sent<Schemas["StepEvent"]>
   | Sent<Schemas["SourcesEvent"]>
   | Sent<Schemas["QueryEvent"]>
   | Rows<Sent<Schemas["RowsEvent"]>>
@@ -182,9 +183,10 @@ export class Api {
 
   /**
    * POST /api/query/stream; calls `onEvent` for each Server-Sent Event as it arrives. Each event's data
-   * is one AskEvent of the OpenAPI schema (its `event` field is also the SSE event name).
+   * is one AskEvent of the OpenAPI schema (its `event` field is also the SSE event name). Aborting
+   * `signal` drops the connection: the server stops the question and cancels its running query.
    */
-  async ask(body: QueryRequest, onEvent: (event: AskEvent) => void): Promise<void> {
+  async ask(body: QueryRequest, onEvent: (event: AskEvent) => void, signal?: AbortSignal): Promise<void> {
     let response: Response;
     try {
       response = await fetch("/api/query/stream", {
@@ -192,8 +194,10 @@ export class Api {
         headers: { "Content-Type": "application/json", Accept: "text/event-stream", ...sessionHeaders("POST") },
         credentials: "same-origin",
         body: JSON.stringify(body),
+        signal,
       });
-    } catch {
+    } catch (err) {
+      if (signal?.aborted) throw err;
       throw new ApiError("Sextant's server did not answer. Is it running?", 0);
     }
     if (!response.ok || !response.body) {

@@ -293,9 +293,12 @@ def test_stream_events_in_order(client: TestClient, sakila: dict[str, Any], olla
                 name = line[7:]
             elif line.startswith("data: "):
                 events.append((name, json.loads(line[6:])))
-    names = [n for n, _ in events]
+    steps = [d["step"] for n, d in events if n == "step"]
+    assert steps == ["retrieve", "generate", "validate", "execute", "answer"]  # each as it starts
+    names = [n for n, _ in events if n != "step"]
     assert names[:3] == ["sources", "query", "rows"]
     assert names[-1] == "done" and names.count("token") == 4
+    events = [(n, d) for n, d in events if n != "step"]
     assert "".join(d["text"] for n, d in events if n == "token") == "There are 1000 films."
     assert events[2][1]["rows"] == [[1000]]
     assert events[-1][1]["result"]["answer"] == "There are 1000 films."

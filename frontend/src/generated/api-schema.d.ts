@@ -523,7 +523,7 @@ export interface components {
          * AskEventOut
          * @description One event of the stream (for the OpenAPI schema of ``/api/query/stream``).
          */
-        AskEventOut: components["schemas"]["SourcesEvent"] | components["schemas"]["QueryEvent"] | components["schemas"]["RowsEvent"] | components["schemas"]["TokenEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"];
+        AskEventOut: components["schemas"]["StepEvent"] | components["schemas"]["SourcesEvent"] | components["schemas"]["QueryEvent"] | components["schemas"]["RowsEvent"] | components["schemas"]["TokenEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"];
         /** AuditEventOut */
         AuditEventOut: {
             /**
@@ -1107,6 +1107,23 @@ export interface components {
             event: "sources";
             /** Sources */
             sources: components["schemas"]["Source"][];
+        };
+        /**
+         * StepEvent
+         * @description A step starts (``generate``, ``validate`` and ``execute`` again on each repair round);
+         *     the client shows it with the time since the question was sent.
+         */
+        StepEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "step";
+            /**
+             * Step
+             * @enum {string}
+             */
+            step: "retrieve" | "generate" | "validate" | "execute" | "answer";
         };
         /** SyncIn */
         SyncIn: {

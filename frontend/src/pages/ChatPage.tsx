@@ -22,6 +22,9 @@ interface Turn {
   timings: Partial<Record<Step, number>>;
   error: string | null;
   done: boolean;
+  /** The step under way while the answer streams, and when the question was sent (ms). */
+  step: Step | null;
+  startedAt: number;
 }
 
 // Error codes that mean the language model cannot answer at all (the banner says so).
@@ -33,7 +36,7 @@ const STEP_NAMES = Object.keys(STEP_SEEN) as Step[];
 
 function emptyTurn(question: string): Turn {
   return { question, answer: "", query: null, language: "sql", columns: [], rows: [], truncated: false, executed: false,
-           sources: [], timings: {}, error: null, done: false }; // prettier-ignore
+           sources: [], timings: {}, error: null, done: false, step: null, startedAt: Date.now() }; // prettier-ignore
 }
 
 /** A stored turn shown as it was first shown: the history keeps the rows (a preview of a long result). */
@@ -55,7 +58,34 @@ export function fromHistory(item: HistoryItem): Turn {
     timings: item.timings,
     error: item.error,
     done: true,
+    step: null,
+    startedAt: 0,
   };
+}
+
+// What each step is doing, for the progress line while a question runs.
+const STEP_LABEL: Record<Step, string> = {
+  retrieve: "Finding the relevant tables",
+  generate: "The model is writing the query",
+  validate: "Checking the query is read-only",
+  execute: "Running the query on the database",
+  answer: "The model is writing the answer",
+};
+
+/** The step under way and the seconds since the question was sent, ticking. */
+export function Progress({ step, startedAt }: { step: Step | null; startedAt: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), 200);
+    return () => window.clearInterval(timer);
+  }, []);
+  const index = step ? STEP_NAMES.indexOf(step) + 1 : 0;
+  return (
+    <p className="text-sm text-slate-600" role="status" data-testid="progress">
+      {step ? `Step ${index} of ${STEP_NAMES.length}: ${STEP_LABEL[step]}…` : "Sending the question…"}{" "}
+      <span className="tabular-nums">{((now - startedAt) / 1000).toFixed(1)} s</span>
+    </p>
+  );
 }
 
 /** Sources split by the parsed query: what it read, then what retrieval offered besides. */
@@ -96,9 +126,8 @@ function TurnView({ turn, ref }: { turn: Turn; ref?: React.Ref<HTMLElement> }) {
         <p className="whitespace-pre-wrap text-sm" data-testid="answer">
           {turn.answer}
         </p>
-      ) : (
-        !turn.done && <p className="text-sm text-slate-500">Thinking…</p>
-      )}
+      ) : null}
+      {!turn.done && <Progress step={turn.step} startedAt={turn.startedAt} />}
       {/* Said once: an answer from before the answers stopped repeating the error does not get it twice. */}
       {turn.error && !turn.answer.includes(turn.error) && <Alert kind="warning">{turn.error}</Alert>}
       {turn.query && (
@@ -154,6 +183,7 @@ export default function ChatPage() {
   const [notice, setNotice] = useState<string | null>(null);
   const lastTurn = useRef<HTMLElement | null>(null);
   const [busy, setBusy] = useState(false);
+  const abort = useRef<AbortController | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [llmDown, setLlmDown] = useState(false);
 
@@ -210,6 +240,8 @@ export default function ChatPage() {
         all.map((t, i) => (i === index ? { ...t, ...(typeof patch === "function" ? patch(t) : patch) } : t)),
       );
     setTurns((all) => [...all, emptyTurn(question)]);
+    const controller = new AbortController();
+    abort.current = controller;
     setQuestion("");
     setBusy(true);
     setError(null);
@@ -218,7 +250,8 @@ export default function ChatPage() {
       await api.ask(
         { connection_id: connectionId, question, conversation_id: conversationId ?? undefined },
         (event) => {
-          if (event.event === "sources") update({ sources: event.sources });
+          if (event.event === "step") update({ step: event.step });
+          else if (event.event === "sources") update({ sources: event.sources });
           else if (event.event === "query") update({ query: event.query, language: event.language });
           else if (event.event === "rows")
             update({
@@ -246,11 +279,17 @@ export default function ChatPage() {
             setParams({ conversation: result.conversation_id, connection: connectionId }, { replace: true });
           }
         },
+        controller.signal,
       );
     } catch (err) {
-      update({ done: true });
-      setError(err instanceof ApiError ? err.message : "The question could not be asked.");
+      if (controller.signal.aborted) {
+        update({ done: true, error: "Cancelled: the question was stopped, and its query cancelled on the database." });
+      } else {
+        update({ done: true });
+        setError(err instanceof ApiError ? err.message : "The question could not be asked.");
+      }
     } finally {
+      abort.current = null;
       setBusy(false);
       loadHistory();
       lastTurn.current?.focus(); // a screen reader or keyboard user lands on the answer
@@ -317,9 +356,16 @@ export default function ChatPage() {
             className="rounded border border-slate-300 px-3 py-2 text-sm"
             placeholder="Which customers rented the most films last month?"
           />
-          <Button type="submit" disabled={busy || !question.trim() || !connectionId}>
-            {busy ? "Asking…" : "Ask"}
-          </Button>
+          <div className="flex gap-2">
+            <Button type="submit" disabled={busy || !question.trim() || !connectionId}>
+              {busy ? "Asking…" : "Ask"}
+            </Button>
+            {busy && (
+              <Button variant="secondary" onClick={() => abort.current?.abort()}>
+                Cancel
+              </Button>
+            )}
+          </div>
         </form>
       </section>
       <aside aria-label="History" className="order-last flex min-w-0 flex-col gap-2 lg:order-first lg:col-span-1">

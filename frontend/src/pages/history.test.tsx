@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { HistoryItem } from "../api";
 import { render, screen } from "@testing-library/react";
-import { fromHistory, Provenance } from "./ChatPage";
+import { fromHistory, Progress, Provenance } from "./ChatPage";
 
 const item: HistoryItem = {
   id: "h1",
@@ -70,5 +70,12 @@ describe("Provenance", () => {
     expect(screen.getByTestId("sources")).toHaveTextContent(
       /^Retrieved: public\.category, public\.film_actor \(join\)$/,
     );
+  });
+});
+
+describe("Progress", () => {
+  it("names the step under way and counts the seconds", () => {
+    render(<Progress step="execute" startedAt={Date.now() - 2500} />);
+    expect(screen.getByRole("status")).toHaveTextContent(/^Step 4 of 5: Running the query on the database… 2\.\d s$/);
   });
 });
