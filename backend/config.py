@@ -117,6 +117,11 @@ class QuerySettings(_Group):
         default=200, ge=0, description="Result rows kept with a history entry, so a reopened answer shows them"
     )
     history_preview_bytes: int = Field(default=1_000_000, ge=0, description="Bytes of those rows, at most (as JSON)")
+    export_max_rows: int = Field(
+        default=1_000_000, ge=1, description="Rows of a full CSV export, at most (MongoDB: at most 100,000)"
+    )
+    export_max_bytes: int = Field(default=500_000_000, ge=1_000, description="Bytes of values in a full export")
+    export_statement_timeout_ms: int = Field(default=300_000, ge=100, description="Time limit of an export's query")
     ask_default_top_k: int = Field(default=10, ge=1, le=50)
     ask_context_chars: int = Field(default=24_000, ge=1_000, description="Characters of schema text in a prompt")
     ask_max_columns_per_object: int = Field(default=40, ge=5, description="Columns shown of a wider table")

@@ -24,6 +24,7 @@ from backend.services.ask_service import AskService
 from backend.services.audit_service import AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
+from backend.services.export_service import ExportService
 from backend.services.history_service import HistoryService
 from backend.services.indexing_service import IndexingService, introspect_options
 from backend.services.job_runner import JobRunner
@@ -46,6 +47,7 @@ class AppContext:
     search: SearchService
     ask: AskService
     history: HistoryService
+    export: ExportService
     user_settings: UserSettingsService
     models: ModelService
     audit: AuditService
@@ -121,6 +123,7 @@ def build_context(
         settings.security,
         metrics,
     )
+    export = ExportService(connections, history, dialects, settings.query, audit)
     return AppContext(
         settings=settings,
         engine=engine,
@@ -133,6 +136,7 @@ def build_context(
         search=search,
         ask=ask,
         history=history,
+        export=export,
         user_settings=user_settings,
         models=ModelService(llm, settings.llm.ollama_model),
         audit=audit,

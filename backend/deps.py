@@ -16,6 +16,7 @@ from backend.services.ask_service import AskService
 from backend.services.audit_service import Actor, AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
+from backend.services.export_service import ExportService
 from backend.services.history_service import HistoryService
 from backend.services.model_service import ModelService
 from backend.services.search_service import SearchService
@@ -73,6 +74,13 @@ AskServiceDep = Annotated[AskService, Depends(get_ask_service)]
 AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
 AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
 HistoryServiceDep = Annotated[HistoryService, Depends(get_history_service)]
+
+
+def get_export_service(context: ContextDep) -> ExportService:
+    return context.export
+
+
+ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
 UserSettingsServiceDep = Annotated[UserSettingsService, Depends(get_user_settings_service)]
 ModelServiceDep = Annotated[ModelService, Depends(get_model_service)]
 ConnectionServiceDep = Annotated[ConnectionService, Depends(get_connection_service)]
@@ -89,7 +97,7 @@ async def get_current_user(
     if credentials is not None and credentials.scheme.lower() == "bearer":
         return await auth.user_for_token(credentials.credentials)
     try:
-        token = cookie_token(request)
+        token = cookie_token(request, request.app.state.context.settings.auth.session_cookie_secure)
     except PermissionError as exc:
         raise ForbiddenError(str(exc)) from None
     if token is None:

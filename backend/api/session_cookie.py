@@ -11,8 +11,8 @@ Over HTTPS (the request's own scheme, or the one a trusted proxy names: ``TRUSTE
 with ``SESSION_COOKIE_SECURE=always`` the cookies are ``Secure`` and carry the ``__Host-``
 prefix, which a browser accepts only from a secure origin, for path ``/`` and with no Domain:
 a neighbouring host or plain-HTTP page cannot plant or overwrite them. Over plain HTTP
-(localhost) they keep their bare names. Both spellings are read and cleared, so switching
-scheme never strands a session.
+(localhost) they keep their bare names. Only the spelling of the request's scheme is read
+(switching scheme means logging in again); logout clears both.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def _name(base: str, secure: bool) -> str:
     return SECURE_PREFIX + base if secure else base
 
 
-def _read(request: Request, base: str) -> str | None:
-    return request.cookies.get(SECURE_PREFIX + base) or request.cookies.get(base)
+def _read(request: Request, base: str, secure: bool) -> str | None:
+    return request.cookies.get(_name(base, secure))
 
 
 def set_session(response: Response, request: Request, token: str, max_age: int, mode: SecureMode) -> None:
@@ -65,14 +65,19 @@ def clear_session(response: Response) -> None:
             response.delete_cookie(_name(base, secure), path="/", httponly=httponly, samesite="strict", secure=secure)
 
 
-def cookie_token(request: Request) -> str | None:
+def cookie_token(request: Request, mode: SecureMode) -> str | None:
     """The session cookie's token, or None without one. Raises ``PermissionError`` for a request
-    that changes state without the matching CSRF header."""
-    token = _read(request, SESSION_COOKIE)
+    that changes state without the matching CSRF header.
+
+    Over HTTPS only the ``__Host-`` pair counts: a bare-named cookie is what a neighbouring host
+    or a plain-HTTP page can plant, and a planted session would sign the person in as someone
+    else. Session and CSRF cookie always come from the same spelling."""
+    secure = is_secure(request, mode)
+    token = _read(request, SESSION_COOKIE, secure)
     if not token:
         return None
     if request.method not in SAFE_METHODS:
-        expected = _read(request, CSRF_COOKIE) or ""
+        expected = _read(request, CSRF_COOKIE, secure) or ""
         sent = request.headers.get(CSRF_HEADER) or ""
         if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
             raise PermissionError("The request lacks the CSRF token of this session")

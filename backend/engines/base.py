@@ -13,7 +13,7 @@ import datetime as dt
 import decimal
 import json
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -143,6 +143,13 @@ class QueryDialect(Protocol):
         ...
 
     async def run(self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits) -> QueryResult: ...
+
+    def export(
+        self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits, max_rows: int, max_bytes: int
+    ) -> AsyncIterator[list[str | None] | str]:
+        """The whole result of a checked ``query``: the column names, then each row as CSV cells;
+        a ``str`` last when a cap stopped it. Raises ``QueryExecutionError``."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,9 @@ class UserSettingsOut(BaseModel):
     top_k: int
     sample_rows: int
     execute_queries: bool
+    export_max_rows: int = Field(
+        default=1_000_000, description="Rows of a full CSV export, at most (set by the server)"
+    )
 
 
 class UserSettingsIn(BaseModel):

@@ -37,7 +37,8 @@ class AdminService:
         async with self._sessions() as session, session.begin():
             # One lock for every role change: two admins demoting each other cannot both win.
             await session.execute(select(func.pg_advisory_xact_lock(7_201_002)))
-            user = await session.get(User, user_id)
+            # Locked: a logout or login bumping the version meanwhile must not be overwritten.
+            user = await session.get(User, user_id, with_for_update=True)
             if user is None:
                 raise NotFoundError("User not found")
             before = {"role": user.role, "disabled": user.disabled}

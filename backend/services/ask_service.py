@@ -17,7 +17,7 @@ from backend.components.llm_client import LLMClient, LLMUnavailableError
 from backend.components.metrics import Metrics
 from backend.components.prompt_budget import fit_to_budget, focus_columns
 from backend.config import QuerySettings, SecuritySettings
-from backend.engines.base import QueryDialect, QueryResult
+from backend.engines.base import QueryDialect, QueryRefusedError, QueryResult
 from backend.engines.prompting import answer_messages
 from backend.schemas.ask_events import (
     AskEvent,
@@ -211,7 +211,11 @@ class AskService:
         """The whole answer, kept in the history."""
         final = state.result if final_sql is not None else None
         if final_sql is not None:
-            used = plan.dialect.used_objects(final_sql, plan.target.snapshot)
+            try:
+                used = plan.dialect.used_objects(final_sql, plan.target.snapshot)
+            except QueryRefusedError:
+                logger.warning("provenance: the checked query did not parse again")
+                used = []
             sources = provenance(sources, used, plan.target.snapshot)
         out = QueryOut(
             answer=state.answer.strip(),

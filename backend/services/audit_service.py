@@ -93,9 +93,17 @@ class AuditService:
                 select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
             )
             items = [_shown(AuditEventOut.model_validate(r, from_attributes=True)) for r in rows.all()]
-            names = await _connection_names(session, {i.target for i in items if i.target})
-        items = [i.model_copy(update={"target_name": names.get(i.target or "")}) for i in items]
+            named = [i for i in items if i.target and _names_a_connection(i)]
+            names = await _connection_names(session, {i.target for i in named if i.target})
+        items = [i.model_copy(update={"target_name": names.get(i.target or "")}) if _names_a_connection(i) else i
+                 for i in items]  # fmt: skip
         return AuditPage(items=items, total=int(total or 0), limit=limit, offset=offset)
+
+
+def _names_a_connection(event: AuditEventOut) -> bool:
+    """Whether the event's target was written by Sextant as a connection id. A failed create
+    once recorded the user's chosen name there, which could spell another connection's id."""
+    return not (event.action == "connection_create" and not event.success)
 
 
 async def _connection_names(session: AsyncSession, targets: set[str]) -> dict[str, str]:
@@ -119,6 +127,7 @@ async def _connection_names(session: AsyncSession, targets: set[str]) -> dict[st
             .where(
                 AuditEvent.target.in_(missing),
                 AuditEvent.action.in_(("connection_create", "connection_delete")),
+                AuditEvent.success.is_(True),
                 AuditEvent.details.has_key("name"),
             )
             .order_by(AuditEvent.id)

@@ -127,9 +127,9 @@ class ConnectionService:
             await self._audit.record(
                 actor,
                 "connection_create",
-                target=body.name,
                 success=False,
-                details={"kind": body.kind, "error": result.error},
+                # No target: the name is the user's text and could spell another connection's id.
+                details={"name": body.name, "kind": body.kind, "error": result.error},
             )
             raise BadRequestError(result.error)
         connection = Connection(

@@ -140,6 +140,14 @@ class HistoryService:
             ]
         return HistoryOut(items=items, total=int(total or 0))
 
+    async def get(self, user_id: uuid.UUID, history_id: uuid.UUID) -> HistoryItem:
+        """One of the caller's turns; 404 for anyone else's, as for one that does not exist."""
+        async with self._sessions() as session:
+            row = await session.get(QueryHistory, history_id)
+            if row is None or row.user_id != user_id:
+                raise NotFoundError("History item not found")
+            return HistoryItem.model_validate(row, from_attributes=True)
+
     async def delete(self, user_id: uuid.UUID, history_id: uuid.UUID) -> None:
         async with self._sessions() as session, session.begin():
             result = await session.execute(

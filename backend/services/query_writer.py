@@ -97,15 +97,17 @@ class QueryWriter:
                     problem = f"The database said: {exc}"
                     failure = "database"
                     code = "db_timeout" if isinstance(exc, QueryExecutionError) and exc.timed_out else "db_error"
-                except BaseException:
+                except anyio.get_cancelled_exc_class():
                     # Cancelled (the person pressed Cancel or went away): the query reached the
                     # database, so it is in the trail, shielded from the cancellation under way.
-                    with anyio.CancelScope(shield=True):
-                        elapsed = (time.perf_counter() - started) * 1000
-                        await self._audit_query(plan, state, "cancelled before it finished", elapsed)
+                    await self._audit_shielded(plan, state, "cancelled before it finished", started)
+                    raise
+                except Exception as exc:
+                    await self._audit_shielded(plan, state, f"failed: {type(exc).__name__}", started)
                     raise
                 state.add("execute", started)
-                await self._audit_query(plan, state, problem, (time.perf_counter() - started) * 1000)
+                # Shielded too: a cancel arriving while the row is written must not lose it.
+                await self._audit_shielded(plan, state, problem, started)
             elif refused and problem is not None:
                 refusals.append({"query": (state.sql or "")[:10_000], "error": problem})
             if problem is None:
@@ -115,6 +117,10 @@ class QueryWriter:
             state.fail(problem, code, failure)
             logger.info("query attempt %d refused or failed: %s", attempt + 1, problem)
             messages = repair_messages(messages, dialect.as_reply(query) if query else reply[:500], problem)
+
+    async def _audit_shielded(self, plan: AskPlan, state: AskState, problem: str | None, started: float) -> None:
+        with anyio.CancelScope(shield=True):
+            await self._audit_query(plan, state, problem, (time.perf_counter() - started) * 1000)
 
     async def _audit_refusals(self, plan: AskPlan, refusals: list[dict[str, str]]) -> None:
         if self._metrics:

@@ -28,6 +28,7 @@ class UserSettingsService:
                 row.sample_rows if row and row.sample_rows is not None else self._query.ask_default_sample_rows
             ),
             execute_queries=row.execute_queries if row else True,
+            export_max_rows=self._query.export_max_rows,
         )
 
     async def update(self, user_id: uuid.UUID, body: UserSettingsIn) -> UserSettingsOut:

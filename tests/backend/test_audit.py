@@ -61,6 +61,17 @@ def test_queries_are_recorded_with_their_sql_and_refusals_with_the_reason(
     assert 'Column "nope"' in mine[0]["details"]["error"]
     # Events name the connection, also after it is deleted.
     assert {e["target_name"] for e in mine} == {"sakila"}
+    # Reproduction (review): a failed create named after another connection's id does not make
+    # the trail name that connection.
+    spoof = client.post(
+        "/api/connections",
+        json={"name": f"connection:{cid}", "kind": "postgres", "url": "postgresql://postgres@127.0.0.1:1/x"},
+        headers=admin,
+    )
+    assert spoof.status_code == 400
+    failed = _events(client, admin, action="connection_create", success=False)[0]
+    assert failed["target"] is None and failed["target_name"] is None
+    assert failed["details"]["name"] == f"connection:{cid}"
     client.delete(f"/api/connections/{cid}", headers=admin)
     deleted = _events(client, admin, action="connection_delete")[0]
     assert deleted["target"] == f"connection:{cid}" and deleted["target_name"] == "sakila (deleted)"

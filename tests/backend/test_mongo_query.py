@@ -70,7 +70,7 @@ def test_ask_returns_the_documents_the_pipeline_gives(
     assert body["columns"] == columns == ["_id", "qty", "lines"]
     assert body["rows"] == rows and body["row_count"] == 3
     assert [r[0] for r in rows] == ["SKU-0", "SKU-1", "SKU-2"]
-    assert json.loads(body["query"]) == {"collection": "orders", "pipeline": pipeline}
+    assert json.loads(body["query"]) == {"collection": "shop.orders", "pipeline": pipeline}
     system = ollama.chat_requests(streaming=False)[0]["messages"][0]["content"]
     assert "collection shop.orders" in system and "items.sku: string" in system
 

@@ -212,9 +212,16 @@ def test_settings_defaults_partial_update_and_execute_off(
         "top_k": 10,
         "sample_rows": 2,
         "execute_queries": True,
+        "export_max_rows": 1_000_000,
     }
     updated = client.put("/api/settings", json={"top_k": 3, "execute_queries": False}, headers=headers).json()
-    assert updated == {"model": "llama3.2", "top_k": 3, "sample_rows": 2, "execute_queries": False}
+    assert updated == {
+        "model": "llama3.2",
+        "top_k": 3,
+        "sample_rows": 2,
+        "execute_queries": False,
+        "export_max_rows": 1_000_000,
+    }
     assert client.put("/api/settings", json={"top_k": 0}, headers=headers).status_code == 422
     ollama.reply_sql("SELECT count(*) FROM film")
     body = _ask(client, sakila, "how many films?")

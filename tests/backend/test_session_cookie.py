@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from backend.api.session_cookie import CSRF_COOKIE, CSRF_HEADER, SECURE_PREFIX, SESSION_COOKIE
 from backend.config import AuthSettings, Settings
 from backend.main import create_app
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_JWT_SECRET, register_and_login
 
 
 def _browser_login(client: TestClient) -> tuple[str, str]:
@@ -98,3 +98,20 @@ def test_without_cookie_or_token_it_is_401(client: TestClient) -> None:
     client.cookies.clear()
     assert client.get("/api/auth/me").status_code == 401
     assert client.put("/api/settings", json={"top_k": 4}).status_code == 401
+
+
+def test_over_https_planted_bare_cookies_count_for_nothing(settings_factory: Callable[..., Settings]) -> None:
+    """Reproduction (review): a bare-named cookie, which a sibling host or an http:// page can
+    plant, must not sign anyone in over https, nor pair with the other spelling for CSRF."""
+    with TestClient(create_app(settings_factory()), base_url="https://testserver") as client:
+        attacker = register_and_login(client)["Authorization"].removeprefix("Bearer ")
+        client.cookies.set(SESSION_COOKIE, attacker)
+        assert client.get("/api/auth/me").status_code == 401
+        email, password = f"{uuid.uuid4().hex[:8]}@example.com", "correct horse battery"
+        client.post("/api/auth/register", json={"email": email, "password": password}).raise_for_status()
+        client.post("/api/auth/login", json={"email": email, "password": password, "session_cookie": True})
+        assert client.get("/api/auth/me").json()["email"] == email  # the __Host- session wins
+        client.cookies.delete(SECURE_PREFIX + CSRF_COOKIE)
+        client.cookies.set(CSRF_COOKIE, "planted")
+        mixed = client.put("/api/settings", json={"top_k": 7}, headers={CSRF_HEADER: "planted"})
+        assert mixed.status_code == 403

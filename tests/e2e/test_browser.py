@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
@@ -73,6 +74,12 @@ def test_the_whole_loop(page: Page, app_url: str, sakila_url: str, ollama: Ollam
     page.get_by_role("button", name="Ask").click()
     expect(page.get_by_test_id("answer")).to_have_text("Sports has the most films, 74.")
     expect(page.get_by_test_id("query")).to_contain_text("JOIN public.film_category AS fc")
+    # The whole result downloads as CSV (the query run again, read-only), its cap stated.
+    expect(page.get_by_text("up to 1,000,000 rows")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the whole result (CSV)").click()
+    exported = Path(download.value.path()).read_text().splitlines()
+    assert exported[0] == "category,films" and len(exported) == 17 and exported[1] == "Sports,74"
     table = page.get_by_role("table", name="Result rows")
     expect(table.get_by_role("row")).to_have_count(17)  # header + 16 categories
     expect(table).to_contain_text("Sports")

@@ -43,7 +43,9 @@ def test_progress_and_cancel(page: Page, slow_app_url: str, sakila_url: str, oll
     register(page, slow_app_url, "waiting@example.com")
     page.get_by_role("link", name="Connections", exact=True).click()
     add_connection(page, "sakila", sakila_url)
-    page.get_by_role("link", name="Chat").click()
+    # Once indexed, the card offers to ask about the database, with it chosen in Chat.
+    page.get_by_role("link", name="Ask about sakila").click()
+    expect(page.get_by_label("Connection")).to_have_text("sakila")
     ollama.reply_sql(ENDLESS)
     page.get_by_role("textbox", name="Question").fill("Count every triple of rentals")
     page.get_by_role("button", name="Ask").click()

@@ -4,8 +4,9 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import StreamingResponse
 
-from backend.deps import CurrentUser, HistoryServiceDep
+from backend.deps import ActorDep, CurrentUser, ExportServiceDep, HistoryServiceDep
 from backend.schemas.query import HistoryOut
 
 router = APIRouter(prefix="/history", tags=["history"])
@@ -22,6 +23,23 @@ async def list_history(
     rows: Annotated[bool, Query(description="false: leave each entry's preview rows out")] = True,
 ) -> HistoryOut:
     return await service.list(user.id, connection_id, conversation_id, limit, offset, with_rows=rows)
+
+
+@router.get(
+    "/{history_id}/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "The whole result as CSV"}},
+)
+async def export_csv(history_id: uuid.UUID, actor: ActorDep, service: ExportServiceDep) -> StreamingResponse:
+    """The complete result of this answer's query, run again read-only, as CSV (caps:
+    ``EXPORT_MAX_ROWS``, ``EXPORT_MAX_BYTES``; a last line starting with ``#`` says a cap or
+    an error stopped it)."""
+    plan = await service.prepare(actor, history_id)
+    return StreamingResponse(
+        service.stream(plan),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{plan.filename}"', "Cache-Control": "no-store"},
+    )
 
 
 @router.delete("/{history_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 from backend.components.llm_client import ChatMessage
@@ -10,8 +11,12 @@ from backend.engines.base import QueryLimits, QueryRefusedError, QueryResult
 from backend.engines.mongo.guard import check_pipeline, parse_mongo_query, used_collections
 from backend.engines.mongo.prompt import MONGO_JSON_SCHEMA, MONGO_SYSTEM, collection_description, extract_json_object
 from backend.engines.mongo.runner import MongoQueryRunner
+from backend.engines.postgres.export import cell
 from backend.engines.prompting import Turn, conversation
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
+
+# Rows of a MongoDB export, at most: they are held in memory before the file is written.
+MONGO_EXPORT_ROWS = 100_000
 
 
 class MongoDialect:
@@ -40,6 +45,19 @@ class MongoDialect:
 
     def used_objects(self, query: str, snapshot: SchemaSnapshot) -> list[str]:
         return used_collections(parse_mongo_query(query, snapshot))
+
+    async def export(
+        self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits, max_rows: int, max_bytes: int
+    ) -> AsyncIterator[list[str | None] | str]:
+        # Documents are flattened into columns as they come, so the header is known only at the
+        # end: the result is collected (within MONGO_EXPORT_ROWS and the byte cap), then written.
+        capped = dataclasses.replace(limits, max_rows=min(max_rows, MONGO_EXPORT_ROWS), max_bytes=max_bytes)
+        result = await self.run(url, query, snapshot, capped)
+        yield list(result.columns)
+        for row in result.rows:
+            yield [cell(v) for v in row]
+        if result.truncated:
+            yield f"Export stopped: {result.truncation or 'the result has more rows'}"
 
     async def run(self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits) -> QueryResult:
         parsed = parse_mongo_query(query, snapshot)

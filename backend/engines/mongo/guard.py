@@ -49,7 +49,10 @@ class MongoQuery:
     pipeline: list[dict[str, Any]]
 
     def to_text(self) -> str:
-        return json.dumps({"collection": self.collection, "pipeline": self.pipeline}, separators=(", ", ": "))
+        # database.collection: on a connection spanning databases the bare name can be ambiguous.
+        return json.dumps(
+            {"collection": f"{self.database}.{self.collection}", "pipeline": self.pipeline}, separators=(", ", ": ")
+        )
 
 
 def collections_by_database(snapshot: SchemaSnapshot) -> dict[str, dict[str, set[str]]]:
@@ -208,11 +211,13 @@ def used_collections(query: MongoQuery) -> list[str]:
             for name, spec in stage.items():
                 target = spec if name == "$unionWith" and isinstance(spec, str) else None
                 if isinstance(spec, dict):
+                    # Only stages that hold pipelines: a "pipeline" key elsewhere is a field or a literal.
                     if name in ("$lookup", "$graphLookup"):
                         target = spec.get("from")
                     elif name == "$unionWith":
                         target = spec.get("coll")
-                    visit(spec.get("pipeline"))
+                    if name in ("$lookup", "$unionWith"):
+                        visit(spec.get("pipeline"))
                     if name == "$facet":
                         for branch in spec.values():
                             visit(branch)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 from backend.components.llm_client import ChatMessage
 from backend.engines.base import QueryLimits, QueryResult
+from backend.engines.postgres.export import stream_rows
 from backend.engines.postgres.guard_names import guard_sql, used_relations
 from backend.engines.postgres.prompt import SQL_JSON_SCHEMA, extract_sql, generation_messages, table_ddl
 from backend.engines.postgres.runner import PostgresQueryRunner
@@ -42,3 +43,8 @@ class PostgresDialect:
 
     async def run(self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits) -> QueryResult:
         return await PostgresQueryRunner().run(url, query, limits)
+
+    def export(
+        self, url: str, query: str, snapshot: SchemaSnapshot, limits: QueryLimits, max_rows: int, max_bytes: int
+    ) -> AsyncIterator[list[str | None] | str]:
+        return stream_rows(url, query, limits, max_rows, max_bytes)

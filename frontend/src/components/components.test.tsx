@@ -4,6 +4,7 @@ import { MemoryRouter } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AuthProvider } from "../auth";
 import LoginPage from "../pages/LoginPage";
+import AnswerText from "./AnswerText";
 import ResultTable from "./ResultTable";
 
 afterEach(() => {
@@ -85,5 +86,35 @@ describe("LoginPage", () => {
     renderLogin();
     expect(await screen.findByText("Sign-up is closed: ask an administrator for an account.")).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: /Create one/ })).not.toBeInTheDocument();
+  });
+});
+
+describe("AnswerText", () => {
+  it("renders the safe Markdown subset and nothing that loads or runs", () => {
+    const text = [
+      "Sports has **74** films, *the most*; see `film_category`.",
+      "",
+      "- Sports",
+      "- Foreign",
+      "",
+      '<img src="http://example.com/x.png" onerror="alert(1)"><script>alert(2)</script>',
+      "",
+      "[click](http://example.com) ![pic](http://example.com/p.png) # not a heading",
+    ].join("\n");
+    const { container } = render(<AnswerText text={text} />);
+    expect(container.querySelector("strong")).toHaveTextContent("74");
+    expect(container.querySelector("em")).toHaveTextContent("the most");
+    expect(container.querySelector("code")).toHaveTextContent("film_category");
+    expect(container.querySelectorAll("li")).toHaveLength(2);
+    expect(container.querySelector("img, script, a, h1")).toBeNull();
+    expect(container).toHaveTextContent("click");
+    expect(container.textContent).not.toContain("**");
+  });
+
+  it("keeps a bare number an answer, not an empty list", () => {
+    const { container } = render(<AnswerText text="74." />);
+    expect(container).toHaveTextContent(/^74\.$/);
+    const list = render(<AnswerText text={"1. Sports\n2. Foreign"} />).container;
+    expect(list.querySelectorAll("li")).toHaveLength(2);
   });
 });

@@ -362,6 +362,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/history/{history_id}/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Csv
+         * @description The complete result of this answer's query, run again read-only, as CSV (caps:
+         *     ``EXPORT_MAX_ROWS``, ``EXPORT_MAX_BYTES``; a last line starting with ``#`` says a cap or
+         *     an error stopped it).
+         */
+        get: operations["export_csv_api_history__history_id__export_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/models": {
         parameters: {
             query?: never;
@@ -1255,6 +1277,12 @@ export interface components {
         UserSettingsOut: {
             /** Execute Queries */
             execute_queries: boolean;
+            /**
+             * Export Max Rows
+             * @description Rows of a full CSV export, at most (set by the server)
+             * @default 1000000
+             */
+            export_max_rows: number;
             /** Model */
             model: string;
             /** Sample Rows */
@@ -1988,6 +2016,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_csv_api_history__history_id__export_csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                history_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole result as CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
             };
             /** @description Validation Error */
             422: {

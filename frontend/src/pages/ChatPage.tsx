@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } fro
 import { useSearchParams } from "react-router-dom";
 import { ApiError, type Cell, type Connection, type HistoryItem, type ErrorCode, type Source, type Step } from "../api";
 import { useAuth } from "../auth";
+import AnswerText from "../components/AnswerText";
 import Chart from "../components/Chart";
 import ResultTable from "../components/ResultTable";
 import { Alert, Button, SelectField } from "../components/ui";
@@ -25,6 +26,8 @@ interface Turn {
   /** The step under way while the answer streams, and when the question was sent (ms). */
   step: Step | null;
   startedAt: number;
+  /** The history entry, once recorded: the full export runs its query again. */
+  historyId: string | null;
 }
 
 // Error codes that mean the language model cannot answer at all (the banner says so).
@@ -36,7 +39,7 @@ const STEP_NAMES = Object.keys(STEP_SEEN) as Step[];
 
 function emptyTurn(question: string): Turn {
   return { question, answer: "", query: null, language: "sql", columns: [], rows: [], truncated: false, executed: false,
-           sources: [], timings: {}, error: null, done: false, step: null, startedAt: Date.now() }; // prettier-ignore
+           sources: [], timings: {}, error: null, done: false, step: null, startedAt: Date.now(), historyId: null }; // prettier-ignore
 }
 
 /** A stored turn shown as it was first shown: the history keeps the rows (a preview of a long result). */
@@ -60,6 +63,7 @@ export function fromHistory(item: HistoryItem): Turn {
     done: true,
     step: null,
     startedAt: 0,
+    historyId: item.id,
   };
 }
 
@@ -111,7 +115,7 @@ export function Provenance({ sources }: { sources: Source[] }) {
   );
 }
 
-function TurnView({ turn, ref }: { turn: Turn; ref?: React.Ref<HTMLElement> }) {
+function TurnView({ turn, exportCap, ref }: { turn: Turn; exportCap: number; ref?: React.Ref<HTMLElement> }) {
   const [copied, setCopied] = useState<"yes" | "no" | null>(null);
   const chart = useMemo(() => chartFor(turn.columns, turn.rows), [turn.columns, turn.rows]);
   return (
@@ -122,11 +126,7 @@ function TurnView({ turn, ref }: { turn: Turn; ref?: React.Ref<HTMLElement> }) {
       aria-label={`Question: ${turn.question}`}
     >
       <p className="font-medium">{turn.question}</p>
-      {turn.answer ? (
-        <p className="whitespace-pre-wrap text-sm" data-testid="answer">
-          {turn.answer}
-        </p>
-      ) : null}
+      {turn.answer ? <AnswerText text={turn.answer} /> : null}
       {!turn.done && <Progress step={turn.step} startedAt={turn.startedAt} />}
       {/* Said once: an answer from before the answers stopped repeating the error does not get it twice. */}
       {turn.error && !turn.answer.includes(turn.error) && <Alert kind="warning">{turn.error}</Alert>}
@@ -157,6 +157,21 @@ function TurnView({ turn, ref }: { turn: Turn; ref?: React.Ref<HTMLElement> }) {
       {turn.columns.length > 0 && (
         <ResultTable columns={turn.columns} rows={turn.rows} truncated={turn.truncated} truncation={turn.truncation} />
       )}
+      {turn.executed && turn.historyId && turn.done && (
+        <p className="text-xs">
+          <a
+            className="text-blue-700 underline"
+            href={`/api/history/${turn.historyId}/export.csv`}
+            download
+            title="Runs the query again, read-only, and streams every row"
+          >
+            Download the whole result (CSV)
+          </a>{" "}
+          <span className="text-slate-500">
+            up to {exportCap.toLocaleString()} rows; a cut is said on the file&apos;s last line
+          </span>
+        </p>
+      )}
       {chart && <Chart spec={chart} />}
       <Provenance sources={turn.sources} />
       {Object.keys(turn.timings).length > 0 && (
@@ -186,6 +201,7 @@ export default function ChatPage() {
   const abort = useRef<AbortController | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [llmDown, setLlmDown] = useState(false);
+  const [exportCap, setExportCap] = useState(1_000_000);
 
   const loadHistory = useCallback(() => {
     api
@@ -203,6 +219,10 @@ export default function ChatPage() {
         setConnectionId((current) => current || ready[0]?.id || "");
       })
       .catch((err) => setError(err instanceof ApiError ? err.message : "Could not load connections."));
+    api
+      .settings()
+      .then((s) => setExportCap(s.export_max_rows))
+      .catch(() => undefined);
     api
       .health()
       .then((h) => setLlmDown(h.components.llm !== "ok"))
@@ -272,6 +292,7 @@ export default function ChatPage() {
               sources: result.sources, // now split into used by the query and also retrieved
               timings: result.timings,
               executed: result.executed,
+              historyId: result.history_id ?? null,
               done: true,
             });
             setConversationId(result.conversation_id);
@@ -313,7 +334,7 @@ export default function ChatPage() {
           <Alert kind="info">Add a connection and wait for its indexing to finish before asking.</Alert>
         )}
         {turns.map((t, i) => (
-          <TurnView key={i} turn={t} ref={i === turns.length - 1 ? lastTurn : undefined} />
+          <TurnView key={i} turn={t} exportCap={exportCap} ref={i === turns.length - 1 ? lastTurn : undefined} />
         ))}
         <form
           onSubmit={ask}

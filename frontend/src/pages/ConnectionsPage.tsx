@@ -353,6 +353,14 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
             {count(status.counts.reused)} unchanged).
           </p>
         ))}
+      {connection.indexed_at && (
+        <Link
+          className="self-start rounded bg-blue-700 px-3 py-1 text-sm text-white hover:bg-blue-800"
+          to={`/chat?${new URLSearchParams({ connection: connection.id })}`}
+        >
+          Ask about {connection.name}
+        </Link>
+      )}
       <Freshness connection={connection} onSchedule={schedule} />
       {error && <Alert>{error}</Alert>}
       {schema && <SchemaBrowser schema={schema} connectionId={connection.id} />}

@@ -95,3 +95,19 @@ def test_used_collections_follow_joins_unions_and_facets(shop: SchemaSnapshot) -
     assert used_collections(parsed) == ["shop.orders", "shop.customers"]
     alone = parse_mongo_query(json.dumps({"collection": "customers", "filter": {"name": "Ada"}}), shop)
     assert used_collections(alone) == ["shop.customers"]
+
+
+def test_used_collections_ignore_pipeline_keys_in_fields_and_literals(shop: SchemaSnapshot) -> None:
+    """Reproduction (review): only $lookup, $unionWith and $facet hold pipelines."""
+    literal = {"$literal": {"pipeline": [{"$lookup": {"from": "customers", "pipeline": [], "as": "x"}}]}}
+    parsed = parse_mongo_query(json.dumps({"collection": "orders", "pipeline": [
+        {"$addFields": {"pipeline": [literal]}}]}), shop)  # fmt: skip
+    assert used_collections(parsed) == ["shop.orders"]
+
+
+def test_the_query_text_names_its_database(shop: SchemaSnapshot) -> None:
+    """Reproduction (review): the text that is stored, shown and run again keeps the database,
+    so a connection spanning databases with the same collection name can run it again."""
+    parsed = parse_mongo_query(json.dumps({"collection": "orders", "pipeline": []}), shop)
+    assert json.loads(parsed.to_text())["collection"] == "shop.orders"
+    assert parse_mongo_query(parsed.to_text(), shop) == parsed
