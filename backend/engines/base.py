@@ -214,3 +214,11 @@ def json_value(value: Any, max_chars: int | None = None, _depth: int = 0) -> Jso
         return [json_value(v, max_chars, _depth + 1) for v in value]
     # timedelta, UUID, addresses and networks, ObjectId, Timestamp, Regex: their text form.
     return json_value(str(value), max_chars)
+
+
+def csv_cell(value: Any) -> str | None:
+    """A value as a CSV cell: text as is, JSON for numbers and structures, None for NULL."""
+    shown = json_value(value)
+    if shown is None or isinstance(shown, str):
+        return shown
+    return json.dumps(shown, ensure_ascii=False)

@@ -8,10 +8,11 @@ keeps the body of ``done``. Everything that can be refused for bad input is refu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from backend.components.llm_client import LLMClient, LLMUnavailableError
 from backend.components.metrics import Metrics
@@ -121,8 +122,11 @@ class AskService:
         yield StepEvent(step="retrieve")
         sources, objects = await self._retrieve(plan, state)
         yield SourcesEvent(sources=sources)
-        async for step in self._write_query(plan, objects, state):
-            yield StepEvent(step=step)
+        # aclosing: a cancelled question closes the writer at once, so its audit runs in its own
+        # finally instead of whenever the abandoned generator is finalised.
+        async with contextlib.aclosing(self._write_query(plan, objects, state)) as steps:
+            async for step in steps:
+                yield StepEvent(step=step)
         final_sql = state.final_sql
         if state.sql is not None:
             yield QueryEvent(query=state.sql, language=plan.dialect.language, valid=final_sql is not None)
@@ -167,7 +171,9 @@ class AskService:
         ]
         return sources, objects
 
-    async def _write_query(self, plan: AskPlan, objects: list[ObjectInfo], state: AskState) -> AsyncIterator[Step]:
+    async def _write_query(
+        self, plan: AskPlan, objects: list[ObjectInfo], state: AskState
+    ) -> AsyncGenerator[Step, None]:
         """The steps of writing the query; ``state.final_sql`` is the query that passed the guard
         (and ran, when running is on), or None with ``state.answer`` saying why."""
         history = await self._history.recent_turns(
@@ -175,8 +181,9 @@ class AskService:
         )
         messages = plan.dialect.generation_messages(plan.question, objects, plan.prefs.sample_rows, history)
         try:
-            async for step in self._writer.write(plan, messages, state):
-                yield step
+            async with contextlib.aclosing(self._writer.write(plan, messages, state)) as steps:
+                async for step in steps:
+                    yield step
         except LLMUnavailableError as exc:
             state.fail(f"{exc.detail}, so no query was written.", exc.code)
             state.answer = "The tables that look relevant are listed as sources."

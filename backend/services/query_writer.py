@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import anyio
 
@@ -44,7 +44,7 @@ class QueryWriter:
             temp_file_limit=s.query_temp_file_limit,
         )
 
-    async def write(self, plan: AskPlan, messages: list[ChatMessage], state: AskState) -> AsyncIterator[Step]:
+    async def write(self, plan: AskPlan, messages: list[ChatMessage], state: AskState) -> AsyncGenerator[Step, None]:
         """Generate, validate and (when allowed) execute, with repair rounds, yielding each step
         as it starts. The query that passed ends in ``state.final_sql`` (None when it gave up).
 
@@ -62,7 +62,7 @@ class QueryWriter:
 
     async def _attempts(
         self, plan: AskPlan, messages: list[ChatMessage], state: AskState, refusals: list[dict[str, str]]
-    ) -> AsyncIterator[Step]:
+    ) -> AsyncGenerator[Step, None]:
         dialect, snapshot = plan.dialect, plan.target.snapshot
         for attempt in range(self._settings.query_repair_attempts + 1):
             yield "generate"

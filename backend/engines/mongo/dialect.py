@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 from backend.components.llm_client import ChatMessage
-from backend.engines.base import QueryLimits, QueryRefusedError, QueryResult
+from backend.engines.base import QueryLimits, QueryRefusedError, QueryResult, csv_cell
 from backend.engines.mongo.guard import check_pipeline, parse_mongo_query, used_collections
 from backend.engines.mongo.prompt import MONGO_JSON_SCHEMA, MONGO_SYSTEM, collection_description, extract_json_object
 from backend.engines.mongo.runner import MongoQueryRunner
-from backend.engines.postgres.export import cell
 from backend.engines.prompting import Turn, conversation
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
 
@@ -55,7 +54,7 @@ class MongoDialect:
         result = await self.run(url, query, snapshot, capped)
         yield list(result.columns)
         for row in result.rows:
-            yield [cell(v) for v in row]
+            yield [csv_cell(v) for v in row]
         if result.truncated:
             yield f"Export stopped: {result.truncation or 'the result has more rows'}"
 

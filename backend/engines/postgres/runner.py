@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -26,6 +27,35 @@ from backend.engines.result_budget import CUT_MARK, ResultCollector
 DEADLINE_GRACE_S = 1.0
 
 
+async def check_hazards(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Refuse a database that now defines what would run its own code inside any query (a cast
+    to text added since indexing, say), looked for again in the current snapshot."""
+    hazards = [str(r[0]) for r in await (await conn.execute(HAZARDS_SQL)).fetchall()]
+    if hazards:
+        raise UnsafeSessionError(
+            f"This database now defines {'; '.join(hazards)}. PostgreSQL would run them inside "
+            "ordinary queries, so Sextant runs no queries on it"
+        )
+
+
+@contextlib.contextmanager
+def execution_errors(url: str) -> Iterator[None]:
+    """Session and driver errors as ``QueryExecutionError``, with the URL's password hidden."""
+
+    def clean(exc: BaseException) -> str:
+        return hide_password(str(exc).strip() or type(exc).__name__, url)
+
+    try:
+        yield
+    except SessionConnectError as exc:
+        cause = exc.__cause__ or exc
+        raise QueryExecutionError(f"Could not connect to the database: {clean(cause)}") from cause
+    except UnsafeSessionError as exc:
+        raise QueryExecutionError(str(exc)) from exc
+    except psycopg.Error as exc:
+        raise QueryExecutionError(clean(exc), timed_out=isinstance(exc, psycopg.errors.QueryCanceled)) from exc
+
+
 class PostgresQueryRunner:
     """Runs a checked statement under every limit of ``QueryLimits``.
 
@@ -36,12 +66,9 @@ class PostgresQueryRunner:
     """
 
     async def run(self, url: str, sql: str, limits: QueryLimits) -> QueryResult:
-        def clean(exc: BaseException) -> str:
-            return hide_password(str(exc).strip() or type(exc).__name__, url)
-
         collector = ResultCollector(limits)
         columns: list[str] = []
-        try:
+        with execution_errors(url):
             async with read_only_session(url, limits, "sextant-query") as conn:
                 try:
                     # statement_timeout applies to each FETCH on its own; this bounds them all together.
@@ -55,13 +82,6 @@ class PostgresQueryRunner:
                         f"than {limits.statement_timeout_ms} ms",
                         timed_out=True,
                     ) from exc
-        except SessionConnectError as exc:
-            cause = exc.__cause__ or exc
-            raise QueryExecutionError(f"Could not connect to the database: {clean(cause)}") from cause
-        except UnsafeSessionError as exc:
-            raise QueryExecutionError(str(exc)) from exc
-        except psycopg.Error as exc:
-            raise QueryExecutionError(clean(exc), timed_out=isinstance(exc, psycopg.errors.QueryCanceled)) from exc
         return collector.result(columns)
 
     @staticmethod
@@ -69,14 +89,7 @@ class PostgresQueryRunner:
         conn: psycopg.AsyncConnection[Any], sql: str, limits: QueryLimits, collector: ResultCollector
     ) -> list[str]:
         async with conn.transaction(force_rollback=True):
-            # The index may be older than the database: what would run its own code inside any
-            # query (a cast to text added since, say) is looked for again, in this snapshot.
-            hazards = [str(r[0]) for r in await (await conn.execute(HAZARDS_SQL)).fetchall()]
-            if hazards:
-                raise UnsafeSessionError(
-                    f"This database now defines {'; '.join(hazards)}. PostgreSQL would run them inside "
-                    "ordinary queries, so Sextant runs no queries on it"
-                )
+            await check_hazards(conn)
             capped = await capped_statement(conn, sql, limits.max_value_bytes)
             width = len(capped.columns)
             async with conn.cursor(name="sextant_query") as cursor:
