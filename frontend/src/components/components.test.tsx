@@ -25,6 +25,43 @@ describe("ResultTable", () => {
     expect(screen.getByRole("button", { name: "Previous" })).toBeEnabled();
   });
 
+  it("sorts by value with NULL last, filters per column and copies the table", async () => {
+    const data = [
+      [3, "Sports", 74, "2005-05-24T22:53:30"],
+      [10, "Foreign", null, "2006-02-14T00:00:00"],
+      [2, "Action", 64000.5, "2005-08-01T12:00:00"],
+    ];
+    const written: string[] = [];
+    Object.defineProperty(window, "isSecureContext", { value: true, configurable: true });
+    Object.defineProperty(navigator, "clipboard", {
+      value: { writeText: (t: string) => Promise.resolve(void written.push(t)) },
+      configurable: true,
+    });
+    render(<ResultTable columns={["category_id", "name", "films", "last_update"]} rows={data} truncated={false} />);
+    const table = screen.getByRole("table", { name: "Result rows" });
+    const firstColumn = () =>
+      [...table.querySelectorAll("tbody tr")].map((r) => r.querySelector("td")?.textContent ?? "");
+    // Numbers by value (10 after 3, not before), readable dates, NULL shown apart.
+    await userEvent.click(screen.getByRole("button", { name: "category_id" }));
+    expect(firstColumn()).toEqual(["2", "3", "10"]);
+    await userEvent.click(screen.getByRole("button", { name: /category_id/ }));
+    expect(firstColumn()).toEqual(["10", "3", "2"]);
+    await userEvent.click(screen.getByRole("button", { name: /^films/ }));
+    expect(firstColumn()).toEqual(["3", "2", "10"]); // 74 < 64,000.5, NULL last
+    expect(screen.getByText("2006-02-14")).toBeInTheDocument();
+    expect(screen.getByText("2005-05-24 22:53:30")).toBeInTheDocument();
+    expect(screen.getByText("NULL")).toHaveClass("italic");
+    expect(screen.getByText(new Intl.NumberFormat().format(64000.5))).toBeInTheDocument();
+    await userEvent.type(screen.getByLabelText("Filter name"), "or");
+    expect(firstColumn()).toEqual(["3", "10"]);
+    expect(screen.getByText(/3 rows, 2 match the filters/)).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Copy table" }));
+    expect(written.at(-1)).toBe(
+      "category_id\tname\tfilms\tlast_update\n3\tSports\t74\t2005-05-24T22:53:30\n10\tForeign\t\t2006-02-14T00:00:00",
+    );
+    expect(await screen.findByRole("status")).toHaveTextContent("Copied the table.");
+  });
+
   it("says when the result was cut", () => {
     render(<ResultTable columns={["id"]} rows={[[1]]} truncated />);
     expect(screen.getByText(/not the whole result: only the first rows were fetched/)).toBeInTheDocument();
