@@ -10,13 +10,13 @@ import {
 } from "@tanstack/react-table";
 import { useMemo, useState } from "react";
 import type { Cell } from "../api";
+import { ID_LIKE } from "../lib/chart";
 import { copyText } from "../lib/clipboard";
 import { toCsv } from "../lib/csv";
 import { Button } from "./ui";
 
 export const PAGE_SIZE = 20;
 
-const ID_LIKE = /(^id$|_id$|^id_|code$|zip|postal|phone|year$)/i;
 const ISO_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?([+-]\d{2}:?\d{2}|Z)?$/;
 const numbers = new Intl.NumberFormat(undefined, { maximumFractionDigits: 6 });
 

@@ -61,6 +61,36 @@ describe("chartFor", () => {
     );
     expect(spec?.kind).toBe("line");
     expect(spec?.points[0].x).toBe("2005-05-01T00:00:00");
+    expect(spec?.points.map((p) => p.t)).toEqual([
+      Date.parse("2005-05-01T00:00:00"),
+      Date.parse("2005-07-01T00:00:00"),
+    ]);
+  });
+
+  it("never plots an id as a measure and does not chart a listing", () => {
+    expect(
+      chartFor(
+        ["film_id", "title"],
+        [
+          [1, "ACADEMY DINOSAUR"],
+          [2, "ACE GOLDFINGER"],
+        ],
+      ),
+    ).toBeNull();
+    const listing = [
+      ["ACADEMY DINOSAUR", "A Epic Drama", 0.99, 86],
+      ["ACE GOLDFINGER", "A Astounding Epistle", 4.99, 48],
+    ];
+    expect(chartFor(["title", "description", "rental_rate", "length"], listing)).toBeNull();
+    expect(
+      chartFor(
+        ["store_id", "category", "films"],
+        [
+          [1, "Action", 30],
+          [2, "Action", 34],
+        ],
+      )?.value,
+    ).toBe("films");
   });
 
   it("draws nothing for one row, no number or no label", () => {
