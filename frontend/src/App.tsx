@@ -1,6 +1,7 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { NavLink, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { useAuth } from "./auth";
+import { applyTheme, followSystem, storedTheme, type ThemePref } from "./lib/theme";
 import AdminPage from "./pages/AdminPage";
 import ChatPage from "./pages/ChatPage";
 import ConnectionsPage from "./pages/ConnectionsPage";
@@ -11,6 +12,11 @@ import SettingsPage from "./pages/SettingsPage";
 function Layout({ children }: { children: React.ReactNode }) {
   const { email, role, logout } = useAuth();
   const [menuOpen, setMenuOpen] = useState(false);
+  const [theme, setTheme] = useState<ThemePref>(storedTheme);
+  useEffect(() => {
+    applyTheme(theme);
+    return theme === "system" ? followSystem(() => applyTheme("system")) : undefined;
+  }, [theme]);
   const link = ({ isActive }: { isActive: boolean }) =>
     `rounded px-3 py-2 text-sm ${isActive ? "bg-blue-700 text-white" : "text-slate-700 hover:bg-slate-200"}`;
   const close = () => setMenuOpen(false);
@@ -56,7 +62,17 @@ function Layout({ children }: { children: React.ReactNode }) {
                 Admin
               </NavLink>
             )}
-            <span className="truncate px-3 text-sm text-slate-600 sm:ml-auto sm:px-0">{email}</span>
+            <select
+              aria-label="Theme"
+              value={theme}
+              onChange={(e) => setTheme(e.target.value as ThemePref)}
+              className="rounded border border-slate-300 bg-white px-2 py-1 text-sm sm:ml-auto"
+            >
+              <option value="system">System theme</option>
+              <option value="light">Light</option>
+              <option value="dark">Dark</option>
+            </select>
+            <span className="truncate px-3 text-sm text-slate-600 sm:px-0">{email}</span>
             <button
               type="button"
               onClick={() => logout(undefined, true)}

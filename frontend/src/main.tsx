@@ -4,6 +4,10 @@ import { BrowserRouter } from "react-router-dom";
 import App from "./App";
 import { AuthProvider } from "./auth";
 import "./index.css";
+import { applyTheme, storedTheme } from "./lib/theme";
+
+// Before the first paint, so a dark system never flashes a white page.
+applyTheme(storedTheme());
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EXPIRED, sessionEnded } from "./session";
+import { applyTheme, resolveTheme, storedTheme } from "./theme";
 import { chartFor } from "./chart";
 import { toCsv } from "./csv";
 import { parseSse } from "./sse";
@@ -116,5 +117,18 @@ describe("sessionEnded", () => {
     );
     expect(sessionEnded("Token expired")).toBe(EXPIRED);
     expect(sessionEnded(null)).toBe(EXPIRED);
+  });
+});
+
+describe("theme", () => {
+  it("follows the system unless a theme was picked, and remembers the pick", () => {
+    expect(resolveTheme("system", true)).toBe("dark");
+    expect(resolveTheme("system", false)).toBe("light");
+    expect(resolveTheme("light", true)).toBe("light");
+    applyTheme("dark");
+    expect(document.documentElement.classList.contains("dark")).toBe(true);
+    expect(storedTheme()).toBe("dark");
+    applyTheme("system");
+    expect(storedTheme()).toBe("system");
   });
 });
