@@ -45,7 +45,9 @@ def test_progress_and_cancel(page: Page, slow_app_url: str, sakila_url: str, oll
     add_connection(page, "sakila", sakila_url)
     # Once indexed, the card offers to ask about the database, with it chosen in Chat.
     page.get_by_role("link", name="Ask about sakila").click()
-    expect(page.get_by_label("Connection")).to_have_text("sakila")
+    expect(page.get_by_role("heading", name="Chat")).to_be_visible()
+    chosen = page.get_by_role("combobox", name="Connection", exact=True)
+    expect(chosen.locator("option:checked")).to_have_text("sakila")
     ollama.reply_sql(ENDLESS)
     page.get_by_role("textbox", name="Question").fill("Count every triple of rentals")
     page.get_by_role("button", name="Ask").click()
