@@ -90,6 +90,7 @@ SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 async def get_current_user(
     request: Request,
     auth: AuthServiceDep,
+    context: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UserOut:
     """The caller, by ``Authorization: Bearer`` (programs) or else by the browser's session
@@ -97,7 +98,7 @@ async def get_current_user(
     if credentials is not None and credentials.scheme.lower() == "bearer":
         return await auth.user_for_token(credentials.credentials)
     try:
-        token = cookie_token(request, request.app.state.context.settings.auth.session_cookie_secure)
+        token = cookie_token(request, context.settings.auth.session_cookie_secure)
     except PermissionError as exc:
         raise ForbiddenError(str(exc)) from None
     if token is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import anyio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -65,6 +66,34 @@ class AuditService:
         async with self._sessions() as session, session.begin():
             session.add(event)
 
+    async def record_query(
+        self,
+        actor: Actor,
+        connection_id: uuid.UUID,
+        language: str,
+        query: str,
+        *,
+        row_count: int | None,
+        duration_ms: float,
+        error: str | None,
+        export: bool = False,
+    ) -> None:
+        """One query that reached a user's database. Shielded from cancellation: a question
+        cancelled while the row is written still leaves it in the trail."""
+        details: dict[str, Any] = {
+            "language": language,
+            "query": query[:10_000],
+            "row_count": row_count,
+            "duration_ms": round(duration_ms, 1),
+            "error": error,
+        }
+        if export:
+            details["export"] = True
+        with anyio.CancelScope(shield=True):
+            await self.record(
+                actor, "query", target=f"connection:{connection_id}", success=error is None, details=details
+            )
+
     async def list(
         self,
         *,
@@ -93,10 +122,9 @@ class AuditService:
                 select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
             )
             items = [_shown(AuditEventOut.model_validate(r, from_attributes=True)) for r in rows.all()]
-            named = [i for i in items if i.target and _names_a_connection(i)]
-            names = await _connection_names(session, {i.target for i in named if i.target})
-        items = [i.model_copy(update={"target_name": names.get(i.target or "")}) if _names_a_connection(i) else i
-                 for i in items]  # fmt: skip
+            named = {i.target: i for i in items if i.target and _names_a_connection(i)}
+            names = await _connection_names(session, set(named))
+        items = [i.model_copy(update={"target_name": names.get(i.target)}) if i.target in named else i for i in items]
         return AuditPage(items=items, total=int(total or 0), limit=limit, offset=offset)
 
 

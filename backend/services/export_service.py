@@ -10,6 +10,7 @@ while rows stream can no longer change the status: it ends the file with a ``#``
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import time
 import uuid
@@ -20,12 +21,13 @@ from typing import Any
 import anyio
 
 from backend.config import QuerySettings
-from backend.engines.base import QueryDialect, QueryExecutionError, QueryLimits, QueryRefusedError
+from backend.engines.base import QueryDialect, QueryExecutionError, QueryRefusedError
 from backend.errors import ConflictError
 from backend.services.ask_plan import AskTarget
 from backend.services.audit_service import Actor, AuditService
 from backend.services.connection_service import ConnectionService
 from backend.services.history_service import HistoryService
+from backend.services.query_writer import query_limits
 
 
 @dataclass(frozen=True)
@@ -80,13 +82,7 @@ class ExportService:
     async def stream(self, plan: ExportPlan) -> AsyncIterator[str]:
         """The CSV text, a batch of lines at a time; the run goes into the audit trail."""
         s = self._settings
-        limits = QueryLimits(
-            statement_timeout_ms=s.export_statement_timeout_ms,
-            lock_timeout_ms=s.query_lock_timeout_ms,
-            idle_timeout_ms=s.query_idle_timeout_ms,
-            work_mem=s.query_work_mem,
-            temp_file_limit=s.query_temp_file_limit,
-        )
+        limits = dataclasses.replace(query_limits(s), statement_timeout_ms=s.export_statement_timeout_ms)
         started = time.perf_counter()
         rows, problem = -1, None  # the header is not a row
         batch: list[list[Any]] = []
@@ -106,22 +102,21 @@ class ExportService:
         except (QueryExecutionError, QueryRefusedError) as exc:
             problem = f"The database said: {exc}"
             yield csv_lines(batch) + csv_lines([[f"# Export failed: {problem}"]])
-        except BaseException:
+        except (GeneratorExit, anyio.get_cancelled_exc_class()):
+            # The download was dropped: closed at a yield, or cancelled mid-fetch.
             problem = "cancelled before it finished"
             raise
+        except Exception as exc:
+            problem = f"failed: {type(exc).__name__}"
+            raise
         finally:
-            with anyio.CancelScope(shield=True):
-                await self._audit.record(
-                    plan.actor,
-                    "query",
-                    target=f"connection:{plan.target.connection_id}",
-                    success=problem is None,
-                    details={
-                        "language": plan.dialect.language,
-                        "query": plan.query[:10_000],
-                        "export": True,
-                        "row_count": max(rows, 0),
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                        "error": problem,
-                    },
-                )
+            await self._audit.record_query(
+                plan.actor,
+                plan.target.connection_id,
+                plan.dialect.language,
+                plan.query,
+                row_count=max(rows, 0),
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=problem,
+                export=True,
+            )

@@ -24,25 +24,26 @@ from backend.services.audit_service import AuditService
 logger = logging.getLogger(__name__)
 
 
+def query_limits(s: QuerySettings) -> QueryLimits:
+    """The bounds of a question's query, from the settings."""
+    return QueryLimits(
+        max_rows=s.query_max_rows,
+        statement_timeout_ms=s.query_statement_timeout_ms,
+        lock_timeout_ms=s.query_lock_timeout_ms,
+        idle_timeout_ms=s.query_idle_timeout_ms,
+        max_bytes=s.query_max_bytes,
+        max_value_bytes=s.query_max_value_bytes,
+        work_mem=s.query_work_mem,
+        temp_file_limit=s.query_temp_file_limit,
+    )
+
+
 class QueryWriter:
     def __init__(self, llm: LLMClient, settings: QuerySettings, audit: AuditService, metrics: Metrics | None = None):
         self._llm = llm
         self._settings = settings
         self._audit = audit
         self._metrics = metrics
-
-    def _limits(self) -> QueryLimits:
-        s = self._settings
-        return QueryLimits(
-            max_rows=s.query_max_rows,
-            statement_timeout_ms=s.query_statement_timeout_ms,
-            lock_timeout_ms=s.query_lock_timeout_ms,
-            idle_timeout_ms=s.query_idle_timeout_ms,
-            max_bytes=s.query_max_bytes,
-            max_value_bytes=s.query_max_value_bytes,
-            work_mem=s.query_work_mem,
-            temp_file_limit=s.query_temp_file_limit,
-        )
 
     async def write(self, plan: AskPlan, messages: list[ChatMessage], state: AskState) -> AsyncGenerator[Step, None]:
         """Generate, validate and (when allowed) execute, with repair rounds, yielding each step
@@ -92,22 +93,23 @@ class QueryWriter:
                 yield "execute"
                 started = time.perf_counter()
                 try:
-                    state.result = await dialect.run(plan.target.url, state.sql or "", snapshot, self._limits())
+                    state.result = await dialect.run(
+                        plan.target.url, state.sql or "", snapshot, query_limits(self._settings)
+                    )
                 except (QueryExecutionError, QueryRefusedError) as exc:
                     problem = f"The database said: {exc}"
                     failure = "database"
                     code = "db_timeout" if isinstance(exc, QueryExecutionError) and exc.timed_out else "db_error"
                 except anyio.get_cancelled_exc_class():
                     # Cancelled (the person pressed Cancel or went away): the query reached the
-                    # database, so it is in the trail, shielded from the cancellation under way.
-                    await self._audit_shielded(plan, state, "cancelled before it finished", started)
+                    # database, so it is in the trail (record_query is shielded from the cancel).
+                    await self._audit_query(plan, state, "cancelled before it finished", started)
                     raise
                 except Exception as exc:
-                    await self._audit_shielded(plan, state, f"failed: {type(exc).__name__}", started)
+                    await self._audit_query(plan, state, f"failed: {type(exc).__name__}", started)
                     raise
                 state.add("execute", started)
-                # Shielded too: a cancel arriving while the row is written must not lose it.
-                await self._audit_shielded(plan, state, problem, started)
+                await self._audit_query(plan, state, problem, started)
             elif refused and problem is not None:
                 refusals.append({"query": (state.sql or "")[:10_000], "error": problem})
             if problem is None:
@@ -117,10 +119,6 @@ class QueryWriter:
             state.fail(problem, code, failure)
             logger.info("query attempt %d refused or failed: %s", attempt + 1, problem)
             messages = repair_messages(messages, dialect.as_reply(query) if query else reply[:500], problem)
-
-    async def _audit_shielded(self, plan: AskPlan, state: AskState, problem: str | None, started: float) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._audit_query(plan, state, problem, (time.perf_counter() - started) * 1000)
 
     async def _audit_refusals(self, plan: AskPlan, refusals: list[dict[str, str]]) -> None:
         if self._metrics:
@@ -134,18 +132,14 @@ class QueryWriter:
             details={"language": plan.dialect.language, **last, "attempts": refusals},
         )
 
-    async def _audit_query(self, plan: AskPlan, state: AskState, problem: str | None, duration_ms: float) -> None:
+    async def _audit_query(self, plan: AskPlan, state: AskState, problem: str | None, started: float) -> None:
         """Every query that ran against a user database goes into the audit trail."""
-        await self._audit.record(
+        await self._audit.record_query(
             plan.actor,
-            "query",
-            target=f"connection:{plan.target.connection_id}",
-            success=problem is None,
-            details={
-                "language": plan.dialect.language,
-                "query": (state.sql or "")[:10_000],
-                "row_count": state.result.row_count if state.result and problem is None else None,
-                "duration_ms": round(duration_ms, 1),
-                "error": problem,
-            },
+            plan.target.connection_id,
+            plan.dialect.language,
+            state.sql or "",
+            row_count=state.result.row_count if state.result and problem is None else None,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            error=problem,
         )

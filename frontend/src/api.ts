@@ -106,6 +106,15 @@ function sessionHeaders(method: string): Record<string, string> {
   return method !== "GET" && csrf ? { "X-CSRF-Token": csrf } : {};
 }
 
+/** Query parameters with the unset ones (undefined or "") left out. */
+function queryString(params: Record<string, string | number | boolean | undefined>): string {
+  return new URLSearchParams(
+    Object.entries(params)
+      .filter(([, v]) => v !== undefined && v !== "")
+      .map(([k, v]) => [k, String(v)]),
+  ).toString();
+}
+
 export class Api {
   constructor(private onUnauthorized: Unauthorized = () => {}) {}
 
@@ -155,12 +164,7 @@ export class Api {
   syncStatus = (id: string) => this.request<SyncStatus>("GET", `/api/connections/${id}/sync`);
   schema = (id: string) => this.request<Schema>("GET", `/api/connections/${id}/schema`);
   history = (params: { connection_id?: string; conversation_id?: string; limit?: number; rows?: boolean } = {}) => {
-    const query = new URLSearchParams(
-      Object.entries(params)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => [k, String(v)]),
-    );
-    return this.request<HistoryPage>("GET", `/api/history?${query}`);
+    return this.request<HistoryPage>("GET", `/api/history?${queryString(params)}`);
   };
   deleteHistory = (id: string) => this.request<void>("DELETE", `/api/history/${id}`);
   settings = () => this.request<Settings>("GET", "/api/settings");
@@ -173,12 +177,7 @@ export class Api {
     this.request<AdminSettings>("PUT", "/api/admin/settings", { allow_signup });
   adminConnections = () => this.request<AdminConnection[]>("GET", "/api/admin/connections");
   audit = (params: { action?: string; actor_id?: string; limit?: number; offset?: number } = {}) => {
-    const query = new URLSearchParams(
-      Object.entries({ limit: 50, ...params })
-        .filter(([, v]) => v !== undefined && v !== "")
-        .map(([k, v]) => [k, String(v)]),
-    );
-    return this.request<AuditPage>("GET", `/api/audit?${query}`);
+    return this.request<AuditPage>("GET", `/api/audit?${queryString({ limit: 50, ...params })}`);
   };
 
   /**
