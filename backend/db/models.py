@@ -119,6 +119,11 @@ class QueryHistory(Base):
     truncation: Mapped[str | None] = mapped_column(Text)
     executed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     error_code: Mapped[str | None] = mapped_column(String(30))
+    # How the query came to be: "asked" (written by the model), "edited" (a person changed an
+    # answer's query and ran it), "typed" (a person wrote it in the plain-query mode).
+    origin: Mapped[str] = mapped_column(String(10), nullable=False, default="asked", server_default="asked")
+    # The chart the person chose for this answer ({"kind", "x", "y"}); null is the automatic choice.
+    chart: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     sources: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list)
     timings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     model: Mapped[str | None] = mapped_column(String(200))
