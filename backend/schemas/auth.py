@@ -33,7 +33,9 @@ class UserOut(BaseModel):
 
 
 class TokenOut(BaseModel):
-    access_token: str
+    access_token: str | None = Field(
+        description="The bearer token; null when the session is a cookie, so page scripts never hold it"
+    )
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
 

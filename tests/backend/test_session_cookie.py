@@ -20,6 +20,7 @@ def _browser_login(client: TestClient) -> tuple[str, str]:
     client.post("/api/auth/register", json={"email": email, "password": password}).raise_for_status()
     response = client.post("/api/auth/login", json={"email": email, "password": password, "session_cookie": True})
     assert response.status_code == 200
+    assert response.json()["access_token"] is None  # the page's scripts never hold the token
     cookies = response.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith(f"{SESSION_COOKIE}="))
     csrf = next(c for c in cookies if c.startswith(f"{CSRF_COOKIE}="))

@@ -30,9 +30,11 @@ async def login(
     response: Response,
 ) -> TokenOut:
     token = await auth.login(body.email, body.password, client_ip)
-    if body.session_cookie:
+    if body.session_cookie and token.access_token:
         mode = context.settings.auth.session_cookie_secure
         set_session(response, request, token.access_token, token.expires_in, mode)
+        # The cookie carries the session: a script on the page (or an injected one) never sees it.
+        return token.model_copy(update={"access_token": None})
     return token
 
 

@@ -1237,8 +1237,11 @@ export interface components {
         };
         /** TokenOut */
         TokenOut: {
-            /** Access Token */
-            access_token: string;
+            /**
+             * Access Token
+             * @description The bearer token; null when the session is a cookie, so page scripts never hold it
+             */
+            access_token: string | null;
             /** Expires In */
             expires_in: number;
             /**
