@@ -11,9 +11,11 @@ from typing import Any
 
 import psycopg
 import pymongo
+import pytest
 from fastapi.testclient import TestClient
 
 from backend.config import QuerySettings, Settings
+from backend.engines.mongo import dialect as mongo_dialect
 from backend.main import create_app
 from tests.conftest import connect, mongo_db_url, register_and_login, wait_for_sync
 from tests.fake_ollama import OllamaScript
@@ -111,3 +113,23 @@ def test_a_mongo_answer_exports_its_documents(client: TestClient, mongo_url: str
     direct: list[dict[str, Any]] = list(pymongo.MongoClient(mongo_url)["shop"]["orders"].aggregate(pipeline))
     assert rows[0] == body["columns"] and len(rows) - 1 == len(direct) == 30
     assert rows[1][rows[0].index("status")] == direct[0]["status"]
+
+
+def test_a_mongo_export_stops_at_its_own_byte_cap(
+    client: TestClient, mongo_url: str, ollama: OllamaScript, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A MongoDB export is collected in memory, so it has a cap of its own below EXPORT_MAX_BYTES.
+    monkeypatch.setattr(mongo_dialect, "MONGO_EXPORT_BYTES", 200)
+    headers = register_and_login(client)
+    created = client.post(
+        "/api/connections",
+        json={"name": "shop", "kind": "mongodb", "url": mongo_db_url(mongo_url, "shop")},
+        headers=headers,
+    )
+    cid = created.json()["id"]
+    assert wait_for_sync(client, headers, cid)["status"] == "succeeded"
+    ollama.reply_raw(json.dumps({"collection": "orders", "pipeline": [{"$project": {"_id": 0, "status": 1}}]}))
+    body = _ask(client, headers, cid, "status of every order")
+    rows = _rows(client.get(f"/api/history/{body['history_id']}/export.csv", headers=headers).text)
+    assert rows[0] == ["status"] and rows[-1][0].startswith("# Export stopped")
+    assert 1 < len(rows) - 2 < 30  # the header and the stop line around a part of the 30 orders

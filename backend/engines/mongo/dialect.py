@@ -16,6 +16,9 @@ from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
 
 # Rows of a MongoDB export, at most: they are held in memory before the file is written.
 MONGO_EXPORT_ROWS = 100_000
+# The collected result lives in memory as Python objects (several times its JSON size), so a
+# MongoDB export stops at 32 MB of JSON whatever EXPORT_MAX_BYTES says.
+MONGO_EXPORT_BYTES = 32 * 1024 * 1024
 
 
 class MongoDialect:
@@ -50,7 +53,9 @@ class MongoDialect:
     ) -> AsyncIterator[list[str | None] | str]:
         # Documents are flattened into columns as they come, so the header is known only at the
         # end: the result is collected (within MONGO_EXPORT_ROWS and the byte cap), then written.
-        capped = dataclasses.replace(limits, max_rows=min(max_rows, MONGO_EXPORT_ROWS), max_bytes=max_bytes)
+        capped = dataclasses.replace(
+            limits, max_rows=min(max_rows, MONGO_EXPORT_ROWS), max_bytes=min(max_bytes, MONGO_EXPORT_BYTES)
+        )
         result = await self.run(url, query, snapshot, capped)
         yield list(result.columns)
         for row in result.rows:
