@@ -147,6 +147,9 @@ def _signed_in_screens(page: Page, app_url: str, ollama: OllamaScript, phone: bo
     page.goto(base)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     expect(page.get_by_test_id("health-llm")).to_contain_text("working")
+    # The skip link shows only while focused: checked in that state, over the dashboard.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     sweep.check(page, "dashboard")
     if phone:
         page.get_by_role("navigation", name="Main").get_by_role("button", name="Menu").click()
