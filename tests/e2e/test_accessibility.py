@@ -81,6 +81,9 @@ class Sweep:
         name = f"{screen}-{self.theme}-{self.width}"
         self.screens.append(name)
         shot(page, f"a11y-{name}")
+        wide = int(page.evaluate("() => document.documentElement.scrollWidth"))
+        if wide > WIDTHS[self.width]["width"]:
+            self.failures.append(f"[{name}] the page is {wide} px wide, wider than the screen")
         for violation in axe_violations(page):
             target = self.failures if violation["impact"] in FAILING else self.minor
             target.append(f"[{name}] {describe(violation)}")

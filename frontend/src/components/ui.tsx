@@ -117,7 +117,8 @@ export function StatusBadge({ status }: { status: string | null }) {
 
 /** A box that scrolls sideways when its content (a wide table) is wider than the screen. While it
  * scrolls it is a named region in the Tab order, so the keyboard can scroll it too; while it does
- * not, it adds no Tab stop. */
+ * not, it adds no Tab stop. Positioned, so that absolutely placed content (an sr-only header)
+ * is clipped with the rest instead of widening the page. */
 export function ScrollArea({ label, className, children }: { label: string; className?: string; children: ReactNode }) {
   const ref = useRef<HTMLDivElement>(null);
   const [scrolls, setScrolls] = useState(false);
@@ -132,7 +133,7 @@ export function ScrollArea({ label, className, children }: { label: string; clas
   return (
     <div
       ref={ref}
-      className={`overflow-x-auto ${className ?? ""}`}
+      className={`relative overflow-x-auto ${className ?? ""}`}
       role={scrolls ? "region" : undefined}
       aria-label={scrolls ? label : undefined}
       tabIndex={scrolls ? 0 : undefined}
