@@ -19,6 +19,7 @@ BENCHES = [
     "bench.bench_load",
     "bench.bench_result_memory",
     "bench.bench_login_flood",
+    "bench.bench_bundle",
 ]
 
 

@@ -12,7 +12,8 @@ export default defineConfig({
       "/health": "http://127.0.0.1:8000",
     },
   },
-  build: { outDir: "dist", sourcemap: false },
+  // The manifest (dist/.vite/manifest.json) maps each route's chunk to what it loads: bench/bench_bundle.py reads it.
+  build: { outDir: "dist", sourcemap: false, manifest: true },
   test: {
     environment: "jsdom",
     globals: true,

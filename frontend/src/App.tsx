@@ -1,13 +1,26 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { NavLink, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { useAuth } from "./auth";
 import { applyTheme, followSystem, storedTheme, type ThemePref } from "./lib/theme";
-import AdminPage from "./pages/AdminPage";
-import ChatPage from "./pages/ChatPage";
-import ConnectionsPage from "./pages/ConnectionsPage";
-import DashboardPage from "./pages/DashboardPage";
 import LoginPage from "./pages/LoginPage";
-import SettingsPage from "./pages/SettingsPage";
+
+// Each signed-in screen is its own chunk, fetched when first opened: the login page loads none
+// of them, nor the libraries they bring (Markdown, tables, charts, the editor, the schema map).
+// LoginPage stays in the entry chunk, so the first screen most people see needs one request.
+const AdminPage = lazy(() => import("./pages/AdminPage"));
+const ChatPage = lazy(() => import("./pages/ChatPage"));
+const ConnectionsPage = lazy(() => import("./pages/ConnectionsPage"));
+const DashboardPage = lazy(() => import("./pages/DashboardPage"));
+const SettingsPage = lazy(() => import("./pages/SettingsPage"));
+
+/** What stands in the page while its chunk loads: announced politely, not a blank screen. */
+function PageLoading() {
+  return (
+    <p role="status" className="text-sm text-slate-600">
+      Loading…
+    </p>
+  );
+}
 
 function Layout({ children }: { children: React.ReactNode }) {
   const { email, role, logout } = useAuth();
@@ -84,7 +97,7 @@ function Layout({ children }: { children: React.ReactNode }) {
         </nav>
       </header>
       <main id="main" tabIndex={-1} className="mx-auto max-w-7xl px-4 py-6 outline-none">
-        {children}
+        <Suspense fallback={<PageLoading />}>{children}</Suspense>
       </main>
     </div>
   );
@@ -100,7 +113,12 @@ function RequireAdmin({ children }: { children: React.ReactNode }) {
 function RequireAuth({ children }: { children: React.ReactNode }) {
   const { status } = useAuth();
   const location = useLocation();
-  if (status === "checking") return <p className="p-6 text-sm text-slate-500">Loading…</p>;
+  if (status === "checking")
+    return (
+      <p role="status" className="p-6 text-sm text-slate-600">
+        Loading…
+      </p>
+    );
   if (status === "out") return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
   return <Layout>{children}</Layout>;
 }

@@ -93,6 +93,8 @@ def test_the_whole_loop(page: Page, app_url: str, sakila_url: str, ollama: Ollam
     page.get_by_role("textbox", name="Follow-up question").fill("And how many in Sports exactly?")
     page.get_by_role("button", name="Ask").click()
     expect(page.get_by_test_id("answer").nth(1)).to_have_text("74.")
+    # Timings come with the stream's end, after the answer is in the history (a reload before it lost the turn).
+    expect(page.get_by_test_id("timings").nth(1)).to_contain_text("execute")
     follow_up = ollama.chat_requests(streaming=False)[-1]["messages"]
     assert {"role": "user", "content": "How many films are in each category?"} in follow_up
 

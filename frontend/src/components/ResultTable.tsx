@@ -157,7 +157,7 @@ export default function ResultTable({
                       title={`${text} (click to copy)`}
                       onClick={() => copy(value === null ? "" : text, "the cell")}
                     >
-                      {value === null ? <span className="italic text-slate-400">NULL</span> : text}
+                      {value === null ? <span className="italic text-slate-500">NULL</span> : text}
                     </td>
                   );
                 })}

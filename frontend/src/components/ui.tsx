@@ -1,4 +1,12 @@
-import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type InputHTMLAttributes,
+  type ReactNode,
+  type SelectHTMLAttributes,
+} from "react";
 
 export function Field({
   label,
@@ -104,5 +112,33 @@ export function StatusBadge({ status }: { status: string | null }) {
     <span className={`rounded px-2 py-0.5 text-xs ${styles[status ?? ""] ?? "bg-slate-100 text-slate-700"}`}>
       {text}
     </span>
+  );
+}
+
+/** A box that scrolls sideways when its content (a wide table) is wider than the screen. While it
+ * scrolls it is a named region in the Tab order, so the keyboard can scroll it too; while it does
+ * not, it adds no Tab stop. Positioned, so that absolutely placed content (an sr-only header)
+ * is clipped with the rest instead of widening the page. */
+export function ScrollArea({ label, className, children }: { label: string; className?: string; children: ReactNode }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [scrolls, setScrolls] = useState(false);
+  useEffect(() => {
+    const box = ref.current;
+    if (!box || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => setScrolls(box.scrollWidth > box.clientWidth));
+    observer.observe(box);
+    if (box.firstElementChild) observer.observe(box.firstElementChild);
+    return () => observer.disconnect();
+  }, []);
+  return (
+    <div
+      ref={ref}
+      className={`relative overflow-x-auto ${className ?? ""}`}
+      role={scrolls ? "region" : undefined}
+      aria-label={scrolls ? label : undefined}
+      tabIndex={scrolls ? 0 : undefined}
+    >
+      {children}
+    </div>
   );
 }

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, type AdminConnection, type AdminUser, type AuditAction, type AuditEvent } from "../api";
 import { useAuth } from "../auth";
-import { Alert, SelectField, StatusBadge } from "../components/ui";
+import { Alert, ScrollArea, SelectField, StatusBadge } from "../components/ui";
 
 // Every audit action the backend records; the Record type makes the compiler check the list.
 const ACTION_SEEN: Record<AuditAction, true> = {
@@ -144,7 +144,7 @@ export default function AdminPage() {
             </button>
           </div>
         )}
-        <div className="overflow-x-auto">
+        <ScrollArea label="Users table">
           <table className="w-full text-left text-sm">
             <thead>
               <tr className="text-slate-500">
@@ -152,7 +152,9 @@ export default function AdminPage() {
                 <th>Role</th>
                 <th>Status</th>
                 <th>Since</th>
-                <th />
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -191,13 +193,13 @@ export default function AdminPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollArea>
       </section>
       <section aria-labelledby="all-connections-title" className="rounded border border-slate-200 bg-white p-4">
         <h2 id="all-connections-title" className="mb-2 font-medium">
           All connections
         </h2>
-        <div className="overflow-x-auto">
+        <ScrollArea label="All connections table">
           <table className="w-full text-left text-sm">
             <thead>
               <tr className="text-slate-500">
@@ -222,7 +224,7 @@ export default function AdminPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollArea>
       </section>
       <section
         aria-labelledby="audit-title"
@@ -266,7 +268,7 @@ export default function AdminPage() {
             </SelectField>
           </div>
         </div>
-        <div className="overflow-x-auto">
+        <ScrollArea label="Audit events table">
           <table className="w-full text-left text-xs" aria-label="Audit events">
             <thead>
               <tr className="text-slate-500">
@@ -296,7 +298,7 @@ export default function AdminPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollArea>
         <div className="flex items-center gap-2 text-xs text-slate-600">
           <span>
             {total === 0 ? "No events" : `Events ${offset + 1}–${Math.min(offset + PAGE, total)} of ${total}`}

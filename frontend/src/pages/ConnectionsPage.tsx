@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from "react"
 import { ApiError, type Connection, type Kind, type Schema, type SyncMode, type SyncStatus } from "../api";
 import { Link } from "react-router-dom";
 import { useAuth } from "../auth";
-import { Alert, Button, Field, ProgressBar, SelectField, StatusBadge } from "../components/ui";
+import { Alert, Button, Field, ProgressBar, ScrollArea, SelectField, StatusBadge } from "../components/ui";
 
 const PLACEHOLDER: Record<Kind, string> = {
   postgres: "postgresql://user:password@host:5432/database",
@@ -134,7 +134,7 @@ function SchemaBrowser({ schema, connectionId }: { schema: Schema; connectionId:
           >
             Ask about {o.name}
           </Link>
-          <div className="overflow-x-auto">
+          <ScrollArea label={`Columns of ${o.name}`}>
             <table className="mt-2 w-full text-left text-xs">
               <thead>
                 <tr className="text-slate-500">
@@ -174,7 +174,7 @@ function SchemaBrowser({ schema, connectionId }: { schema: Schema; connectionId:
                 })}
               </tbody>
             </table>
-          </div>
+          </ScrollArea>
           {o.samples.length > 0 && <SampleRows columns={o.columns.map((c) => c.name)} samples={o.samples} />}
         </details>
       ))}
@@ -185,7 +185,7 @@ function SchemaBrowser({ schema, connectionId }: { schema: Schema; connectionId:
 function SampleRows({ columns, samples }: { columns: string[]; samples: Record<string, string | null>[] }) {
   const shown = sampleColumns(columns, samples);
   return (
-    <div className="mt-2 overflow-x-auto">
+    <ScrollArea label="Sample rows table" className="mt-2">
       <table className="text-xs" aria-label="Sample rows">
         <caption className="text-left font-medium text-slate-600">Sample rows</caption>
         <thead>
@@ -202,14 +202,14 @@ function SampleRows({ columns, samples }: { columns: string[]; samples: Record<s
             <tr key={i}>
               {shown.map((c) => (
                 <td key={c} className="mono max-w-48 truncate border-t border-slate-100 pr-3">
-                  {s[c] ?? <span className="text-slate-400">NULL</span>}
+                  {s[c] ?? <span className="text-slate-500">NULL</span>}
                 </td>
               ))}
             </tr>
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollArea>
   );
 }
 
@@ -401,7 +401,9 @@ export function Freshness({
     text = `Index rebuilt ${built} because the schema had changed (checked ${checked}).`;
   return (
     <div className="flex flex-wrap items-end gap-3 text-xs text-slate-600">
-      <p aria-label="Index freshness">{text}</p>
+      <p role="note" aria-label="Index freshness">
+        {text}
+      </p>
       <div className="ml-auto w-48">
         <SelectField
           label="Check for changes"

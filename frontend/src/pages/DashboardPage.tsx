@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import { Link } from "react-router-dom";
 import { ApiError, type Connection, type Health, type HistoryItem } from "../api";
 import { useAuth } from "../auth";
-import { Alert, StatusBadge } from "../components/ui";
+import { Alert, ScrollArea, StatusBadge } from "../components/ui";
 
 const COMPONENT_NAMES: Record<string, string> = {
   database: "Database",
@@ -68,7 +68,7 @@ export default function DashboardPage() {
           </p>
         )}
         {connections && connections.length > 0 && (
-          <div className="overflow-x-auto">
+          <ScrollArea label="Connections table">
             <table className="w-full text-left text-sm">
               <thead>
                 <tr className="text-slate-500">
@@ -93,7 +93,7 @@ export default function DashboardPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollArea>
         )}
       </section>
       <section aria-labelledby="recent-title" className="rounded border border-slate-200 bg-white p-4">
