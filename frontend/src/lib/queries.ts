@@ -31,7 +31,8 @@ export const keys = {
   health: ["health"] as const,
   settings: ["settings"] as const,
   models: ["models"] as const,
-  syncStatus: (id: string) => ["connections", id, "sync"] as const,
+  // Not under "connections": reloading the list does not ask every card's job again.
+  syncStatus: (id: string) => ["sync", id] as const,
   admin: ["admin"] as const,
   adminUsers: ["admin", "users"] as const,
   adminSettings: ["admin", "settings"] as const,
