@@ -2,7 +2,7 @@
 // a phone (under 640 px) a drawer behind a "History" button, so the question box stays in reach.
 import { useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from "react";
 import type { HistoryItem } from "../api";
-import { errorText, useHistoryList } from "../lib/queries";
+import { errorText, useDeleteHistory, useHistoryList } from "../lib/queries";
 import { Button } from "./ui";
 
 /** Tailwind's `sm` breakpoint: under it the layout is a phone's. */
@@ -27,21 +27,56 @@ const FOCUSABLE = "button:not([disabled]), a[href], input, select, textarea, [ta
 
 function HistoryList({ onOpen }: { onOpen: (item: HistoryItem) => void }) {
   const history = useHistoryList(50);
-  const error = errorText(history.error, "Could not load the history.");
+  const remove = useDeleteHistory();
+  // The entry whose deletion waits for a second click.
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const error = errorText(history.error ?? remove.error, "Could not load the history.");
   return (
     <>
       {error && <p className="text-xs text-slate-600">{error}</p>}
       {history.data?.length === 0 && <p className="text-xs text-slate-600">No questions asked yet.</p>}
       <ul className="flex flex-col gap-1 text-sm">
         {(history.data ?? []).map((h) => (
-          <li key={h.id}>
+          <li key={h.id} className="flex items-center gap-1">
             <button
+              id={`history-${h.id}`}
               type="button"
-              className="w-full truncate rounded px-2 py-1 text-left hover:bg-slate-200"
+              className="min-w-0 flex-1 truncate rounded px-2 py-1 text-left hover:bg-slate-200"
               onClick={() => onOpen(h)}
             >
               {h.question}
             </button>
+            {confirming === h.id ? (
+              <>
+                <button
+                  type="button"
+                  className="rounded bg-red-700 px-2 py-1 text-xs text-white"
+                  aria-describedby={`history-${h.id}`}
+                  autoFocus
+                  onClick={() => remove.mutate(h.id, { onSettled: () => setConfirming(null) })}
+                >
+                  Delete
+                </button>
+                <button
+                  type="button"
+                  className="rounded px-2 py-1 text-xs text-slate-700 hover:bg-slate-200"
+                  onClick={() => setConfirming(null)}
+                >
+                  Keep
+                </button>
+              </>
+            ) : (
+              <button
+                type="button"
+                className="rounded px-2 py-1 text-slate-500 hover:bg-slate-200"
+                aria-label="Delete from history"
+                aria-describedby={`history-${h.id}`}
+                title="Delete this question and its answer from History"
+                onClick={() => setConfirming(h.id)}
+              >
+                ×
+              </button>
+            )}
           </li>
         ))}
       </ul>

@@ -55,7 +55,8 @@ describe("HistoryPanel", () => {
     expect(opener).toHaveFocus();
 
     await userEvent.click(opener);
-    const last = await within(screen.getByRole("dialog")).findByRole("button", { name: "Revenue per month?" });
+    await within(screen.getByRole("dialog")).findByRole("button", { name: "Revenue per month?" });
+    const last = within(screen.getByRole("dialog")).getAllByRole("button", { name: "Delete from history" })[1];
     last.focus();
     await userEvent.tab(); // from the last control back to the first: Tab stays in the drawer
     expect(within(screen.getByRole("dialog")).getByRole("button", { name: "Close" })).toHaveFocus();
@@ -82,6 +83,33 @@ describe("HistoryPanel", () => {
     await userEvent.click(await within(aside).findByRole("button", { name: "Revenue per month?" }));
     expect(onOpen).toHaveBeenCalledWith(HISTORY[1]);
     expect(screen.queryByRole("button", { name: "History" })).not.toBeInTheDocument();
+  });
+
+  it("deletes an entry after a second click and refetches the list", async () => {
+    screenWidth(1280);
+    let items = [...HISTORY];
+    const calls = serveApi({
+      "GET /api/history": () => ({ items, total: items.length }),
+      "DELETE /api/history/h1": () => {
+        items = items.filter((i) => i.id !== "h1");
+        return new Response(null, { status: 204 });
+      },
+    });
+    renderWithClient(<HistoryPanel onOpen={() => {}} onNew={() => {}} />);
+    await screen.findByRole("button", { name: "Films per category?" });
+    const [first, second] = screen.getAllByRole("button", { name: "Delete from history" });
+    expect(first).toHaveAccessibleDescription("Films per category?");
+    expect(second).toHaveAccessibleDescription("Revenue per month?");
+    await userEvent.click(first);
+    await userEvent.click(screen.getByRole("button", { name: "Keep" }));
+    expect(calls.filter((c) => c.startsWith("DELETE"))).toEqual([]);
+    await userEvent.click(screen.getAllByRole("button", { name: "Delete from history" })[0]);
+    const confirm = screen.getByRole("button", { name: "Delete" });
+    expect(confirm).toHaveFocus();
+    await userEvent.click(confirm);
+    await waitFor(() => expect(screen.queryByRole("button", { name: "Films per category?" })).not.toBeInTheDocument());
+    expect(screen.getByRole("button", { name: "Revenue per month?" })).toBeInTheDocument();
+    expect(calls.filter((c) => c.startsWith("DELETE"))).toEqual(["DELETE /api/history/h1"]);
   });
 });
 
