@@ -80,6 +80,13 @@ def test_every_screen_fits_a_phone(browser: Browser, app_url: str, sakila_url: s
         expect(page.get_by_test_id("answer")).to_have_text("Here are 30 films.")
         shot(page, "phone-answer")
         assert _page_width(page) <= PHONE["width"], f"an answer makes the page {_page_width(page)} px wide"
+        # A row copies with the header, tab-separated, as a spreadsheet pastes it.
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.get_by_role("button", name="Copy row 1", exact=True).click()
+        expect(page.get_by_role("status").filter(has_text="Copied the row.")).to_be_visible()
+        header, row = str(page.evaluate("() => navigator.clipboard.readText()")).split("\n")
+        assert header == "title\tdescription\trental_rate\tlength\trating"
+        assert row.startswith("ACADEMY DINOSAUR\t") and row.count("\t") == 4
         _history_drawer(page)
     finally:
         context.close()
