@@ -135,6 +135,8 @@ export default function HistoryPanel({ onOpen, onNew }: { onOpen: (item: History
   const phone = useMediaQuery(PHONE_QUERY);
   const [open, setOpen] = useState(false);
   const opener = useRef<HTMLButtonElement>(null);
+  // A drawer left open when the window widens does not spring open again when it narrows.
+  if (!phone && open) setOpen(false);
   const close = () => {
     setOpen(false);
     opener.current?.focus(); // back where the person was

@@ -3,9 +3,10 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AdminUser, AuditPage, Connection, HistoryItem, SyncStatus } from "../api";
 import HistoryPanel, { PHONE_QUERY } from "../components/HistoryPanel";
-import { renderWithClient, serveApi } from "../test/render";
+import { json, renderWithClient, serveApi } from "../test/render";
 import AdminPage from "./AdminPage";
 import ConnectionsPage from "./ConnectionsPage";
+import DashboardPage from "./DashboardPage";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -196,5 +197,22 @@ describe("ConnectionsPage", () => {
     await new Promise((r) => setTimeout(r, 900));
     expect(polls).toBe(3);
     expect(calls.filter((c) => c === "GET /api/connections")).toHaveLength(2);
+  });
+});
+
+describe("a refused session", () => {
+  it("ends the session once, without asking again, and says why", async () => {
+    const refused = () => json({ detail: "This account is disabled" }, 401);
+    const calls = serveApi({
+      "GET /api/connections": refused,
+      "GET /api/history": refused,
+      "GET /health": () => ({ status: "ok", components: { database: "ok", embedding: "ok", llm: "ok" } }),
+      "DELETE /api/auth/session": () => new Response(null, { status: 204 }),
+    });
+    renderWithClient(<DashboardPage />);
+    expect(await screen.findByRole("alert")).toHaveTextContent("This account is disabled");
+    await waitFor(() => expect(calls).toContain("DELETE /api/auth/session"));
+    await new Promise((r) => setTimeout(r, 1200)); // past the first retry's delay
+    expect(calls.filter((c) => c === "GET /api/connections")).toHaveLength(1); // a 401 is not retried
   });
 });

@@ -1,11 +1,12 @@
-// Rendering a screen in a test as the app renders it: a fresh query cache (no retries, so a
-// failure shows at once), a router and the session context, over a fake server on fetch.
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+// Rendering a screen in a test as the app renders it: a fresh query cache with the app's
+// defaults, a router and the session context, over a fake server on fetch.
+import { QueryClientProvider } from "@tanstack/react-query";
 import { render } from "@testing-library/react";
 import type { ReactElement } from "react";
 import { MemoryRouter } from "react-router-dom";
 import { vi } from "vitest";
 import { AuthProvider } from "../auth";
+import { newQueryClient } from "../lib/queries";
 
 export function json(body: unknown, status = 200): Response {
   return new Response(status === 204 ? null : JSON.stringify(body), {
@@ -35,7 +36,7 @@ export function serveApi(routes: Routes): string[] {
 }
 
 export function renderWithClient(ui: ReactElement, { route = "/" }: { route?: string } = {}) {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
+  const client = newQueryClient();
   const view = render(
     <QueryClientProvider client={client}>
       <MemoryRouter initialEntries={[route]}>
