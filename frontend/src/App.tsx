@@ -1,3 +1,4 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { lazy, Suspense, useEffect, useState } from "react";
 import { NavLink, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { useAuth } from "./auth";
@@ -124,6 +125,12 @@ function RequireAuth({ children }: { children: React.ReactNode }) {
 }
 
 export default function App() {
+  const { status } = useAuth();
+  const queryClient = useQueryClient();
+  // Nothing fetched for one account is shown to the next one to log in on this page.
+  useEffect(() => {
+    if (status === "out") queryClient.clear();
+  }, [status, queryClient]);
   return (
     <Routes>
       <Route path="/login" element={<LoginPage />} />

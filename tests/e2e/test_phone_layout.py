@@ -1,5 +1,6 @@
 """Every screen at a phone's width (390 px): nothing wider than the screen, the navigation behind
-one Menu button, wide tables scrolling inside their own card, the question box within reach."""
+one Menu button, wide tables scrolling inside their own card, the question box within reach, the
+History in a drawer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,37 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 
 def _page_width(page: Page) -> int:
     return int(page.evaluate("() => document.documentElement.scrollWidth"))
+
+
+def _history_drawer(page: Page) -> None:
+    """History is a drawer on a phone: opened by its button, focus inside, Escape or Close shut it
+    and give focus back, and a conversation picked in it loads."""
+    expect(page.get_by_role("complementary", name="History")).to_have_count(0)
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.get_by_test_id("answer")).to_have_count(0)
+    opener = page.get_by_role("button", name="History", exact=True)
+    opener.click()
+    drawer = page.get_by_role("dialog", name="History")
+    expect(drawer).to_be_visible()
+    expect(drawer.get_by_role("button", name="Close")).to_be_focused()
+    box = drawer.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    shot(page, "phone-history-drawer")
+    page.keyboard.press("Escape")
+    expect(drawer).to_have_count(0)
+    expect(opener).to_be_focused()
+    opener.click()
+    drawer.get_by_role("button", name="Close").click()
+    expect(drawer).to_have_count(0)
+    expect(opener).to_be_focused()
+    opener.click()
+    drawer.get_by_role("button", name="List thirty films with their details").click()
+    expect(drawer).to_have_count(0)
+    expect(page.get_by_test_id("answer")).to_have_text("Here are 30 films.")
+    answer = page.get_by_role("article", name="Question: List thirty films with their details")
+    expect(answer.get_by_role("table", name="Result rows").get_by_role("row")).to_have_count(21)  # header + page
+    assert "conversation=" in page.url
+    assert _page_width(page) <= PHONE["width"]
 
 
 def test_every_screen_fits_a_phone(browser: Browser, app_url: str, sakila_url: str, ollama: OllamaScript) -> None:
@@ -48,5 +80,13 @@ def test_every_screen_fits_a_phone(browser: Browser, app_url: str, sakila_url: s
         expect(page.get_by_test_id("answer")).to_have_text("Here are 30 films.")
         shot(page, "phone-answer")
         assert _page_width(page) <= PHONE["width"], f"an answer makes the page {_page_width(page)} px wide"
+        # A row copies with the header, tab-separated, as a spreadsheet pastes it.
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.get_by_role("button", name="Copy row 1", exact=True).click()
+        expect(page.get_by_role("status").filter(has_text="Copied the row.")).to_be_visible()
+        header, row = str(page.evaluate("() => navigator.clipboard.readText()")).split("\n")
+        assert header == "title\tdescription\trental_rate\tlength\trating"
+        assert row.startswith("ACADEMY DINOSAUR\t") and row.count("\t") == 4
+        _history_drawer(page)
     finally:
         context.close()

@@ -44,9 +44,19 @@ const byValue: SortingFn<Cell[]> = (a, b, id) => {
   );
 };
 
-function tsv(columns: string[], rows: Cell[][]): string {
+/** Rows as tab-separated text under a header line, as spreadsheets paste it; NULL is an empty cell. */
+export function tsv(columns: string[], rows: Cell[][]): string {
   const cell = (v: Cell) => (v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
   return [columns.join("\t"), ...rows.map((r) => r.map(cell).join("\t"))].join("\n");
+}
+
+function CopyIcon() {
+  return (
+    <svg aria-hidden="true" viewBox="0 0 16 16" width="12" height="12" fill="none" stroke="currentColor">
+      <rect x="5.5" y="5.5" width="8" height="9" rx="1" />
+      <path d="M3.5 10.5h-1v-8a1 1 0 0 1 1-1h7v1" />
+    </svg>
+  );
 }
 
 export default function ResultTable({
@@ -112,6 +122,9 @@ export default function ResultTable({
           <thead className="bg-slate-100">
             {table.getHeaderGroups().map((group) => (
               <tr key={group.id}>
+                <th scope="col" className="w-0 px-1 py-1 align-top">
+                  <span className="sr-only">Copy row</span>
+                </th>
                 {group.headers.map((header) => {
                   const sorted = header.column.getIsSorted();
                   const name = String(header.column.columnDef.header);
@@ -144,8 +157,19 @@ export default function ResultTable({
             ))}
           </thead>
           <tbody>
-            {table.getRowModel().rows.map((row) => (
+            {table.getRowModel().rows.map((row, i) => (
               <tr key={row.id} className="border-t border-slate-100">
+                <td className="w-0 px-1 py-1">
+                  <button
+                    type="button"
+                    className="rounded p-0.5 text-slate-500 hover:bg-slate-200"
+                    aria-label={`Copy row ${page * PAGE_SIZE + i + 1}`}
+                    title="Copy this row with the header (tab-separated)"
+                    onClick={() => copy(tsv(columns, [row.original]), "the row")}
+                  >
+                    <CopyIcon />
+                  </button>
+                </td>
                 {row.getVisibleCells().map((cell) => {
                   const value = cell.getValue<Cell>();
                   const name = String(cell.column.columnDef.header);

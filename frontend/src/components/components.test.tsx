@@ -42,7 +42,8 @@ describe("ResultTable", () => {
     render(<ResultTable columns={["category_id", "name", "films", "last_update"]} rows={data} truncated={false} />);
     const table = screen.getByRole("table", { name: "Result rows" });
     const firstColumn = () =>
-      [...table.querySelectorAll("tbody tr")].map((r) => r.querySelector("td")?.textContent ?? "");
+      // The first cell of a row holds its copy button.
+      [...table.querySelectorAll("tbody tr")].map((r) => r.querySelectorAll("td")[1]?.textContent ?? "");
     // Numbers by value (10 after 3, not before), readable dates, NULL shown apart.
     await userEvent.click(screen.getByRole("button", { name: "category_id" }));
     expect(firstColumn()).toEqual(["2", "3", "10"]);
@@ -62,6 +63,49 @@ describe("ResultTable", () => {
       "category_id\tname\tfilms\tlast_update\n3\tSports\t74\t2005-05-24T22:53:30\n10\tForeign\t\t2006-02-14T00:00:00",
     );
     expect(await screen.findByRole("status")).toHaveTextContent("Copied the table.");
+  });
+
+  it("copies a row as it is shown, with the header, through the fallback without a clipboard API", async () => {
+    const data = [
+      [1, "Sports", 74],
+      [2, "Foreign", null],
+      [3, "Action", 64],
+    ];
+    // Plain HTTP on a LAN host: no Clipboard API, so the text goes through a selected textarea.
+    Object.defineProperty(window, "isSecureContext", { value: false, configurable: true });
+    const copied: string[] = [];
+    const execCommand = vi.fn((command: string) => {
+      copied.push(`${command}:${document.querySelector("textarea")?.value}`);
+      return true;
+    });
+    Object.defineProperty(document, "execCommand", { value: execCommand, configurable: true });
+    render(<ResultTable columns={["id", "category", "films"]} rows={data} truncated={false} />);
+    await userEvent.click(screen.getByRole("button", { name: /^films/ }));
+    // Sorted by films: Action (64), Sports (74), Foreign (NULL last); row 1 is the one shown first.
+    await userEvent.click(screen.getByRole("button", { name: "Copy row 1" }));
+    expect(copied.at(-1)).toBe("copy:id\tcategory\tfilms\n3\tAction\t64");
+    expect(await screen.findByRole("status")).toHaveTextContent("Copied the row.");
+    await userEvent.click(screen.getByRole("button", { name: "Copy row 3" }));
+    expect(copied.at(-1)).toBe("copy:id\tcategory\tfilms\n2\tForeign\t");
+    expect(document.querySelector("textarea")).toBeNull(); // the helper textarea is gone again
+    // A browser that refuses says so instead of claiming a copy.
+    execCommand.mockReturnValue(false);
+    await userEvent.click(screen.getByRole("button", { name: "Copy row 2" }));
+    expect(await screen.findByRole("status")).toHaveTextContent("This browser refused to copy");
+  });
+
+  it("numbers the copy buttons by the rows shown, across pages", async () => {
+    const rows = Array.from({ length: 25 }, (_, i) => [i + 1]);
+    render(<ResultTable columns={["n"]} rows={rows} truncated={false} />);
+    expect(screen.getAllByRole("button", { name: /^Copy row/ })).toHaveLength(20);
+    await userEvent.click(screen.getByRole("button", { name: "Next" }));
+    expect(screen.getAllByRole("button", { name: /^Copy row/ }).map((b) => b.getAttribute("aria-label"))).toEqual([
+      "Copy row 21",
+      "Copy row 22",
+      "Copy row 23",
+      "Copy row 24",
+      "Copy row 25",
+    ]);
   });
 
   it("says when the result was cut", () => {

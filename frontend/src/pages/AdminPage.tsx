@@ -1,7 +1,16 @@
-import { useCallback, useEffect, useState } from "react";
-import { ApiError, type AdminConnection, type AdminUser, type AuditAction, type AuditEvent } from "../api";
+import { useState } from "react";
+import { ApiError, type AdminUser, type AuditAction, type AuditEvent } from "../api";
 import { useAuth } from "../auth";
 import { Alert, ScrollArea, SelectField, StatusBadge } from "../components/ui";
+import {
+  errorText,
+  useAdminConnections,
+  useAdminSettings,
+  useAdminUsers,
+  useAudit,
+  useSaveAdminSettings,
+  useUpdateUser,
+} from "../lib/queries";
 
 // Every audit action the backend records; the Record type makes the compiler check the list.
 const ACTION_SEEN: Record<AuditAction, true> = {
@@ -32,37 +41,32 @@ function eventDetail(e: AuditEvent): string {
 }
 
 export default function AdminPage() {
-  const { api, email } = useAuth();
-  const [users, setUsers] = useState<AdminUser[]>([]);
-  const [signup, setSignup] = useState<boolean | null>(null);
-  const [connections, setConnections] = useState<AdminConnection[]>([]);
-  const [events, setEvents] = useState<AuditEvent[]>([]);
+  const { email } = useAuth();
   const [action, setAction] = useState("");
   const [actor, setActor] = useState("");
   const [offset, setOffset] = useState(0);
-  const [total, setTotal] = useState(0);
+  const usersQuery = useAdminUsers();
+  const settingsQuery = useAdminSettings();
+  const connectionsQuery = useAdminConnections();
+  const auditQuery = useAudit({ action, actor_id: actor, offset, limit: PAGE });
+  const updateUser = useUpdateUser();
+  const saveSettings = useSaveAdminSettings();
+  const users = usersQuery.data ?? [];
+  // While a change of the sign-up switch is saved, the switch shows it; a failure puts it back.
+  const signup = saveSettings.isPending ? saveSettings.variables : (settingsQuery.data?.allow_signup ?? null);
+  const connections = connectionsQuery.data ?? [];
+  const events = auditQuery.data?.items ?? [];
+  const total = auditQuery.data?.total ?? 0;
   const [pending, setPending] = useState<Pending | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [failed, setError] = useState<string | null>(null);
+  const error =
+    failed ??
+    errorText(
+      usersQuery.error ?? settingsQuery.error ?? connectionsQuery.error ?? auditQuery.error,
+      "The request failed.",
+    );
 
   const fail = (err: unknown) => setError(err instanceof ApiError ? err.message : "The request failed.");
-  const load = useCallback(() => {
-    api.adminUsers().then(setUsers).catch(fail);
-    api
-      .adminSettings()
-      .then((s) => setSignup(s.allow_signup))
-      .catch(fail);
-    api.adminConnections().then(setConnections).catch(fail);
-  }, [api]);
-  useEffect(load, [load]);
-  useEffect(() => {
-    api
-      .audit({ action, actor_id: actor, offset, limit: PAGE })
-      .then((page) => {
-        setEvents(page.items);
-        setTotal(page.total);
-      })
-      .catch(fail);
-  }, [api, action, actor, offset]);
 
   // Role changes and disabling take effect at once (disabling ends every session of the account),
   // so each is confirmed first.
@@ -80,8 +84,7 @@ export default function AdminPage() {
     if (!pending) return;
     setError(null);
     try {
-      await api.updateUser(pending.user.id, pending.patch);
-      load();
+      await updateUser.mutateAsync({ id: pending.user.id, patch: pending.patch });
     } catch (err) {
       fail(err);
     } finally {
@@ -90,11 +93,10 @@ export default function AdminPage() {
   }
 
   async function toggleSignup(open: boolean) {
-    setSignup(open);
+    setError(null);
     try {
-      setSignup((await api.saveAdminSettings(open)).allow_signup);
+      await saveSettings.mutateAsync(open);
     } catch (err) {
-      setSignup(!open);
       fail(err);
     }
   }

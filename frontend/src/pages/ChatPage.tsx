@@ -1,13 +1,24 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
-import { ApiError, type Cell, type Connection, type HistoryItem, type ErrorCode, type Source, type Step } from "../api";
+import { ApiError, type Cell, type HistoryItem, type ErrorCode, type Source, type Step } from "../api";
 import { useAuth } from "../auth";
 import AnswerText from "../components/AnswerText";
 import Chart from "../components/Chart";
+import HistoryPanel from "../components/HistoryPanel";
 import ResultTable from "../components/ResultTable";
 import { Alert, Button, SelectField } from "../components/ui";
 import { chartFor } from "../lib/chart";
 import { copyText } from "../lib/clipboard";
+import {
+  conversationQuery,
+  errorText,
+  keys,
+  useConnections,
+  useHealth,
+  useInvalidate,
+  useSettings,
+} from "../lib/queries";
 
 interface Turn {
   question: string;
@@ -188,55 +199,36 @@ function TurnView({ turn, exportCap, ref }: { turn: Turn; exportCap: number; ref
 export default function ChatPage() {
   const { api } = useAuth();
   const [params, setParams] = useSearchParams();
-  const [connections, setConnections] = useState<Connection[]>([]);
-  const [connectionId, setConnectionId] = useState(params.get("connection") ?? "");
+  const queryClient = useQueryClient();
+  const invalidate = useInvalidate();
+  const connectionsQuery = useConnections();
+  const connections = useMemo(() => (connectionsQuery.data ?? []).filter((c) => c.indexed_at), [connectionsQuery.data]);
+  // The connection chosen, else the one in the URL, else the first indexed one.
+  const [chosen, setConnectionId] = useState(params.get("connection") ?? "");
+  const connectionId = chosen || connections[0]?.id || "";
   const [conversationId, setConversationId] = useState<string | null>(params.get("conversation"));
   const [turns, setTurns] = useState<Turn[]>([]);
-  const [history, setHistory] = useState<HistoryItem[]>([]);
   // "Ask about <table>" links from the schema browser arrive with the question in `q`.
   const [question, setQuestion] = useState(params.get("q") ?? "");
   const [notice, setNotice] = useState<string | null>(null);
   const lastTurn = useRef<HTMLElement | null>(null);
   const [busy, setBusy] = useState(false);
   const abort = useRef<AbortController | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [llmDown, setLlmDown] = useState(false);
-  const [exportCap, setExportCap] = useState(1_000_000);
-
-  const loadHistory = useCallback(() => {
-    api
-      .history({ limit: 50, rows: false })
-      .then((h) => setHistory(h.items))
-      .catch(() => undefined);
-  }, [api]);
-
-  useEffect(() => {
-    api
-      .connections()
-      .then((list) => {
-        const ready = list.filter((c) => c.indexed_at);
-        setConnections(ready);
-        setConnectionId((current) => current || ready[0]?.id || "");
-      })
-      .catch((err) => setError(err instanceof ApiError ? err.message : "Could not load connections."));
-    api
-      .settings()
-      .then((s) => setExportCap(s.export_max_rows))
-      .catch(() => undefined);
-    api
-      .health()
-      .then((h) => setLlmDown(h.components.llm !== "ok"))
-      .catch(() => undefined);
-    loadHistory();
-  }, [api, loadHistory]);
+  const [failed, setError] = useState<string | null>(null);
+  const error = failed ?? errorText(connectionsQuery.error, "Could not load connections.");
+  // Unreachable by the health check, or found so by a question.
+  const [llmFailed, setLlmDown] = useState(false);
+  const health = useHealth();
+  const llmDown = llmFailed || (health.data?.components.llm ?? "ok") !== "ok";
+  const exportCap = useSettings().data?.export_max_rows ?? 1_000_000;
 
   useEffect(() => {
     if (!conversationId) return;
-    api
-      .history({ conversation_id: conversationId, limit: 50 })
+    queryClient
+      .fetchQuery(conversationQuery(api, conversationId))
       .then((h) => setTurns((current) => (current.length ? current : [...h.items].reverse().map(fromHistory))))
       .catch(() => undefined);
-  }, [api, conversationId]);
+  }, [api, queryClient, conversationId]);
 
   function newConversation() {
     setConversationId(null);
@@ -312,7 +304,7 @@ export default function ChatPage() {
     } finally {
       abort.current = null;
       setBusy(false);
-      loadHistory();
+      invalidate(keys.history); // the History list, the Dashboard's, and this conversation's turns
       lastTurn.current?.focus(); // a screen reader or keyboard user lands on the answer
     }
   }
@@ -389,25 +381,7 @@ export default function ChatPage() {
           </div>
         </form>
       </section>
-      <aside aria-label="History" className="order-last flex min-w-0 flex-col gap-2 lg:order-first lg:col-span-1">
-        <Button variant="secondary" onClick={newConversation}>
-          New conversation
-        </Button>
-        <h2 className="mt-2 text-sm font-medium text-slate-700">History</h2>
-        <ul className="flex flex-col gap-1 text-sm">
-          {history.map((h) => (
-            <li key={h.id}>
-              <button
-                type="button"
-                className="w-full truncate rounded px-2 py-1 text-left hover:bg-slate-200"
-                onClick={() => openConversation(h)}
-              >
-                {h.question}
-              </button>
-            </li>
-          ))}
-        </ul>
-      </aside>
+      <HistoryPanel onOpen={openConversation} onNew={newConversation} />
     </div>
   );
 }

@@ -1,16 +1,29 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
-import { ApiError, type Connection, type Kind, type Schema, type SyncMode, type SyncStatus } from "../api";
+import { ApiError, type Connection, type Kind, type Schema, type SyncMode } from "../api";
 import { Link } from "react-router-dom";
 import { useAuth } from "../auth";
 import { Alert, Button, Field, ProgressBar, ScrollArea, SelectField, StatusBadge } from "../components/ui";
+import {
+  errorText,
+  isActive,
+  useConnections,
+  useCreateConnection,
+  useDeleteConnection,
+  useInvalidate,
+  keys,
+  useSync,
+  useSyncStatus,
+  useUpdateConnection,
+} from "../lib/queries";
 
 const PLACEHOLDER: Record<Kind, string> = {
   postgres: "postgresql://user:password@host:5432/database",
   mongodb: "mongodb://user:password@host:27017/database",
 };
 
-function AddConnection({ onCreated }: { onCreated: () => void }) {
+function AddConnection() {
   const { api } = useAuth();
+  const create = useCreateConnection();
   const [kind, setKind] = useState<Kind>("postgres");
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
@@ -42,11 +55,10 @@ function AddConnection({ onCreated }: { onCreated: () => void }) {
     setError(null);
     setTest(null); // a test result from before would sit under this attempt's error
     try {
-      await api.createConnection(name, kind, url);
+      await create.mutateAsync({ name, kind, url });
       setName("");
       setUrl("");
       setTest(null);
-      onCreated();
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "Could not add the connection.");
     } finally {
@@ -215,45 +227,35 @@ function SampleRows({ columns, samples }: { columns: string[]; samples: Record<s
 
 function ConnectionCard({ connection, onChanged }: { connection: Connection; onChanged: () => void }) {
   const { api } = useAuth();
-  const [status, setStatus] = useState<SyncStatus | null>(null);
+  const statusQuery = useSyncStatus(connection.id);
+  const status = statusQuery.data ?? null;
+  const sync = useSync();
+  const update = useUpdateConnection();
+  const del = useDeleteConnection();
   const [schema, setSchema] = useState<Schema | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [failed, setError] = useState<string | null>(null);
+  const error = failed ?? errorText(statusQuery.error, "Could not read the indexing status.");
   const [confirming, setConfirming] = useState(false);
-  const timer = useRef<number | undefined>(undefined);
   // A job started from this card: when it ends, the connection (index time, last check) is reloaded.
   const started = useRef(false);
 
-  const poll = useCallback(() => {
-    // Named inside the callback so that each poll schedules the next one without reading `poll` before it exists.
-    const step = async () => {
-      try {
-        const next = await api.syncStatus(connection.id);
-        setStatus(next);
-        if (next.status === "pending" || next.status === "running") timer.current = window.setTimeout(step, 400);
-        else if (started.current || (next.status === "succeeded" && connection.status !== "succeeded")) {
-          started.current = false;
-          onChanged();
-        }
-      } catch (err) {
-        setError(err instanceof ApiError ? err.message : "Could not read the indexing status.");
-      }
-    };
-    return step();
-  }, [api, connection.id, connection.status, onChanged]);
-
+  // The status is polled while the job runs (useSyncStatus); when it has ended, the connection is
+  // reloaded if this card started the job or its first index has just finished.
   useEffect(() => {
-    poll();
-    return () => window.clearTimeout(timer.current);
-  }, [poll]);
+    if (!status || status.status === "pending" || status.status === "running") return;
+    if (started.current || (status.status === "succeeded" && connection.status !== "succeeded")) {
+      started.current = false;
+      onChanged();
+    }
+  }, [status, connection.status, onChanged]);
 
   async function resync(mode: SyncMode) {
     setError(null);
     try {
-      await api.sync(connection.id, mode);
       started.current = true;
-      window.clearTimeout(timer.current);
-      poll();
+      await sync.mutateAsync({ id: connection.id, mode });
     } catch (err) {
+      started.current = false;
       setError(err instanceof ApiError ? err.message : "Could not start a re-sync.");
     }
   }
@@ -261,8 +263,10 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
   async function schedule(value: string) {
     setError(null);
     try {
-      await api.updateConnection(connection.id, { reindex_interval_minutes: value ? Number(value) : null });
-      onChanged();
+      await update.mutateAsync({
+        id: connection.id,
+        patch: { reindex_interval_minutes: value ? Number(value) : null },
+      });
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "Could not change the schedule.");
     }
@@ -279,14 +283,13 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
 
   async function remove() {
     try {
-      await api.deleteConnection(connection.id);
-      onChanged();
+      await del.mutateAsync(connection.id);
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "Could not delete the connection.");
     }
   }
 
-  const active = status && (status.status === "pending" || status.status === "running");
+  const active = isActive(status);
   return (
     <article
       aria-label={`Connection ${connection.name}`}
@@ -422,24 +425,19 @@ export function Freshness({
 }
 
 export default function ConnectionsPage() {
-  const { api } = useAuth();
-  const [connections, setConnections] = useState<Connection[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => {
-    api
-      .connections()
-      .then(setConnections)
-      .catch((err) => setError(err instanceof ApiError ? err.message : "Could not load connections."));
-  }, [api]);
-  useEffect(load, [load]);
+  const connectionsQuery = useConnections();
+  const connections = connectionsQuery.data ?? [];
+  const error = errorText(connectionsQuery.error, "Could not load connections.");
+  const invalidate = useInvalidate();
+  const reload = useCallback(() => invalidate(keys.connections, keys.admin), [invalidate]);
 
   return (
     <div className="flex flex-col gap-4">
       <h1 className="text-2xl font-semibold">Connections</h1>
       {error && <Alert>{error}</Alert>}
-      <AddConnection onCreated={load} />
+      <AddConnection />
       {connections.map((c) => (
-        <ConnectionCard key={c.id} connection={c} onChanged={load} />
+        <ConnectionCard key={c.id} connection={c} onChanged={reload} />
       ))}
     </div>
   );

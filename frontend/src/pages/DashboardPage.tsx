@@ -1,8 +1,6 @@
-import { useEffect, useState } from "react";
 import { Link } from "react-router-dom";
-import { ApiError, type Connection, type Health, type HistoryItem } from "../api";
-import { useAuth } from "../auth";
 import { Alert, ScrollArea, StatusBadge } from "../components/ui";
+import { errorText, useConnections, useHealth, useHistoryList } from "../lib/queries";
 
 const COMPONENT_NAMES: Record<string, string> = {
   database: "Database",
@@ -11,21 +9,16 @@ const COMPONENT_NAMES: Record<string, string> = {
 };
 
 export default function DashboardPage() {
-  const { api } = useAuth();
-  const [connections, setConnections] = useState<Connection[] | null>(null);
-  const [history, setHistory] = useState<HistoryItem[]>([]);
-  const [health, setHealth] = useState<Health | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    Promise.all([api.connections(), api.history({ limit: 8, rows: false }), api.health()])
-      .then(([c, h, hl]) => {
-        setConnections(c);
-        setHistory(h.items);
-        setHealth(hl);
-      })
-      .catch((err) => setError(err instanceof ApiError ? err.message : "Could not load the dashboard."));
-  }, [api]);
+  const connectionsQuery = useConnections();
+  const historyQuery = useHistoryList(8);
+  const healthQuery = useHealth();
+  const connections = connectionsQuery.data ?? null;
+  const history = historyQuery.data ?? [];
+  const health = healthQuery.data ?? null;
+  const error = errorText(
+    connectionsQuery.error ?? historyQuery.error ?? healthQuery.error,
+    "Could not load the dashboard.",
+  );
 
   return (
     <div className="flex flex-col gap-6">

@@ -1,36 +1,32 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { ApiError, type Settings } from "../api";
 import { useAuth } from "../auth";
 import { Alert, Button, Field, SelectField } from "../components/ui";
+import { errorText, useModels, useSaveSettings, useSettings } from "../lib/queries";
 
 export default function SettingsPage() {
   const { api } = useAuth();
-  const [settings, setSettings] = useState<Settings | null>(null);
-  const [models, setModels] = useState<string[]>([]);
-  const [modelsError, setModelsError] = useState<string | null>(null);
-  const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+  const settingsQuery = useSettings();
+  const modelsQuery = useModels();
+  const saveSettings = useSaveSettings();
+  // The form edits a draft of the stored settings; saving makes the saved ones the stored ones.
+  const [draft, setSettings] = useState<Settings | null>(null);
+  const settings = draft ?? settingsQuery.data ?? null;
+  const models = modelsQuery.data ?? [];
+  const modelsError = errorText(modelsQuery.error, "The model list is unavailable.");
+  const [saved, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+  const loadError = errorText(settingsQuery.error, "Could not load settings.");
+  const message = saved ?? (loadError ? { kind: "error" as const, text: loadError } : null);
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [passwordMessage, setPasswordMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
-
-  useEffect(() => {
-    api
-      .settings()
-      .then(setSettings)
-      .catch((err) =>
-        setMessage({ kind: "error", text: err instanceof ApiError ? err.message : "Could not load settings." }),
-      );
-    api
-      .models()
-      .then((m) => setModels(m.models.map((x) => x.name)))
-      .catch((err) => setModelsError(err instanceof ApiError ? err.message : "The model list is unavailable."));
-  }, [api]);
 
   async function save(event: FormEvent) {
     event.preventDefault();
     if (!settings) return;
     try {
-      setSettings(await api.saveSettings(settings));
+      await saveSettings.mutateAsync(settings);
+      setSettings(null);
       setMessage({ kind: "success", text: "Settings saved." });
     } catch (err) {
       setMessage({ kind: "error", text: err instanceof ApiError ? err.message : "Could not save." });
