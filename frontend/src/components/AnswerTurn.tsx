@@ -47,10 +47,12 @@ export function emptyTurn(question: string, origin: Origin = "asked", connection
            origin, connectionId }; // prettier-ignore
 }
 
-/** The steps a person's query went through (no model): checking and running. */
+/** The steps a person's query went through (no model): checking, and running when it ran. */
 function ownTimings(timings: Partial<Record<Step, number>>, origin: Origin): Partial<Record<Step, number>> {
   if (origin === "asked") return timings;
-  return Object.fromEntries(Object.entries(timings).filter(([step]) => step === "validate" || step === "execute"));
+  return Object.fromEntries(
+    Object.entries(timings).filter(([step, ms]) => step === "validate" || (step === "execute" && (ms ?? 0) > 0)),
+  );
 }
 
 /** The answer of POST /api/query/run as a finished turn. */

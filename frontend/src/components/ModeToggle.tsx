@@ -1,4 +1,5 @@
 // The Chat screen's two ways in: ask the model a question, or write the query yourself.
+// Radios (not buttons), so that "Ask" stays the one button named Ask.
 export type ChatMode = "ask" | "query";
 
 const MODES: { mode: ChatMode; label: string }[] = [
@@ -8,20 +9,26 @@ const MODES: { mode: ChatMode; label: string }[] = [
 
 export default function ModeToggle({ mode, onChange }: { mode: ChatMode; onChange: (mode: ChatMode) => void }) {
   return (
-    <div role="group" aria-label="How to ask" className="flex w-fit rounded border border-slate-300 text-sm">
+    <fieldset className="flex w-fit rounded border border-slate-300 text-sm">
+      <legend className="sr-only">How to ask</legend>
       {MODES.map((m) => (
-        <button
+        <label
           key={m.mode}
-          type="button"
-          aria-pressed={mode === m.mode}
-          onClick={() => onChange(m.mode)}
-          className={`px-3 py-1.5 first:rounded-l last:rounded-r ${
+          className={`cursor-pointer px-3 py-1.5 first-of-type:rounded-l last-of-type:rounded-r has-[:focus-visible]:ring-2 ${
             mode === m.mode ? "bg-slate-800 text-white" : "bg-white text-slate-800 hover:bg-slate-100"
           }`}
         >
+          <input
+            type="radio"
+            name="chat-mode"
+            value={m.mode}
+            checked={mode === m.mode}
+            onChange={() => onChange(m.mode)}
+            className="sr-only"
+          />
           {m.label}
-        </button>
+        </label>
       ))}
-    </div>
+    </fieldset>
   );
 }
