@@ -181,8 +181,8 @@ export default function ChatPage() {
             tables look relevant, and you can{" "}
             <button type="button" className="font-medium underline" onClick={() => setMode("query")}>
               write a query yourself
-            </button>{" "}
-            : it runs without the model, read-only. Check that Ollama is running and has the model from Settings.
+            </button>
+            , which runs without the model, read-only. Check that Ollama is running and has the model from Settings.
           </Alert>
         )}
         {error && <Alert>{error}</Alert>}
