@@ -130,3 +130,10 @@ def test_write_a_query_while_the_llm_is_down(page: Page, no_llm_app_url: str, sa
     expect(typed.get_by_text("3 rows.")).to_be_visible()
     expect(typed.get_by_role("button", name="Edit and run")).to_be_visible()
     shot(page, "editor-04-typed-llm-down")
+    # At a phone's width, in the dark theme, the editor and the turn fit the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    typed.get_by_role("button", name="Edit and run").click()
+    expect(page.get_by_role("textbox", name="Edit the query")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "editor-05-phone-dark")

@@ -15,7 +15,7 @@ export default function ModeToggle({ mode, onChange }: { mode: ChatMode; onChang
         <label
           key={m.mode}
           className={`cursor-pointer px-3 py-1.5 first-of-type:rounded-l last-of-type:rounded-r has-[:focus-visible]:ring-2 ${
-            mode === m.mode ? "bg-slate-800 text-white" : "bg-white text-slate-800 hover:bg-slate-100"
+            mode === m.mode ? "bg-blue-700 text-white" : "bg-white text-slate-800 hover:bg-slate-100"
           }`}
         >
           <input

@@ -76,7 +76,8 @@ export default function QueryEditor({ initial, language, connectionId, label, on
           }),
           EditorView.contentAttributes.of({ "aria-label": label, "data-testid": "query-editor" }),
           EditorView.theme({
-            "&": { fontSize: "0.8125rem", maxHeight: "24rem" },
+            // Light in both themes: the highlight colours are made for a light background.
+            "&": { fontSize: "0.8125rem", maxHeight: "24rem", backgroundColor: "#ffffff", color: "#0f172a" },
             ".cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace", overflow: "auto" },
             ".cm-content": { minHeight: "5rem" },
           }),
@@ -104,5 +105,5 @@ export default function QueryEditor({ initial, language, connectionId, label, on
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, connectionId, language]);
 
-  return <div ref={host} className="query-editor rounded border border-slate-300 bg-white text-slate-900" />;
+  return <div ref={host} className="query-editor overflow-hidden rounded border border-slate-300" />;
 }
