@@ -29,6 +29,7 @@ from backend.services.history_service import HistoryService
 from backend.services.indexing_service import IndexingService, introspect_options
 from backend.services.job_runner import JobRunner
 from backend.services.model_service import ModelService
+from backend.services.query_run_service import QueryRunService
 from backend.services.rate_limit_service import RateLimitService
 from backend.services.search_service import SearchService
 from backend.services.user_settings_service import UserSettingsService
@@ -46,6 +47,7 @@ class AppContext:
     indexing: IndexingService
     search: SearchService
     ask: AskService
+    query_run: QueryRunService
     history: HistoryService
     export: ExportService
     user_settings: UserSettingsService
@@ -124,6 +126,9 @@ def build_context(
         metrics,
     )
     export = ExportService(connections, history, dialects, settings.query, audit)
+    query_run = QueryRunService(
+        connections, dialects, history, user_settings, settings.query, audit, rate_limits, settings.security, metrics
+    )
     return AppContext(
         settings=settings,
         engine=engine,
@@ -135,6 +140,7 @@ def build_context(
         indexing=indexing,
         search=search,
         ask=ask,
+        query_run=query_run,
         history=history,
         export=export,
         user_settings=user_settings,

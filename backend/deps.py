@@ -19,6 +19,7 @@ from backend.services.connection_service import ConnectionService
 from backend.services.export_service import ExportService
 from backend.services.history_service import HistoryService
 from backend.services.model_service import ModelService
+from backend.services.query_run_service import QueryRunService
 from backend.services.search_service import SearchService
 from backend.services.user_settings_service import UserSettingsService
 
@@ -81,6 +82,13 @@ def get_export_service(context: ContextDep) -> ExportService:
 
 
 ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
+
+
+def get_query_run_service(context: ContextDep) -> QueryRunService:
+    return context.query_run
+
+
+QueryRunServiceDep = Annotated[QueryRunService, Depends(get_query_run_service)]
 UserSettingsServiceDep = Annotated[UserSettingsService, Depends(get_user_settings_service)]
 ModelServiceDep = Annotated[ModelService, Depends(get_model_service)]
 ConnectionServiceDep = Annotated[ConnectionService, Depends(get_connection_service)]

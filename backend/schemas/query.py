@@ -15,6 +15,22 @@ class QueryIn(BaseModel):
     conversation_id: uuid.UUID | None = None
 
 
+# How a history entry's query came to be: written by the model for a question, edited by the
+# person from an earlier answer ("Edit and run"), or typed by the person ("Write a query").
+Origin = Literal["asked", "edited", "typed"]
+
+
+class QueryRunIn(BaseModel):
+    """A query a person wrote, to run without the model: through the same guard, read-only
+    runner and limits as a question's. ``edited_from``: the caller's history entry it was edited
+    from (recorded as ``edited``; without it, ``typed``)."""
+
+    connection_id: uuid.UUID
+    query: SafeStr = Field(min_length=1, max_length=20_000)
+    conversation_id: uuid.UUID | None = None
+    edited_from: uuid.UUID | None = None
+
+
 class Source(BaseModel):
     """An object the question was answered with. ``via`` says how it was found: ``search``,
     ``value`` (a stored value matched), ``join`` (bridges two hits), or ``query`` (the query
@@ -39,6 +55,8 @@ ErrorCode = Literal[
     "no_valid_query",  # no query the guard accepts came out of the model
     "db_error",  # the database refused or failed the query
     "db_timeout",  # the query ran past its time limit
+    "query_refused",  # a person's query was refused by the read-only guard (POST /api/query/run)
+    "unknown_names",  # a person's query names tables, columns or fields the index does not know
 ]
 
 
@@ -72,6 +90,7 @@ class QueryOut(BaseModel):
     executed: bool = Field(description="Whether the query ran against the database")
     error: str | None = Field(description="Why no (complete) answer could be given, in a sentence")
     error_code: ErrorCode | None = Field(default=None, description="The same, for programs")
+    origin: Origin = Field(default="asked", description="Asked (the model wrote it), edited or typed by the person")
 
 
 class HistoryItem(BaseModel):
@@ -97,6 +116,7 @@ class HistoryItem(BaseModel):
     model: str | None
     error: str | None
     error_code: ErrorCode | None
+    origin: Origin = "asked"
     created_at: datetime
 
 

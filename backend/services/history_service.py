@@ -95,9 +95,10 @@ class HistoryService:
             executed=result.executed,
             sources=[s.model_dump() for s in result.sources],
             timings=result.timings.model_dump(),
-            model=result.model,
+            model=result.model or None,
             error=result.error,
             error_code=result.error_code,
+            origin=result.origin,
         )
         async with self._sessions() as session, session.begin():
             session.add(item)

@@ -48,6 +48,10 @@ export type AdminConnection = Sent<Schemas["AdminConnectionOut"]>;
 export type AuditEvent = Sent<Schemas["AuditEventOut"]>;
 export type AuditPage = Sent<Schemas["AuditPage"]>;
 export type QueryRequest = Schemas["QueryIn"];
+/** A person's query for POST /api/query/run: `edited_from` a history entry, or typed. */
+export type QueryRunRequest = Schemas["QueryRunIn"];
+/** How a history entry's query came to be. */
+export type Origin = NonNullable<Schemas["HistoryItem"]["origin"]>;
 
 /** A JSON value, as a cell of a result row (the schema says `unknown`: any JSON value). */
 export type Cell = string | number | boolean | null | Cell[] | { [key: string]: Cell };
@@ -166,6 +170,8 @@ export class Api {
   history = (params: { connection_id?: string; conversation_id?: string; limit?: number; rows?: boolean } = {}) => {
     return this.request<HistoryPage>("GET", `/api/history?${queryString(params)}`);
   };
+  /** Runs a person's query without the model (same guard and limits); a refusal is a result too. */
+  runQuery = (body: QueryRunRequest) => this.request<QueryResult>("POST", "/api/query/run", body);
   deleteHistory = (id: string) => this.request<void>("DELETE", `/api/history/${id}`);
   settings = () => this.request<Settings>("GET", "/api/settings");
   saveSettings = (settings: SettingsPatch) => this.request<Settings>("PUT", "/api/settings", settings);

@@ -5,9 +5,9 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from backend.deps import ActorDep, AskServiceDep
+from backend.deps import ActorDep, AskServiceDep, QueryRunServiceDep
 from backend.schemas.ask_events import AskEventOut
-from backend.schemas.query import QueryIn, QueryOut
+from backend.schemas.query import QueryIn, QueryOut, QueryRunIn
 
 router = APIRouter(prefix="/query", tags=["query"])
 
@@ -38,3 +38,12 @@ async def ask_stream(body: QueryIn, actor: ActorDep, service: AskServiceDep) -> 
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@router.post("/run", response_model=QueryOut)
+async def run_query(body: QueryRunIn, actor: ActorDep, service: QueryRunServiceDep) -> QueryOut:
+    """Run a person's query without the model ("Edit and run", "Write a query"): the same guard,
+    read-only runner, limits, rate limit, audit and history as a question's query. A refused
+    query is not run: 200 with ``executed=false``, the reason in ``error`` and
+    ``error_code="query_refused"``; names the database lacks give ``unknown_names``."""
+    return await service.run(actor, body)

@@ -44,6 +44,9 @@ function HistoryList({ onOpen }: { onOpen: (item: HistoryItem) => void }) {
               className="min-w-0 flex-1 truncate rounded px-2 py-1 text-left hover:bg-slate-200"
               onClick={() => onOpen(h)}
             >
+              {h.origin !== "asked" && (
+                <span className="mr-1 text-xs text-violet-800">{h.origin === "edited" ? "Edited:" : "Query:"}</span>
+              )}
               {h.question}
             </button>
             {confirming === h.id ? (

@@ -418,6 +418,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/query/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run Query
+         * @description Run a person's query without the model ("Edit and run", "Write a query"): the same guard,
+         *     read-only runner, limits, rate limit, audit and history as a question's query. A refused
+         *     query is not run: 200 with ``executed=false``, the reason in ``error`` and
+         *     ``error_code="query_refused"``; names the database lacks give ``unknown_names``.
+         */
+        post: operations["run_query_api_query_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/query/stream": {
         parameters: {
             query?: never;
@@ -747,7 +770,7 @@ export interface components {
              * Code
              * @enum {string}
              */
-            code: "llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout";
+            code: "llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout" | "query_refused" | "unknown_names";
             /**
              * Detail
              * @description What went wrong, in a sentence for the user
@@ -818,7 +841,7 @@ export interface components {
             /** Error */
             error: string | null;
             /** Error Code */
-            error_code: ("llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout") | null;
+            error_code: ("llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout" | "query_refused" | "unknown_names") | null;
             /** Executed */
             executed: boolean;
             /**
@@ -830,6 +853,12 @@ export interface components {
             language: string | null;
             /** Model */
             model: string | null;
+            /**
+             * Origin
+             * @default asked
+             * @enum {string}
+             */
+            origin: "asked" | "edited" | "typed";
             /** Query */
             query: string | null;
             /** Question */
@@ -990,7 +1019,7 @@ export interface components {
              * Error Code
              * @description The same, for programs
              */
-            error_code?: ("llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout") | null;
+            error_code?: ("llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout" | "query_refused" | "unknown_names") | null;
             /**
              * Executed
              * @description Whether the query ran against the database
@@ -1005,6 +1034,13 @@ export interface components {
             language: "sql" | "mongo";
             /** Model */
             model: string;
+            /**
+             * Origin
+             * @description Asked (the model wrote it), edited or typed by the person
+             * @default asked
+             * @enum {string}
+             */
+            origin: "asked" | "edited" | "typed";
             /**
              * Query
              * @description The query that ran (or was refused), as the guard normalised it
@@ -1024,6 +1060,25 @@ export interface components {
              * @description Why the result is not whole, in a sentence
              */
             truncation?: string | null;
+        };
+        /**
+         * QueryRunIn
+         * @description A query a person wrote, to run without the model: through the same guard, read-only
+         *     runner and limits as a question's. ``edited_from``: the caller's history entry it was edited
+         *     from (recorded as ``edited``; without it, ``typed``).
+         */
+        QueryRunIn: {
+            /**
+             * Connection Id
+             * Format: uuid
+             */
+            connection_id: string;
+            /** Conversation Id */
+            conversation_id?: string | null;
+            /** Edited From */
+            edited_from?: string | null;
+            /** Query */
+            query: string;
         };
         /** RowsEvent */
         RowsEvent: {
@@ -2092,6 +2147,39 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["QueryIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    run_query_api_query_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueryRunIn"];
             };
         };
         responses: {

@@ -1,15 +1,13 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
-import { ApiError, type Cell, type HistoryItem, type ErrorCode, type Source, type Step } from "../api";
+import { ApiError, type HistoryItem } from "../api";
 import { useAuth } from "../auth";
-import AnswerText from "../components/AnswerText";
-import Chart from "../components/Chart";
+import AnswerTurn, { emptyTurn, fromHistory, fromRun, LLM_DOWN, type Turn } from "../components/AnswerTurn";
 import HistoryPanel from "../components/HistoryPanel";
-import ResultTable from "../components/ResultTable";
+import ModeToggle, { type ChatMode } from "../components/ModeToggle";
+import { EditorWithRun } from "../components/QueryBox";
 import { Alert, Button, SelectField } from "../components/ui";
-import { chartFor } from "../lib/chart";
-import { copyText } from "../lib/clipboard";
 import {
   conversationQuery,
   errorText,
@@ -19,182 +17,6 @@ import {
   useInvalidate,
   useSettings,
 } from "../lib/queries";
-
-interface Turn {
-  question: string;
-  answer: string;
-  query: string | null;
-  language: string;
-  columns: string[];
-  rows: Cell[][];
-  truncated: boolean;
-  truncation?: string | null;
-  executed: boolean;
-  sources: Source[];
-  timings: Partial<Record<Step, number>>;
-  error: string | null;
-  done: boolean;
-  /** The step under way while the answer streams, and when the question was sent (ms). */
-  step: Step | null;
-  startedAt: number;
-  /** The history entry, once recorded: the full export runs its query again. */
-  historyId: string | null;
-}
-
-// Error codes that mean the language model cannot answer at all (the banner says so).
-const LLM_DOWN = new Set<ErrorCode>(["llm_unavailable", "model_missing", "llm_timeout"]);
-
-// Every step, in the order they run; the Record type makes the compiler check the list against the backend's.
-const STEP_SEEN: Record<Step, true> = { retrieve: true, generate: true, validate: true, execute: true, answer: true };
-const STEP_NAMES = Object.keys(STEP_SEEN) as Step[];
-
-function emptyTurn(question: string): Turn {
-  return { question, answer: "", query: null, language: "sql", columns: [], rows: [], truncated: false, executed: false,
-           sources: [], timings: {}, error: null, done: false, step: null, startedAt: Date.now(), historyId: null }; // prettier-ignore
-}
-
-/** A stored turn shown as it was first shown: the history keeps the rows (a preview of a long result). */
-export function fromHistory(item: HistoryItem): Turn {
-  const kept = item.row_count !== null && item.rows.length < item.row_count;
-  return {
-    question: item.question,
-    answer: item.answer ?? "",
-    query: item.query,
-    language: item.language ?? "sql",
-    columns: item.columns,
-    rows: item.rows,
-    truncated: item.truncated || kept,
-    truncation: kept
-      ? `The history keeps the first ${item.rows.length} of ${item.row_count} rows; run the query again for all of them.`
-      : item.truncation,
-    executed: item.executed,
-    sources: item.sources,
-    timings: item.timings,
-    error: item.error,
-    done: true,
-    step: null,
-    startedAt: 0,
-    historyId: item.id,
-  };
-}
-
-// What each step is doing, for the progress line while a question runs.
-const STEP_LABEL: Record<Step, string> = {
-  retrieve: "Finding the relevant tables",
-  generate: "The model is writing the query",
-  validate: "Checking the query is read-only",
-  execute: "Running the query on the database",
-  answer: "The model is writing the answer",
-};
-
-/** The step under way and the seconds since the question was sent, ticking. */
-export function Progress({ step, startedAt }: { step: Step | null; startedAt: number }) {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = window.setInterval(() => setNow(Date.now()), 200);
-    return () => window.clearInterval(timer);
-  }, []);
-  const index = step ? STEP_NAMES.indexOf(step) + 1 : 0;
-  return (
-    <p className="text-sm text-slate-600" role="status" data-testid="progress">
-      {step ? `Step ${index} of ${STEP_NAMES.length}: ${STEP_LABEL[step]}…` : "Sending the question…"}{" "}
-      <span className="tabular-nums">{((now - startedAt) / 1000).toFixed(1)} s</span>
-    </p>
-  );
-}
-
-/** Sources split by the parsed query: what it read, then what retrieval offered besides. */
-export function Provenance({ sources }: { sources: Source[] }) {
-  if (sources.length === 0) return null;
-  const used = sources.filter((s) => s.used);
-  const others = sources.filter((s) => !s.used);
-  const name = (s: Source) => s.object + (s.via === "search" || s.via === "query" ? "" : ` (${s.via})`);
-  return (
-    <div className="text-xs text-slate-600" data-testid="sources">
-      {used.length > 0 && (
-        <p>
-          <span className="font-medium">Used by the query:</span> {used.map(name).join(", ")}
-        </p>
-      )}
-      {others.length > 0 && (
-        <p>
-          <span className="font-medium">{used.length > 0 ? "Also retrieved:" : "Retrieved:"}</span>{" "}
-          {others.map(name).join(", ")}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function TurnView({ turn, exportCap, ref }: { turn: Turn; exportCap: number; ref?: React.Ref<HTMLElement> }) {
-  const [copied, setCopied] = useState<"yes" | "no" | null>(null);
-  const chart = useMemo(() => chartFor(turn.columns, turn.rows), [turn.columns, turn.rows]);
-  return (
-    <article
-      ref={ref}
-      tabIndex={-1}
-      className="flex min-w-0 flex-col gap-2 rounded border border-slate-200 bg-white p-4 outline-none focus-visible:ring-2"
-      aria-label={`Question: ${turn.question}`}
-    >
-      <p className="font-medium">{turn.question}</p>
-      {turn.answer ? <AnswerText text={turn.answer} /> : null}
-      {!turn.done && <Progress step={turn.step} startedAt={turn.startedAt} />}
-      {/* Said once: an answer from before the answers stopped repeating the error does not get it twice. */}
-      {turn.error && !turn.answer.includes(turn.error) && <Alert kind="warning">{turn.error}</Alert>}
-      {turn.query && (
-        <div>
-          <div className="flex items-center gap-2">
-            <span className="text-xs font-medium text-slate-600">
-              {turn.language === "mongo" ? "Pipeline" : "SQL"} {turn.executed ? "that ran" : "(not run)"}
-            </span>
-            <Button
-              variant="secondary"
-              onClick={() => copyText(turn.query ?? "").then((ok) => setCopied(ok ? "yes" : "no"))}
-            >
-              {copied === "yes" ? "Copied" : "Copy query"}
-            </Button>
-          </div>
-          {copied === "no" && (
-            <p className="text-xs text-slate-600">This browser refused to copy: select the query and copy it.</p>
-          )}
-          <pre
-            className="mono mt-1 whitespace-pre-wrap break-words rounded bg-slate-900 p-2 text-xs text-slate-100"
-            data-testid="query"
-          >
-            {turn.query}
-          </pre>
-        </div>
-      )}
-      {turn.columns.length > 0 && (
-        <ResultTable columns={turn.columns} rows={turn.rows} truncated={turn.truncated} truncation={turn.truncation} />
-      )}
-      {turn.executed && turn.historyId && turn.done && (
-        <p className="text-xs">
-          <a
-            className="text-blue-700 underline"
-            href={`/api/history/${turn.historyId}/export.csv`}
-            download
-            title="Runs the query again, read-only, and streams every row"
-          >
-            Download the whole result (CSV)
-          </a>{" "}
-          <span className="text-slate-500">
-            up to {exportCap.toLocaleString()} rows; a cut is said on the file&apos;s last line
-          </span>
-        </p>
-      )}
-      {chart && <Chart spec={chart} />}
-      <Provenance sources={turn.sources} />
-      {Object.keys(turn.timings).length > 0 && (
-        <p className="text-xs text-slate-500" data-testid="timings">
-          {STEP_NAMES.filter((s) => s in turn.timings)
-            .map((s) => `${s} ${Math.round(turn.timings[s] ?? 0)} ms`)
-            .join(" · ")}
-        </p>
-      )}
-    </article>
-  );
-}
 
 export default function ChatPage() {
   const { api } = useAuth();
@@ -221,6 +43,9 @@ export default function ChatPage() {
   const health = useHealth();
   const llmDown = llmFailed || (health.data?.components.llm ?? "ok") !== "ok";
   const exportCap = useSettings().data?.export_max_rows ?? 1_000_000;
+  // "Ask a question" (the model writes the query) or "Write a query" (runs as typed; no model).
+  const [mode, setMode] = useState<ChatMode>(params.get("mode") === "query" ? "query" : "ask");
+  const connection = connections.find((c) => c.id === connectionId);
 
   useEffect(() => {
     if (!conversationId) return;
@@ -251,7 +76,7 @@ export default function ChatPage() {
       setTurns((all) =>
         all.map((t, i) => (i === index ? { ...t, ...(typeof patch === "function" ? patch(t) : patch) } : t)),
       );
-    setTurns((all) => [...all, emptyTurn(question)]);
+    setTurns((all) => [...all, emptyTurn(question, "asked", connectionId)]);
     const controller = new AbortController();
     abort.current = controller;
     setQuestion("");
@@ -309,6 +134,34 @@ export default function ChatPage() {
     }
   }
 
+  /** Runs a person's query (edited from an answer, or typed) and shows it as a new turn. */
+  async function runQuery(query: string, editedFrom: string | null, runOn: string) {
+    const index = turns.length;
+    const from = editedFrom ? turns.find((t) => t.historyId === editedFrom) : undefined;
+    const label = from?.question ?? query;
+    const pending = { ...emptyTurn(label, editedFrom ? "edited" : "typed", runOn), query, step: "execute" as const };
+    setTurns((all) => [...all, pending]);
+    setError(null);
+    setNotice(null);
+    try {
+      const result = await api.runQuery({
+        connection_id: runOn,
+        query,
+        conversation_id: conversationId ?? undefined,
+        edited_from: editedFrom ?? undefined,
+      });
+      setTurns((all) => all.map((t, i) => (i === index ? fromRun(result, label, runOn) : t)));
+      setConversationId(result.conversation_id);
+      setParams({ conversation: result.conversation_id, connection: runOn }, { replace: true });
+    } catch (err) {
+      const message = err instanceof ApiError ? err.message : "The query could not be run.";
+      setTurns((all) => all.map((t, i) => (i === index ? { ...t, done: true, error: message } : t)));
+    } finally {
+      invalidate(keys.history); // the History list, the Dashboard's, and this conversation's turns
+      lastTurn.current?.focus();
+    }
+  }
+
   // The chat comes first in the page (keyboard and phone); on wide screens History stands left of it.
   return (
     <div className="grid grid-cols-1 gap-4 lg:grid-cols-4">
@@ -317,7 +170,11 @@ export default function ChatPage() {
         {llmDown && (
           <Alert kind="warning">
             The language model is unreachable, so questions can't be answered right now. Sextant still shows which
-            tables look relevant. Check that Ollama is running and has the model from Settings.
+            tables look relevant, and you can{" "}
+            <button type="button" className="font-medium underline" onClick={() => setMode("query")}>
+              write a query yourself
+            </button>
+            , which runs without the model, read-only. Check that Ollama is running and has the model from Settings.
           </Alert>
         )}
         {error && <Alert>{error}</Alert>}
@@ -326,11 +183,17 @@ export default function ChatPage() {
           <Alert kind="info">Add a connection and wait for its indexing to finish before asking.</Alert>
         )}
         {turns.map((t, i) => (
-          <TurnView key={i} turn={t} exportCap={exportCap} ref={i === turns.length - 1 ? lastTurn : undefined} />
+          <AnswerTurn
+            key={i}
+            turn={t}
+            exportCap={exportCap}
+            ref={i === turns.length - 1 ? lastTurn : undefined}
+            onRun={(query, editedFrom, runOn) => runQuery(query, editedFrom, runOn)}
+          />
         ))}
         <form
           onSubmit={ask}
-          aria-label="Ask a question"
+          aria-label={mode === "ask" ? "Ask a question" : "Write a query"}
           className="flex flex-col gap-2 rounded border border-slate-200 bg-white p-4"
         >
           <SelectField
@@ -351,34 +214,49 @@ export default function ChatPage() {
               </option>
             ))}
           </SelectField>
-          <label htmlFor="question" className="text-sm font-medium text-slate-700">
-            {turns.length ? "Follow-up question" : "Question"}
-          </label>
-          <textarea
-            id="question"
-            rows={2}
-            autoFocus
-            value={question}
-            onChange={(e) => setQuestion(e.target.value)}
-            onKeyDown={(e) => {
-              if (e.key === "Enter" && !e.shiftKey) {
-                e.preventDefault();
-                e.currentTarget.form?.requestSubmit();
-              }
-            }}
-            className="rounded border border-slate-300 px-3 py-2 text-sm"
-            placeholder="Which customers rented the most films last month?"
-          />
-          <div className="flex gap-2">
-            <Button type="submit" disabled={busy || !question.trim() || !connectionId}>
-              {busy ? "Asking…" : "Ask"}
-            </Button>
-            {busy && (
-              <Button variant="secondary" onClick={() => abort.current?.abort()}>
-                Cancel
-              </Button>
-            )}
-          </div>
+          <ModeToggle mode={mode} onChange={setMode} />
+          {mode === "ask" ? (
+            <>
+              <label htmlFor="question" className="text-sm font-medium text-slate-700">
+                {turns.length ? "Follow-up question" : "Question"}
+              </label>
+              <textarea
+                id="question"
+                rows={2}
+                autoFocus
+                value={question}
+                onChange={(e) => setQuestion(e.target.value)}
+                onKeyDown={(e) => {
+                  if (e.key === "Enter" && !e.shiftKey) {
+                    e.preventDefault();
+                    e.currentTarget.form?.requestSubmit();
+                  }
+                }}
+                className="rounded border border-slate-300 px-3 py-2 text-sm"
+                placeholder="Which customers rented the most films last month?"
+              />
+              <div className="flex gap-2">
+                <Button type="submit" disabled={busy || !question.trim() || !connectionId}>
+                  {busy ? "Asking…" : "Ask"}
+                </Button>
+                {busy && (
+                  <Button variant="secondary" onClick={() => abort.current?.abort()}>
+                    Cancel
+                  </Button>
+                )}
+              </div>
+            </>
+          ) : (
+            <EditorWithRun
+              key={connectionId}
+              initial=""
+              language={connection?.kind === "mongodb" ? "mongo" : "sql"}
+              connectionId={connectionId}
+              label="Write a query"
+              busy={turns.some((t) => !t.done)}
+              onRun={(query) => runQuery(query, null, connectionId)}
+            />
+          )}
         </form>
       </section>
       <HistoryPanel onOpen={openConversation} onNew={newConversation} />

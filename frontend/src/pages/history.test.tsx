@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { HistoryItem } from "../api";
 import { render, screen } from "@testing-library/react";
-import { fromHistory, Progress, Provenance } from "./ChatPage";
+import AnswerTurn, { fromHistory, Progress, Provenance } from "../components/AnswerTurn";
 
 const item: HistoryItem = {
   id: "h1",
@@ -28,6 +28,7 @@ const item: HistoryItem = {
   model: "llama3.2",
   error: null,
   error_code: null,
+  origin: "asked",
   created_at: "2026-12-05T10:00:00Z",
 };
 
@@ -77,5 +78,36 @@ describe("Progress", () => {
   it("names the step under way and counts the seconds", () => {
     render(<Progress step="execute" startedAt={Date.now() - 2500} />);
     expect(screen.getByRole("status")).toHaveTextContent(/^Step 4 of 5: Running the query on the database… 2\.\d s$/);
+  });
+});
+
+describe("AnswerTurn for a person's query", () => {
+  it("labels an edited turn, shows a refusal's reason once, and offers Edit and run only with a runner", () => {
+    const refused = {
+      ...fromHistory({
+        ...item,
+        id: "h3",
+        origin: "edited",
+        answer: "The query was refused, so it was not run.",
+        query: "DELETE FROM film",
+        executed: false,
+        columns: [],
+        rows: [],
+        row_count: null,
+        sources: [],
+        error: "Only SELECT queries are allowed",
+        error_code: "query_refused",
+      }),
+    };
+    const { unmount } = render(<AnswerTurn turn={refused} exportCap={10} onRun={async () => undefined} />);
+    expect(screen.getByTestId("origin").textContent).toBe("Edited query");
+    expect(screen.getByText("from: How many films are in each category?")).toBeTruthy();
+    expect(screen.getAllByText("Only SELECT queries are allowed")).toHaveLength(1);
+    expect(screen.getByText("SQL (not run)")).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Edit and run" })).toBeTruthy();
+    unmount();
+    render(<AnswerTurn turn={fromHistory(item)} exportCap={10} />);
+    expect(screen.queryByRole("button", { name: "Edit and run" })).toBeNull();
+    expect(screen.queryByTestId("origin")).toBeNull();
   });
 });

@@ -1,0 +1,240 @@
+// One turn of a conversation as the Chat screen shows it: the question (or the person's own
+// query), the answer, the query with "Edit and run", the rows, chart, provenance and timings.
+import { useMemo, useState, useEffect } from "react";
+import type { Cell, ErrorCode, HistoryItem, Origin, QueryResult, Source, Step } from "../api";
+import AnswerText from "./AnswerText";
+import Chart from "./Chart";
+import QueryBox from "./QueryBox";
+import ResultTable from "./ResultTable";
+import { Alert } from "./ui";
+import { chartFor } from "../lib/chart";
+
+export interface Turn {
+  question: string;
+  answer: string;
+  query: string | null;
+  language: string;
+  columns: string[];
+  rows: Cell[][];
+  truncated: boolean;
+  truncation?: string | null;
+  executed: boolean;
+  sources: Source[];
+  timings: Partial<Record<Step, number>>;
+  error: string | null;
+  done: boolean;
+  /** The step under way while the answer streams, and when the question was sent (ms). */
+  step: Step | null;
+  startedAt: number;
+  /** The history entry, once recorded: the full export runs its query again. */
+  historyId: string | null;
+  /** Asked (the model wrote the query), edited from an earlier answer, or typed by the person. */
+  origin: Origin;
+  /** The connection the query ran on: "Edit and run" runs there. */
+  connectionId: string | null;
+}
+
+// Error codes that mean the language model cannot answer at all (the banner says so).
+export const LLM_DOWN = new Set<ErrorCode>(["llm_unavailable", "model_missing", "llm_timeout"]);
+
+// Every step, in the order they run; the Record type makes the compiler check the list against the backend's.
+const STEP_SEEN: Record<Step, true> = { retrieve: true, generate: true, validate: true, execute: true, answer: true };
+const STEP_NAMES = Object.keys(STEP_SEEN) as Step[];
+
+export function emptyTurn(question: string, origin: Origin = "asked", connectionId: string | null = null): Turn {
+  return { question, answer: "", query: null, language: "sql", columns: [], rows: [], truncated: false, executed: false,
+           sources: [], timings: {}, error: null, done: false, step: null, startedAt: Date.now(), historyId: null,
+           origin, connectionId }; // prettier-ignore
+}
+
+/** The steps a person's query went through (no model): checking, and running when it ran. */
+function ownTimings(timings: Partial<Record<Step, number>>, origin: Origin): Partial<Record<Step, number>> {
+  if (origin === "asked") return timings;
+  return Object.fromEntries(
+    Object.entries(timings).filter(([step, ms]) => step === "validate" || (step === "execute" && (ms ?? 0) > 0)),
+  );
+}
+
+/** The answer of POST /api/query/run as a finished turn. */
+export function fromRun(result: QueryResult, question: string, connectionId: string): Turn {
+  return {
+    ...emptyTurn(question, result.origin, connectionId),
+    answer: result.answer,
+    query: result.query,
+    language: result.language,
+    columns: result.columns,
+    rows: result.rows,
+    truncated: result.truncated,
+    truncation: result.truncation,
+    executed: result.executed,
+    sources: result.sources,
+    timings: ownTimings(result.timings, result.origin),
+    error: result.error,
+    done: true,
+    historyId: result.history_id,
+  };
+}
+
+/** A stored turn shown as it was first shown: the history keeps the rows (a preview of a long result). */
+export function fromHistory(item: HistoryItem): Turn {
+  const kept = item.row_count !== null && item.rows.length < item.row_count;
+  return {
+    question: item.question,
+    answer: item.answer ?? "",
+    query: item.query,
+    language: item.language ?? "sql",
+    columns: item.columns,
+    rows: item.rows,
+    truncated: item.truncated || kept,
+    truncation: kept
+      ? `The history keeps the first ${item.rows.length} of ${item.row_count} rows; run the query again for all of them.`
+      : item.truncation,
+    executed: item.executed,
+    sources: item.sources,
+    timings: ownTimings(item.timings, item.origin),
+    error: item.error,
+    done: true,
+    step: null,
+    startedAt: 0,
+    historyId: item.id,
+    origin: item.origin,
+    connectionId: item.connection_id,
+  };
+}
+
+const ORIGIN_LABEL: Record<Origin, string> = { asked: "", edited: "Edited query", typed: "Typed query" };
+
+/** What the turn's heading says: the question, or that the person edited or typed the query. */
+export function turnHeading(turn: Pick<Turn, "origin" | "question">): string {
+  if (turn.origin === "edited") return `Edited query (from: ${turn.question})`;
+  if (turn.origin === "typed") return ORIGIN_LABEL.typed;
+  return turn.question;
+}
+
+// What each step is doing, for the progress line while a question runs.
+const STEP_LABEL: Record<Step, string> = {
+  retrieve: "Finding the relevant tables",
+  generate: "The model is writing the query",
+  validate: "Checking the query is read-only",
+  execute: "Running the query on the database",
+  answer: "The model is writing the answer",
+};
+
+/** The step under way and the seconds since the question was sent, ticking. */
+export function Progress({ step, startedAt }: { step: Step | null; startedAt: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), 200);
+    return () => window.clearInterval(timer);
+  }, []);
+  const index = step ? STEP_NAMES.indexOf(step) + 1 : 0;
+  return (
+    <p className="text-sm text-slate-600" role="status" data-testid="progress">
+      {step ? `Step ${index} of ${STEP_NAMES.length}: ${STEP_LABEL[step]}…` : "Sending the question…"}{" "}
+      <span className="tabular-nums">{((now - startedAt) / 1000).toFixed(1)} s</span>
+    </p>
+  );
+}
+
+/** Sources split by the parsed query: what it read, then what retrieval offered besides. */
+export function Provenance({ sources }: { sources: Source[] }) {
+  if (sources.length === 0) return null;
+  const used = sources.filter((s) => s.used);
+  const others = sources.filter((s) => !s.used);
+  const name = (s: Source) => s.object + (s.via === "search" || s.via === "query" ? "" : ` (${s.via})`);
+  return (
+    <div className="text-xs text-slate-600" data-testid="sources">
+      {used.length > 0 && (
+        <p>
+          <span className="font-medium">Used by the query:</span> {used.map(name).join(", ")}
+        </p>
+      )}
+      {others.length > 0 && (
+        <p>
+          <span className="font-medium">{used.length > 0 ? "Also retrieved:" : "Retrieved:"}</span>{" "}
+          {others.map(name).join(", ")}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export default function AnswerTurn({
+  turn,
+  exportCap,
+  ref,
+  onRun,
+}: {
+  turn: Turn;
+  exportCap: number;
+  ref?: React.Ref<HTMLElement>;
+  /** "Edit and run": runs the edited query as a new turn, edited from this one. */
+  onRun?: (query: string, editedFrom: string, connectionId: string) => Promise<void>;
+}) {
+  const heading = turnHeading(turn);
+  const chart = useMemo(() => chartFor(turn.columns, turn.rows), [turn.columns, turn.rows]);
+  return (
+    <article
+      ref={ref}
+      tabIndex={-1}
+      className="flex min-w-0 flex-col gap-2 rounded border border-slate-200 bg-white p-4 outline-none focus-visible:ring-2"
+      aria-label={turn.origin === "asked" ? `Question: ${turn.question}` : heading}
+      data-origin={turn.origin}
+    >
+      {turn.origin === "asked" ? (
+        <p className="font-medium">{turn.question}</p>
+      ) : (
+        <p className="font-medium">
+          <span className="mr-2 rounded bg-violet-100 px-1.5 py-0.5 text-xs text-violet-900" data-testid="origin">
+            {ORIGIN_LABEL[turn.origin]}
+          </span>
+          {turn.origin === "edited" && <span className="text-sm text-slate-600">from: {turn.question}</span>}
+        </p>
+      )}
+      {turn.answer ? <AnswerText text={turn.answer} /> : null}
+      {!turn.done && <Progress step={turn.step} startedAt={turn.startedAt} />}
+      {/* Said once: an answer from before the answers stopped repeating the error does not get it twice. */}
+      {turn.error && !turn.answer.includes(turn.error) && <Alert kind="warning">{turn.error}</Alert>}
+      {turn.query && (
+        <QueryBox
+          query={turn.query}
+          language={turn.language}
+          executed={turn.executed}
+          connectionId={turn.connectionId}
+          onRun={
+            onRun && turn.historyId && turn.connectionId && turn.done
+              ? (query) => onRun(query, turn.historyId ?? "", turn.connectionId ?? "")
+              : undefined
+          }
+        />
+      )}
+      {turn.columns.length > 0 && (
+        <ResultTable columns={turn.columns} rows={turn.rows} truncated={turn.truncated} truncation={turn.truncation} />
+      )}
+      {turn.executed && turn.historyId && turn.done && (
+        <p className="text-xs">
+          <a
+            className="text-blue-700 underline"
+            href={`/api/history/${turn.historyId}/export.csv`}
+            download
+            title="Runs the query again, read-only, and streams every row"
+          >
+            Download the whole result (CSV)
+          </a>{" "}
+          <span className="text-slate-500">
+            up to {exportCap.toLocaleString()} rows; a cut is said on the file&apos;s last line
+          </span>
+        </p>
+      )}
+      {chart && <Chart spec={chart} />}
+      <Provenance sources={turn.sources} />
+      {Object.keys(turn.timings).length > 0 && (
+        <p className="text-xs text-slate-500" data-testid="timings">
+          {STEP_NAMES.filter((s) => s in turn.timings)
+            .map((s) => `${s} ${Math.round(turn.timings[s] ?? 0)} ms`)
+            .join(" · ")}
+        </p>
+      )}
+    </article>
+  );
+}
