@@ -74,6 +74,18 @@ class QueryOut(BaseModel):
     error_code: ErrorCode | None = Field(default=None, description="The same, for programs")
 
 
+ChartKind = Literal["bar", "line", "pie"]
+
+
+class ChartChoice(BaseModel):
+    """The chart a person chose for an answer: its kind, the column along the axis (or naming
+    the slices) and the numeric column plotted. Both columns must be the answer's."""
+
+    kind: ChartKind
+    x: str = Field(min_length=1, max_length=500)
+    y: str = Field(min_length=1, max_length=500)
+
+
 class HistoryItem(BaseModel):
     """One asked question with the evidence it was answered with. ``rows`` are the first rows of
     the result as first shown (``QUERY_HISTORY_PREVIEW_ROWS``/``_BYTES``); ``row_count`` is the
@@ -97,6 +109,7 @@ class HistoryItem(BaseModel):
     model: str | None
     error: str | None
     error_code: ErrorCode | None
+    chart: ChartChoice | None = Field(default=None, description="The chart chosen for it; null: the automatic one")
     created_at: datetime
 
 
