@@ -1,12 +1,11 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ApiError, type Cell, type Connection, type HistoryItem, type ErrorCode, type Source, type Step } from "../api";
 import { useAuth } from "../auth";
 import AnswerText from "../components/AnswerText";
-import Chart from "../components/Chart";
+import ChartPanel from "../components/ChartPanel";
 import ResultTable from "../components/ResultTable";
 import { Alert, Button, SelectField } from "../components/ui";
-import { chartFor } from "../lib/chart";
 import { copyText } from "../lib/clipboard";
 
 interface Turn {
@@ -28,6 +27,8 @@ interface Turn {
   startedAt: number;
   /** The history entry, once recorded: the full export runs its query again. */
   historyId: string | null;
+  /** The chart chosen for it (absent or null: the automatic one). */
+  chart?: HistoryItem["chart"];
 }
 
 // Error codes that mean the language model cannot answer at all (the banner says so).
@@ -64,6 +65,7 @@ export function fromHistory(item: HistoryItem): Turn {
     step: null,
     startedAt: 0,
     historyId: item.id,
+    chart: item.chart,
   };
 }
 
@@ -117,7 +119,6 @@ export function Provenance({ sources }: { sources: Source[] }) {
 
 function TurnView({ turn, exportCap, ref }: { turn: Turn; exportCap: number; ref?: React.Ref<HTMLElement> }) {
   const [copied, setCopied] = useState<"yes" | "no" | null>(null);
-  const chart = useMemo(() => chartFor(turn.columns, turn.rows), [turn.columns, turn.rows]);
   return (
     <article
       ref={ref}
@@ -172,7 +173,15 @@ function TurnView({ turn, exportCap, ref }: { turn: Turn; exportCap: number; ref
           </span>
         </p>
       )}
-      {chart && <Chart spec={chart} />}
+      {turn.done && (
+        <ChartPanel
+          key={turn.historyId}
+          columns={turn.columns}
+          rows={turn.rows}
+          historyId={turn.historyId}
+          saved={turn.chart}
+        />
+      )}
       <Provenance sources={turn.sources} />
       {Object.keys(turn.timings).length > 0 && (
         <p className="text-xs text-slate-500" data-testid="timings">

@@ -28,6 +28,7 @@ const item: HistoryItem = {
   model: "llama3.2",
   error: null,
   error_code: null,
+  chart: null,
   created_at: "2026-12-05T10:00:00Z",
 };
 
@@ -40,6 +41,8 @@ describe("fromHistory", () => {
     expect(turn.sources[0].object).toBe("public.category");
     expect(turn.timings.execute).toBe(3);
     expect(turn.truncated).toBe(false);
+    expect(turn.chart).toBeNull();
+    expect(fromHistory({ ...item, chart: { kind: "pie", x: "category", y: "films" } }).chart?.kind).toBe("pie");
   });
 
   it("says when the history kept only a preview", () => {
