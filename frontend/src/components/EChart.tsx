@@ -30,7 +30,7 @@ export default function EChart({ spec }: { spec: ChartSpec }) {
   const [width, setWidth] = useState(0);
   const [failed, setFailed] = useState<string | null>(null);
   const dark = useDark();
-  const height = chartHeight(spec);
+  const height = chartHeight(spec, width || 800);
   const name = chartName(spec);
 
   useEffect(() => {

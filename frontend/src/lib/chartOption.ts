@@ -38,6 +38,7 @@ export const DARK: Palette = {
 };
 
 export const FONT_PX = 12;
+const LINE_PX = FONT_PX + 3;
 const ROW_PX = 26;
 const numbers = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
@@ -47,15 +48,30 @@ export function formatValue(value: number): string {
   return numbers.format(value);
 }
 
-/** An axis tick: short for large numbers (12K) so that the axis stays narrow on a phone. */
-export function formatTick(value: number): string {
-  return Math.abs(value) >= 10_000 ? compact.format(value) : numbers.format(value);
+/** An axis tick: short (12K) on an axis that reaches 10,000, so that it stays narrow on a phone. */
+export function formatTick(value: number, short = Math.abs(value) >= 10_000): string {
+  return short ? compact.format(value) : numbers.format(value);
 }
 
-/** The height the chart needs: horizontal bars get a row each, so that every name is written. */
-export function chartHeight(spec: ChartSpec): number {
-  if (spec.horizontal) return Math.max(200, spec.points.length * ROW_PX + 70);
+/** The width category names may take beside horizontal bars; longer names wrap. */
+export function labelWidth(width: number): number {
+  return Math.round(Math.min(220, Math.max(90, width * 0.34)));
+}
+
+/** The height the chart needs: horizontal bars get a row each, tall enough for a wrapped name. */
+export function chartHeight(spec: ChartSpec, width = 800): number {
+  if (spec.horizontal) {
+    const perLine = Math.max(1, Math.floor(labelWidth(width) / (FONT_PX * 0.62)));
+    const lines = Math.max(...spec.points.map((p) => Math.ceil(p.x.length / perLine)), 1);
+    const row = Math.max(ROW_PX, Math.min(lines, 4) * LINE_PX + 12);
+    return Math.max(200, spec.points.length * row + 70);
+  }
   return spec.kind === "pie" ? 340 : 300;
+}
+
+/** An axis end 4% of the span beyond the data, so the first and last points stand clear of the edges. */
+function pad(side: -1 | 1) {
+  return ({ min, max }: { min: number; max: number }) => (side < 0 ? min : max) + side * ((max - min) * 0.04 || 1);
 }
 
 /** How far apart ticks on a time axis must be, at least, so that no label repeats a date. */
@@ -72,9 +88,10 @@ export function chartOption(spec: ChartSpec, width: number, palette: Palette = L
   const axisLine = { show: true, lineStyle: { color: palette.axis } };
   const axisTick = { show: true, lineStyle: { color: palette.axis } };
   const splitLine = { show: true, lineStyle: { color: palette.grid } };
+  const short = Math.max(...spec.points.map((p) => Math.abs(p.y))) >= 10_000;
   const valueAxis = {
     type: "value" as const,
-    axisLabel: { ...text, color: palette.muted, formatter: (v: number) => formatTick(v), hideOverlap: true },
+    axisLabel: { ...text, color: palette.muted, formatter: (v: number) => formatTick(v, short), hideOverlap: true },
     axisLine,
     axisTick,
     splitLine,
@@ -117,6 +134,7 @@ export function chartOption(spec: ChartSpec, width: number, palette: Palette = L
               `${p.name}: ${formatValue(lastNumber(p.value))} (${Math.round(p.percent ?? 0)}%)`,
             width: phone ? 110 : 200,
             overflow: "break",
+            lineHeight: LINE_PX,
           },
           labelLine: { show: true },
           minShowLabelAngle: 0,
@@ -134,8 +152,9 @@ export function chartOption(spec: ChartSpec, width: number, palette: Palette = L
     axisLabel: {
       ...text,
       interval: 0,
-      width: spec.horizontal ? Math.round(Math.min(220, width * 0.34)) : undefined,
+      width: spec.horizontal ? labelWidth(width) : undefined,
       overflow: spec.horizontal ? ("break" as const) : undefined,
+      lineHeight: LINE_PX,
       rotate: !spec.horizontal && spec.points.length > 6 ? 40 : 0,
     },
     axisLine,
@@ -162,13 +181,15 @@ export function chartOption(spec: ChartSpec, width: number, palette: Palette = L
       ? {
           type: "time" as const,
           minInterval: MIN_STEP[unit],
+          min: pad(-1),
+          max: pad(1),
           axisLabel: { ...text, formatter: (v: number) => formatTime(v, unit), hideOverlap: true },
           axisLine,
           axisTick,
           splitLine: { show: false },
         }
       : spec.axis === "value"
-        ? { ...valueAxis, scale: true, splitLine: { show: false } }
+        ? { ...valueAxis, min: pad(-1), max: pad(1), splitLine: { show: false } }
         : category;
   const series: LineSeriesOption = {
     type: "line",
