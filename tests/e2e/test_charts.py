@@ -18,9 +18,7 @@ PER_CATEGORY = (
     "SELECT c.name AS category, count(*) AS films FROM category c JOIN film_category fc"
     " ON fc.category_id = c.category_id GROUP BY c.name ORDER BY c.name"
 )
-MONTHLY = (
-    "SELECT date_trunc('month', payment_date) AS month, sum(amount) AS revenue FROM payment GROUP BY 1 ORDER BY 1"
-)
+MONTHLY = "SELECT date_trunc('month', payment_date) AS month, sum(amount) AS revenue FROM payment GROUP BY 1 ORDER BY 1"
 LISTING = "SELECT film_id, title, rating, length FROM film ORDER BY title LIMIT 8"
 FILMS_Q = "How many films are in each category?"
 REVENUE_Q = "What was the revenue per month?"
