@@ -73,6 +73,12 @@ describe("ChartPanel", () => {
     expect(screen.getByTestId("drawn")).toHaveAttribute("data-kind", "bar");
     await waitFor(() => expect(patches).toHaveLength(2));
     expect(patches[1].body).toBeNull();
+    expect(screen.queryByRole("button", { name: "Automatic chart" })).toBeNull();
+    // Choosing what the automatic chart draws is the automatic chart too.
+    await userEvent.selectOptions(screen.getByRole("combobox", { name: "Chart type" }), "pie");
+    await userEvent.selectOptions(screen.getByRole("combobox", { name: "Chart type" }), "bar");
+    await waitFor(() => expect(patches).toHaveLength(4));
+    expect(patches[3].body).toBeNull();
   });
 
   it("shows the kept choice of a reopened answer", async () => {

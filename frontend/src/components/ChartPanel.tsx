@@ -52,7 +52,10 @@ export default function ChartPanel({ columns, rows, historyId, saved }: ChartPan
   function change(part: Partial<ChartChoice>) {
     if (!current) return;
     const next = { ...current, ...part };
-    keep(fitKind(columns, rows, next));
+    const fitted = fitKind(columns, rows, next);
+    // Back to what the automatic choice draws is the automatic choice (null), which follows the result.
+    const automatic = auto && fitted.kind === auto.kind && fitted.x === auto.x && fitted.y === auto.y;
+    keep(automatic ? null : fitted);
   }
 
   if (!spec || !current) {
