@@ -106,6 +106,13 @@ def test_charts(page: Page, app_url: str, sakila_url: str, ollama: OllamaScript)
     may, june, august, february = (left(values[i]) for i in (0, 1, 3, 4))
     # Aug 2005 to Feb 2006 is six months: far wider than May to June, not one more step.
     assert february - august > 4 * (june - may), (may, june, august, february)
+    # A tooltip names the point's month and value.
+    line.scroll_into_view_if_needed()
+    july = line.locator("svg text", has_text=re.compile(f"^{re.escape(values[2])}$")).first.bounding_box()
+    assert july is not None
+    page.mouse.move(july["x"] + july["width"] / 2, july["y"] + july["height"] + 20)
+    tip = line.locator("div", has_text=re.compile(r"2005-07\s*revenue: 28,373\.89")).last
+    expect(tip).to_be_visible()
     shot(page, "21-chart-time")
 
     # Switching the kind is kept with the answer: a reload and a reopening from History show it.
