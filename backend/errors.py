@@ -61,6 +61,13 @@ class ConflictError(AppError):
     default_detail = "Conflict"
 
 
+class UnprocessableError(AppError):
+    """A well-formed request that does not fit what it refers to (a column the result lacks)."""
+
+    status_code = 422
+    default_detail = "The request does not fit its target"
+
+
 class TooManyRequestsError(AppError):
     status_code = 429
     default_detail = "Too many requests"

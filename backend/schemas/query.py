@@ -93,6 +93,18 @@ class QueryOut(BaseModel):
     origin: Origin = Field(default="asked", description="Asked (the model wrote it), edited or typed by the person")
 
 
+ChartKind = Literal["bar", "line", "pie"]
+
+
+class ChartChoice(BaseModel):
+    """The chart a person chose for an answer: its kind, the column along the axis (or naming
+    the slices) and the numeric column plotted. Both columns must be the answer's."""
+
+    kind: ChartKind
+    x: str = Field(min_length=1, max_length=500)
+    y: str = Field(min_length=1, max_length=500)
+
+
 class HistoryItem(BaseModel):
     """One asked question with the evidence it was answered with. ``rows`` are the first rows of
     the result as first shown (``QUERY_HISTORY_PREVIEW_ROWS``/``_BYTES``); ``row_count`` is the
@@ -117,6 +129,7 @@ class HistoryItem(BaseModel):
     error: str | None
     error_code: ErrorCode | None
     origin: Origin = "asked"
+    chart: ChartChoice | None = Field(default=None, description="The chart chosen for it; null: the automatic one")
     created_at: datetime
 
 

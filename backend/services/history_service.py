@@ -12,8 +12,8 @@ from sqlalchemy.orm import defer
 
 from backend.db.models import QueryHistory
 from backend.engines.prompting import Turn
-from backend.errors import NotFoundError
-from backend.schemas.query import HistoryItem, HistoryOut, QueryOut
+from backend.errors import NotFoundError, UnprocessableError
+from backend.schemas.query import ChartChoice, HistoryItem, HistoryOut, QueryOut
 
 
 def _storable(value: Any) -> Any:
@@ -37,6 +37,18 @@ def preview(rows: list[list[Any]], max_rows: int, max_bytes: int) -> list[list[A
             break
         kept.append(_storable(row))
     return kept
+
+
+def _check_chart(choice: ChartChoice, columns: list[str], rows: list[list[Any]]) -> None:
+    for axis in (choice.x, choice.y):
+        if axis not in columns:
+            raise UnprocessableError(f"The answer has no column {axis!r} to chart")
+    if choice.x == choice.y:
+        raise UnprocessableError("The chart needs two different columns")
+    index = columns.index(choice.y)
+    values = [r[index] for r in rows if index < len(r) and r[index] is not None]
+    if any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+        raise UnprocessableError(f"The column {choice.y!r} does not hold numbers to plot")
 
 
 _LIGHT_FIELDS = tuple(name for name in HistoryItem.model_fields if name != "rows")
@@ -148,6 +160,21 @@ class HistoryService:
             if row is None or row.user_id != user_id:
                 raise NotFoundError("History item not found")
             return HistoryItem.model_validate(row, from_attributes=True)
+
+    async def set_chart(
+        self, user_id: uuid.UUID, history_id: uuid.UUID, choice: ChartChoice | None
+    ) -> ChartChoice | None:
+        """Keeps the chart the caller chose for one of their answers (None: the automatic choice).
+        404 for anyone else's entry; 422 when a column is not the answer's, or the value column
+        holds something other than numbers in the kept rows."""
+        async with self._sessions() as session, session.begin():
+            row = await session.get(QueryHistory, history_id, with_for_update=True)
+            if row is None or row.user_id != user_id:
+                raise NotFoundError("History item not found")
+            if choice is not None:
+                _check_chart(choice, list(row.columns or []), list(row.rows or []))
+            row.chart = choice.model_dump() if choice is not None else None
+        return choice
 
     async def delete(self, user_id: uuid.UUID, history_id: uuid.UUID) -> None:
         async with self._sessions() as session, session.begin():

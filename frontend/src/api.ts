@@ -36,6 +36,9 @@ export type Schema = Sent<Schemas["SchemaOut"]>;
 export type Source = Sent<Schemas["Source"]>;
 /** A stored turn, its rows typed as JSON cells like a live answer's. */
 export type HistoryItem = Omit<Sent<Schemas["HistoryItem"]>, "rows"> & { rows: Cell[][] };
+/** The chart chosen for an answer (null on a HistoryItem: the automatic one). */
+export type ChartChoice = Schemas["ChartChoice"];
+export type ChartKind = ChartChoice["kind"];
 export type HistoryPage = Omit<Sent<Schemas["HistoryOut"]>, "items"> & { items: HistoryItem[] };
 export type Settings = Sent<Schemas["UserSettingsOut"]>;
 export type SettingsPatch = Schemas["UserSettingsIn"];
@@ -173,6 +176,8 @@ export class Api {
   /** Runs a person's query without the model (same guard and limits); a refusal is a result too. */
   runQuery = (body: QueryRunRequest) => this.request<QueryResult>("POST", "/api/query/run", body);
   deleteHistory = (id: string) => this.request<void>("DELETE", `/api/history/${id}`);
+  setChart = (id: string, chart: ChartChoice | null) =>
+    this.request<ChartChoice | null>("PATCH", `/api/history/${id}/chart`, chart);
   settings = () => this.request<Settings>("GET", "/api/settings");
   saveSettings = (settings: SettingsPatch) => this.request<Settings>("PUT", "/api/settings", settings);
   models = () => this.request<Models>("GET", "/api/models");

@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from backend.deps import ActorDep, CurrentUser, ExportServiceDep, HistoryServiceDep
-from backend.schemas.query import HistoryOut
+from backend.schemas.query import ChartChoice, HistoryOut
 
 router = APIRouter(prefix="/history", tags=["history"])
 
@@ -40,6 +40,18 @@ async def export_csv(history_id: uuid.UUID, actor: ActorDep, service: ExportServ
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{plan.filename}"', "Cache-Control": "no-store"},
     )
+
+
+@router.patch("/{history_id}/chart", response_model=ChartChoice | None)
+async def set_chart(
+    history_id: uuid.UUID,
+    user: CurrentUser,
+    service: HistoryServiceDep,
+    choice: Annotated[ChartChoice | None, Body(description="The chart to show; null: the automatic one")] = None,
+) -> ChartChoice | None:
+    """Keeps the chart chosen for one of the caller's answers, shown again when it is reopened
+    (404 for anyone else's; 422 when a column is not the answer's or the value is not numeric)."""
+    return await service.set_chart(user.id, history_id, choice)
 
 
 @router.delete("/{history_id}", status_code=status.HTTP_204_NO_CONTENT)

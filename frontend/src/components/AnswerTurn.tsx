@@ -1,13 +1,12 @@
 // One turn of a conversation as the Chat screen shows it: the question (or the person's own
 // query), the answer, the query with "Edit and run", the rows, chart, provenance and timings.
-import { useMemo, useState, useEffect } from "react";
+import { useState, useEffect } from "react";
 import type { Cell, ErrorCode, HistoryItem, Origin, QueryResult, Source, Step } from "../api";
 import AnswerText from "./AnswerText";
-import Chart from "./Chart";
+import ChartPanel from "./ChartPanel";
 import QueryBox from "./QueryBox";
 import ResultTable from "./ResultTable";
 import { Alert } from "./ui";
-import { chartFor } from "../lib/chart";
 
 export interface Turn {
   question: string;
@@ -32,6 +31,8 @@ export interface Turn {
   origin: Origin;
   /** The connection the query ran on: "Edit and run" runs there. */
   connectionId: string | null;
+  /** The chart chosen for it (absent or null: the automatic one). */
+  chart?: HistoryItem["chart"];
 }
 
 // Error codes that mean the language model cannot answer at all (the banner says so).
@@ -97,6 +98,7 @@ export function fromHistory(item: HistoryItem): Turn {
     step: null,
     startedAt: 0,
     historyId: item.id,
+    chart: item.chart,
     origin: item.origin,
     connectionId: item.connection_id,
   };
@@ -172,7 +174,6 @@ export default function AnswerTurn({
   onRun?: (query: string, editedFrom: string, connectionId: string) => Promise<void>;
 }) {
   const heading = turnHeading(turn);
-  const chart = useMemo(() => chartFor(turn.columns, turn.rows), [turn.columns, turn.rows]);
   return (
     <article
       ref={ref}
@@ -226,7 +227,15 @@ export default function AnswerTurn({
           </span>
         </p>
       )}
-      {chart && <Chart spec={chart} />}
+      {turn.done && (
+        <ChartPanel
+          key={turn.historyId}
+          columns={turn.columns}
+          rows={turn.rows}
+          historyId={turn.historyId}
+          saved={turn.chart}
+        />
+      )}
       <Provenance sources={turn.sources} />
       {Object.keys(turn.timings).length > 0 && (
         <p className="text-xs text-slate-500" data-testid="timings">

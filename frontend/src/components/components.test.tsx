@@ -5,9 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { AuthProvider } from "../auth";
 import LoginPage from "../pages/LoginPage";
 import AnswerText from "./AnswerText";
-import Chart, { ticks } from "./Chart";
 import ResultTable from "./ResultTable";
-import { chartFor } from "../lib/chart";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -199,29 +197,5 @@ describe("AnswerText", () => {
     expect(container).toHaveTextContent(/^74\.$/);
     const list = render(<AnswerText text={"1. Sports\n2. Foreign"} />).container;
     expect(list.querySelectorAll("li")).toHaveLength(2);
-  });
-});
-
-describe("Chart", () => {
-  it("has value ticks and readable dates on a time scale", () => {
-    const spec = chartFor(
-      ["month", "revenue"],
-      [
-        ["2005-05-01T00:00:00", 4824.43],
-        ["2005-06-01T00:00:00", 9631.88],
-        ["2005-07-01T00:00:00", 28373.89],
-        ["2006-02-01T00:00:00", 514.18],
-      ],
-    );
-    const { container } = render(<Chart spec={spec!} />);
-    const labels = screen.getAllByTestId("x-label").map((l) => l.textContent);
-    expect(labels).toEqual(["2005-05", "2005-06", "2005-07", "2006-02"]);
-    const xs = screen.getAllByTestId("x-label").map((l) => Number(l.getAttribute("x")));
-    // Feb 2006 is seven months after Jul 2005, not one step: the gap is far wider than May to June.
-    expect(xs[3] - xs[2]).toBeGreaterThan(5 * (xs[1] - xs[0]));
-    expect(container.querySelectorAll("circle title")[2].textContent).toBe(
-      `2005-07: ${new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 }).format(28373.89)}`,
-    );
-    expect(ticks(0, 28373.89)).toEqual([0, 10000, 20000, 30000]);
   });
 });

@@ -362,6 +362,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/history/{history_id}/chart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Set Chart
+         * @description Keeps the chart chosen for one of the caller's answers, shown again when it is reopened
+         *     (404 for anyone else's; 422 when a column is not the answer's or the value is not numeric).
+         */
+        patch: operations["set_chart_api_history__history_id__chart_patch"];
+        trace?: never;
+    };
     "/api/history/{history_id}/export.csv": {
         parameters: {
             query?: never;
@@ -614,6 +635,22 @@ export interface components {
             /** Total */
             total: number;
         };
+        /**
+         * ChartChoice
+         * @description The chart a person chose for an answer: its kind, the column along the axis (or naming
+         *     the slices) and the numeric column plotted. Both columns must be the answer's.
+         */
+        ChartChoice: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "bar" | "line" | "pie";
+            /** X */
+            x: string;
+            /** Y */
+            y: string;
+        };
         /** ColumnInfo */
         ColumnInfo: {
             /** Comment */
@@ -824,6 +861,8 @@ export interface components {
         HistoryItem: {
             /** Answer */
             answer: string | null;
+            /** @description The chart chosen for it; null: the automatic one */
+            chart?: components["schemas"]["ChartChoice"] | null;
             /** Columns */
             columns: string[];
             /** Connection Id */
@@ -2074,6 +2113,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_chart_api_history__history_id__chart_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                history_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ChartChoice"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChartChoice"] | null;
+                };
             };
             /** @description Validation Error */
             422: {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EXPIRED, sessionEnded } from "./session";
 import { applyTheme, resolveTheme, storedTheme } from "./theme";
-import { chartFor } from "./chart";
 import { toCsv } from "./csv";
 import { parseSse } from "./sse";
 
@@ -29,83 +28,6 @@ describe("toCsv", () => {
       ],
     );
     expect(csv).toBe('name,note\r\n"Ada, Countess","\'=HYPERLINK(""x"")"\r\n,"{""a"":1}"\r\n');
-  });
-});
-
-describe("chartFor", () => {
-  it("draws a bar chart for a category and a number", () => {
-    const spec = chartFor(
-      ["category", "films"],
-      [
-        ["Action", 64],
-        ["Comedy", 58],
-      ],
-    );
-    expect(spec).toEqual({
-      kind: "bar",
-      label: "category",
-      value: "films",
-      points: [
-        { x: "Action", y: 64 },
-        { x: "Comedy", y: 58 },
-      ],
-    });
-  });
-
-  it("draws a sorted line for a time series", () => {
-    const spec = chartFor(
-      ["month", "revenue"],
-      [
-        ["2005-07-01T00:00:00", 28373.89],
-        ["2005-05-01T00:00:00", 4824.43],
-      ],
-    );
-    expect(spec?.kind).toBe("line");
-    expect(spec?.points[0].x).toBe("2005-05-01T00:00:00");
-    expect(spec?.points.map((p) => p.t)).toEqual([
-      Date.parse("2005-05-01T00:00:00"),
-      Date.parse("2005-07-01T00:00:00"),
-    ]);
-  });
-
-  it("never plots an id as a measure and does not chart a listing", () => {
-    expect(
-      chartFor(
-        ["film_id", "title"],
-        [
-          [1, "ACADEMY DINOSAUR"],
-          [2, "ACE GOLDFINGER"],
-        ],
-      ),
-    ).toBeNull();
-    const listing = [
-      ["ACADEMY DINOSAUR", "A Epic Drama", 0.99, 86],
-      ["ACE GOLDFINGER", "A Astounding Epistle", 4.99, 48],
-    ];
-    expect(chartFor(["title", "description", "rental_rate", "length"], listing)).toBeNull();
-    expect(
-      chartFor(
-        ["store_id", "category", "films"],
-        [
-          [1, "Action", 30],
-          [2, "Action", 34],
-        ],
-      )?.value,
-    ).toBe("films");
-  });
-
-  it("draws nothing for one row, no number or no label", () => {
-    expect(chartFor(["n"], [[1], [2]])).toBeNull();
-    expect(chartFor(["a", "b"], [["x", 1]])).toBeNull();
-    expect(
-      chartFor(
-        ["a", "b"],
-        [
-          ["x", "y"],
-          ["z", "w"],
-        ],
-      ),
-    ).toBeNull();
   });
 });
 

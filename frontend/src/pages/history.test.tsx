@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { HistoryItem } from "../api";
 import { render, screen } from "@testing-library/react";
 import AnswerTurn, { fromHistory, Progress, Provenance } from "../components/AnswerTurn";
+import { renderWithClient, serveApi } from "../test/render";
 
 const item: HistoryItem = {
   id: "h1",
@@ -29,6 +30,7 @@ const item: HistoryItem = {
   error: null,
   error_code: null,
   origin: "asked",
+  chart: null,
   created_at: "2026-12-05T10:00:00Z",
 };
 
@@ -41,6 +43,8 @@ describe("fromHistory", () => {
     expect(turn.sources[0].object).toBe("public.category");
     expect(turn.timings.execute).toBe(3);
     expect(turn.truncated).toBe(false);
+    expect(turn.chart).toBeNull();
+    expect(fromHistory({ ...item, chart: { kind: "pie", x: "category", y: "films" } }).chart?.kind).toBe("pie");
   });
 
   it("says when the history kept only a preview", () => {
@@ -83,6 +87,7 @@ describe("Progress", () => {
 
 describe("AnswerTurn for a person's query", () => {
   it("labels an edited turn, shows a refusal's reason once, and offers Edit and run only with a runner", () => {
+    serveApi({}); // the chart panel saves a choice through the session's API
     const refused = {
       ...fromHistory({
         ...item,
@@ -99,14 +104,14 @@ describe("AnswerTurn for a person's query", () => {
         error_code: "query_refused",
       }),
     };
-    const { unmount } = render(<AnswerTurn turn={refused} exportCap={10} onRun={async () => undefined} />);
+    const { unmount } = renderWithClient(<AnswerTurn turn={refused} exportCap={10} onRun={async () => undefined} />);
     expect(screen.getByTestId("origin").textContent).toBe("Edited query");
     expect(screen.getByText("from: How many films are in each category?")).toBeTruthy();
     expect(screen.getAllByText("Only SELECT queries are allowed")).toHaveLength(1);
     expect(screen.getByText("SQL (not run)")).toBeTruthy();
     expect(screen.getByRole("button", { name: "Edit and run" })).toBeTruthy();
     unmount();
-    render(<AnswerTurn turn={fromHistory(item)} exportCap={10} />);
+    renderWithClient(<AnswerTurn turn={fromHistory(item)} exportCap={10} />);
     expect(screen.queryByRole("button", { name: "Edit and run" })).toBeNull();
     expect(screen.queryByTestId("origin")).toBeNull();
   });
