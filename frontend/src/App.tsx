@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { NavLink, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { useAuth } from "./auth";
 import { applyTheme, followSystem, storedTheme, type ThemePref } from "./lib/theme";
@@ -8,6 +8,9 @@ import ConnectionsPage from "./pages/ConnectionsPage";
 import DashboardPage from "./pages/DashboardPage";
 import LoginPage from "./pages/LoginPage";
 import SettingsPage from "./pages/SettingsPage";
+
+// React Flow and elkjs are large: the map and its libraries load only when the map is opened.
+const SchemaMapPage = lazy(() => import("./pages/SchemaMapPage"));
 
 function Layout({ children }: { children: React.ReactNode }) {
   const { email, role, logout } = useAuth();
@@ -122,6 +125,16 @@ export default function App() {
         element={
           <RequireAuth>
             <ConnectionsPage />
+          </RequireAuth>
+        }
+      />
+      <Route
+        path="/connections/:id/map"
+        element={
+          <RequireAuth>
+            <Suspense fallback={<p className="text-sm text-slate-500">Loading the schema map…</p>}>
+              <SchemaMapPage />
+            </Suspense>
           </RequireAuth>
         }
       />

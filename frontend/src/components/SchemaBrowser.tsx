@@ -17,6 +17,9 @@ export default function SchemaBrowser({ schema, connectionId }: { schema: Schema
   return (
     <section aria-label="Schema" className="flex flex-col gap-2">
       <Field label="Filter tables" value={filter} onChange={(e) => setFilter(e.target.value)} />
+      <Link className="self-start text-sm text-blue-700 underline" to={`/connections/${connectionId}/map`}>
+        Open the schema map
+      </Link>
       {objects.map((o) => (
         <details key={`${o.schema_name}.${o.name}`} className="rounded border border-slate-200 bg-white p-2">
           <summary className="cursor-pointer text-sm">
@@ -34,6 +37,12 @@ export default function SchemaBrowser({ schema, connectionId }: { schema: Schema
             to={`/chat?${new URLSearchParams({ connection: connectionId, q: `What is in ${o.schema_name}.${o.name}?` })}`}
           >
             Ask about {o.name}
+          </Link>{" "}
+          <Link
+            className="mt-1 ml-2 inline-block text-xs text-blue-700 underline"
+            to={`/connections/${connectionId}/map?${new URLSearchParams({ table: `${o.schema_name}.${o.name}` })}`}
+          >
+            Show {o.name} on the map
           </Link>
           <div className="overflow-x-auto">
             <table className="mt-2 w-full text-left text-xs">

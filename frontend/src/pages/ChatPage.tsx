@@ -5,6 +5,7 @@ import { useAuth } from "../auth";
 import AnswerText from "../components/AnswerText";
 import Chart from "../components/Chart";
 import ResultTable from "../components/ResultTable";
+import SchemaMapLink from "../components/SchemaMapLink";
 import { Alert, Button, SelectField } from "../components/ui";
 import { chartFor } from "../lib/chart";
 import { copyText } from "../lib/clipboard";
@@ -102,7 +103,8 @@ export function Provenance({ sources }: { sources: Source[] }) {
     <div className="text-xs text-slate-600" data-testid="sources">
       {used.length > 0 && (
         <p>
-          <span className="font-medium">Used by the query:</span> {used.map(name).join(", ")}
+          <span className="font-medium">Used by the query:</span> {used.map(name).join(", ")}{" "}
+          <SchemaMapLink sources={used} />
         </p>
       )}
       {others.length > 0 && (

@@ -253,6 +253,11 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
           Ask about {connection.name}
         </Link>
       )}
+      {connection.indexed_at && (
+        <Link className="self-start text-sm text-blue-700 underline" to={`/connections/${connection.id}/map`}>
+          Schema map
+        </Link>
+      )}
       <Freshness connection={connection} onSchedule={schedule} />
       {error && <Alert>{error}</Alert>}
       {schema && <SchemaBrowser schema={schema} connectionId={connection.id} />}

@@ -1,0 +1,148 @@
+import {
+  Background,
+  Controls,
+  MarkerType,
+  MiniMap,
+  ReactFlow,
+  ReactFlowProvider,
+  useNodesInitialized,
+  useReactFlow,
+  type Edge,
+  type NodeChange,
+  applyNodeChanges,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { useEffect, useMemo, useRef, useState } from "react";
+import type { GraphEdge, GraphNode } from "../../lib/schemaGraph";
+import { layout, NODE_WIDTH, nodeHeight } from "../../lib/schemaLayout";
+import TableNode, { type TableFlowNode } from "./TableNode";
+
+const NODE_TYPES = { table: TableNode };
+
+interface Props {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  selected: string | null;
+  highlighted: Set<string>;
+  onSelect: (id: string) => void;
+  /** Whether the view follows the selection by centring on it (small schemas) or fits the new neighbourhood. */
+  centreOnSelect: boolean;
+}
+
+function Canvas({ nodes, edges, selected, highlighted, onSelect, centreOnSelect }: Props) {
+  const flow = useReactFlow<TableFlowNode, Edge>();
+  const [flowNodes, setFlowNodes] = useState<TableFlowNode[]>([]);
+  const [laidOut, setLaidOut] = useState(0);
+  const fitted = useRef(0);
+  const initialised = useNodesInitialized();
+
+  // Lay the nodes out again whenever the set of nodes or edges changes (not on selection).
+  useEffect(() => {
+    let cancelled = false;
+    layout(nodes, edges).then((positions) => {
+      if (cancelled) return;
+      setFlowNodes(
+        nodes.map((n) => ({
+          id: n.id,
+          type: "table",
+          position: positions.get(n.id) ?? { x: 0, y: 0 },
+          data: { table: n, highlighted: false, chosen: false },
+          ariaLabel: `Table ${n.id}`,
+        })),
+      );
+      setLaidOut((v) => v + 1);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [nodes, edges]);
+
+  // Once the laid-out nodes are measured, fit them (or the highlighted ones) into view.
+  useEffect(() => {
+    if (!initialised || laidOut === 0 || fitted.current === laidOut) return;
+    fitted.current = laidOut;
+    const focus = flowNodes.filter((n) => highlighted.has(n.id)).map((n) => ({ id: n.id }));
+    flow.fitView({ padding: 0.15, nodes: focus.length > 0 && centreOnSelect ? focus : undefined, maxZoom: 1.2 });
+  }, [initialised, laidOut, flowNodes, highlighted, centreOnSelect, flow]);
+
+  // A table picked from the search centres the map on it (when the whole schema is drawn).
+  useEffect(() => {
+    if (!centreOnSelect || !selected) return;
+    const node = flow.getNode(selected);
+    if (!node) return;
+    const height = node.measured?.height ?? nodeHeight(node.data.table);
+    flow.setCenter(node.position.x + NODE_WIDTH / 2, node.position.y + height / 2, {
+      zoom: Math.max(flow.getZoom(), 1),
+      duration: 300,
+    });
+  }, [selected, centreOnSelect, flow, laidOut]);
+
+  const shownNodes = useMemo(
+    () =>
+      flowNodes.map((n) => ({
+        ...n,
+        selected: n.id === selected,
+        data: { ...n.data, highlighted: highlighted.has(n.id), chosen: n.id === selected },
+      })),
+    [flowNodes, selected, highlighted],
+  );
+  const shownEdges = useMemo<Edge[]>(
+    () =>
+      edges.map((e) => {
+        const lit =
+          e.source === selected || e.target === selected || (highlighted.has(e.source) && highlighted.has(e.target));
+        return {
+          id: e.id,
+          source: e.source,
+          target: e.target,
+          ariaLabel: `Foreign key ${e.source} (${e.label}) to ${e.target}`,
+          className: "schema-fk",
+          markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
+          style: lit ? { stroke: "#b45309", strokeWidth: 2 } : { stroke: "#64748b" },
+          zIndex: lit ? 1 : 0,
+        };
+      }),
+    [edges, selected, highlighted],
+  );
+
+  const dark = document.documentElement.classList.contains("dark");
+  return (
+    <ReactFlow
+      nodes={shownNodes}
+      edges={shownEdges}
+      nodeTypes={NODE_TYPES}
+      onNodesChange={(changes: NodeChange<TableFlowNode>[]) =>
+        setFlowNodes((current) =>
+          applyNodeChanges(
+            changes.filter((c) => c.type !== "select"),
+            current,
+          ),
+        )
+      }
+      onNodeClick={(_, node) => onSelect(node.id)}
+      nodesConnectable={false}
+      edgesFocusable={false}
+      minZoom={0.05}
+      maxZoom={2}
+      colorMode={dark ? "dark" : "light"}
+    >
+      <Background gap={24} />
+      <Controls showInteractive={false} aria-label="Zoom and fit" />
+      <MiniMap
+        pannable
+        zoomable
+        ariaLabel="Mini map"
+        nodeColor={(n) => (highlighted.has(n.id) ? "#f59e0b" : "#94a3b8")}
+      />
+    </ReactFlow>
+  );
+}
+
+/** The drawn map: React Flow with an elkjs layered layout, zoom and fit controls and a mini map. */
+export default function MapCanvas(props: Props) {
+  return (
+    <ReactFlowProvider>
+      <Canvas {...props} />
+    </ReactFlowProvider>
+  );
+}

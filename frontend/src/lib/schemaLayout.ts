@@ -1,0 +1,34 @@
+/** Positions for the schema map's nodes from elkjs's layered layout (foreign keys point right to left). */
+import ELK from "elkjs/lib/elk.bundled.js";
+import type { GraphEdge, GraphNode } from "./schemaGraph";
+
+export const NODE_WIDTH = 220;
+/** Key columns drawn on a node; more are summarised as "+ n more". */
+export const KEYS_SHOWN = 6;
+
+/** A node's height: the title row, its key rows and the "more" row (matches TableNode's CSS). */
+export function nodeHeight(node: GraphNode): number {
+  const rows = Math.min(node.keys.length, KEYS_SHOWN) + (node.keys.length > KEYS_SHOWN ? 1 : 0);
+  return 34 + rows * 18 + 8;
+}
+
+let elk: InstanceType<typeof ELK> | null = null;
+
+export async function layout(nodes: GraphNode[], edges: GraphEdge[]): Promise<Map<string, { x: number; y: number }>> {
+  elk ??= new ELK();
+  const result = await elk.layout({
+    id: "root",
+    layoutOptions: {
+      "elk.algorithm": "layered",
+      "elk.direction": "RIGHT",
+      "elk.layered.spacing.nodeNodeBetweenLayers": "70",
+      "elk.spacing.nodeNode": "30",
+      "elk.spacing.componentComponent": "50",
+      "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
+    },
+    children: nodes.map((n) => ({ id: n.id, width: NODE_WIDTH, height: nodeHeight(n) })),
+    // The referenced table goes left of the referencing one: lookups (language, category) on the left.
+    edges: edges.map((e) => ({ id: e.id, sources: [e.target], targets: [e.source] })),
+  });
+  return new Map((result.children ?? []).map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]));
+}
