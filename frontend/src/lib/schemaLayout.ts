@@ -1,5 +1,5 @@
-/** Positions for the schema map's nodes from elkjs's layered layout (foreign keys point right to left). */
-import ELK from "elkjs/lib/elk.bundled.js";
+/** Positions for the schema map's nodes from elkjs's layered layout (foreign keys point back to the first layers). */
+import type { ELK as ElkInstance } from "elkjs/lib/elk-api";
 import type { GraphEdge, GraphNode } from "./schemaGraph";
 
 export const NODE_WIDTH = 220;
@@ -12,22 +12,33 @@ export function nodeHeight(node: GraphNode): number {
   return 34 + rows * 18 + 8;
 }
 
-let elk: InstanceType<typeof ELK> | null = null;
+// elkjs (1.4 MB) is its own chunk, fetched the first time a map is laid out.
+let elk: ElkInstance | null = null;
 
-export async function layout(nodes: GraphNode[], edges: GraphEdge[]): Promise<Map<string, { x: number; y: number }>> {
-  elk ??= new ELK();
+/** RIGHT: referenced tables left of the referencing ones (wide screens); DOWN: above them (phones). */
+export type Direction = "RIGHT" | "DOWN";
+
+export async function layout(
+  nodes: GraphNode[],
+  edges: GraphEdge[],
+  direction: Direction = "RIGHT",
+): Promise<Map<string, { x: number; y: number }>> {
+  if (!elk) {
+    const { default: ELK } = await import("elkjs/lib/elk.bundled.js");
+    elk = new ELK();
+  }
   const result = await elk.layout({
     id: "root",
     layoutOptions: {
       "elk.algorithm": "layered",
-      "elk.direction": "RIGHT",
+      "elk.direction": direction,
       "elk.layered.spacing.nodeNodeBetweenLayers": "70",
       "elk.spacing.nodeNode": "30",
       "elk.spacing.componentComponent": "50",
       "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
     },
     children: nodes.map((n) => ({ id: n.id, width: NODE_WIDTH, height: nodeHeight(n) })),
-    // The referenced table goes left of the referencing one: lookups (language, category) on the left.
+    // The referenced table comes first (left or above): lookups (language, category) lead.
     edges: edges.map((e) => ({ id: e.id, sources: [e.target], targets: [e.source] })),
   });
   return new Map((result.children ?? []).map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]));

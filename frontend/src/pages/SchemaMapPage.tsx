@@ -99,7 +99,12 @@ export default function SchemaMapPage() {
       )}
       <div className="flex flex-wrap items-end gap-2">
         <form onSubmit={submit} role="search" className="w-full sm:w-72">
-          <Field label="Find a table" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="rental" />
+          <Field
+            label="Find a table"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            placeholder="Table name"
+          />
         </form>
         {large && (
           <div className="w-40">

@@ -39,14 +39,16 @@ function Canvas({ nodes, edges, selected, highlighted, onSelect, centreOnSelect 
   // Lay the nodes out again whenever the set of nodes or edges changes (not on selection).
   useEffect(() => {
     let cancelled = false;
-    layout(nodes, edges).then((positions) => {
+    // A phone's map is taller than wide: layers then run top to bottom.
+    const direction = window.innerWidth < 640 ? "DOWN" : "RIGHT";
+    layout(nodes, edges, direction).then((positions) => {
       if (cancelled) return;
       setFlowNodes(
         nodes.map((n) => ({
           id: n.id,
           type: "table",
           position: positions.get(n.id) ?? { x: 0, y: 0 },
-          data: { table: n, highlighted: false, chosen: false },
+          data: { table: n, highlighted: false, chosen: false, direction },
           ariaLabel: `Table ${n.id}`,
         })),
       );
@@ -129,6 +131,7 @@ function Canvas({ nodes, edges, selected, highlighted, onSelect, centreOnSelect 
       <Background gap={24} />
       <Controls showInteractive={false} aria-label="Zoom and fit" />
       <MiniMap
+        className="max-sm:hidden"
         pannable
         zoomable
         ariaLabel="Mini map"

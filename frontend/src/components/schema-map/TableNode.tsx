@@ -1,13 +1,14 @@
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
-import { KEYS_SHOWN } from "../../lib/schemaLayout";
+import { KEYS_SHOWN, type Direction } from "../../lib/schemaLayout";
 import type { GraphNode } from "../../lib/schemaGraph";
 
-export type TableNodeData = { table: GraphNode; highlighted: boolean; chosen: boolean };
+export type TableNodeData = { table: GraphNode; highlighted: boolean; chosen: boolean; direction: Direction };
 export type TableFlowNode = Node<TableNodeData, "table">;
 
 /** A table on the map: its name, kind, and key columns (primary and foreign). */
 export default function TableNode({ data }: NodeProps<TableFlowNode>) {
-  const { table, highlighted, chosen } = data;
+  const { table, highlighted, chosen, direction } = data;
+  const down = direction === "DOWN";
   const ring = chosen ? "ring-2 ring-blue-600" : highlighted ? "ring-2 ring-amber-500" : "";
   return (
     <div
@@ -17,9 +18,9 @@ export default function TableNode({ data }: NodeProps<TableFlowNode>) {
       data-highlighted={highlighted ? "true" : "false"}
       data-selected={chosen ? "true" : "false"}
     >
-      {/* Foreign keys leave from the left of the referencing table and arrive at the right of the referenced one. */}
-      <Handle type="source" position={Position.Left} isConnectable={false} />
-      <Handle type="target" position={Position.Right} isConnectable={false} />
+      {/* Foreign keys leave the referencing table towards the referenced one, laid out before it. */}
+      <Handle type="source" position={down ? Position.Top : Position.Left} isConnectable={false} />
+      <Handle type="target" position={down ? Position.Bottom : Position.Right} isConnectable={false} />
       <div
         className={`flex items-baseline gap-1 rounded-t border-b border-slate-200 px-2 py-1.5 ${highlighted ? "bg-amber-50" : "bg-slate-100"}`}
       >
