@@ -12,7 +12,7 @@ import {
   applyNodeChanges,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { GraphEdge, GraphNode } from "../../lib/schemaGraph";
 import { layout, NODE_WIDTH, nodeHeight } from "../../lib/schemaLayout";
 import TableNode, { type TableFlowNode } from "./TableNode";
@@ -27,6 +27,18 @@ interface Props {
   onSelect: (id: string) => void;
   /** Whether the view follows the selection by centring on it (small schemas) or fits the new neighbourhood. */
   centreOnSelect: boolean;
+}
+
+/** Whether the page is dark (lib/theme.ts puts `dark` on <html>), following changes of the theme. */
+function useDarkPage(): boolean {
+  return useSyncExternalStore(
+    (onChange) => {
+      const observer = new MutationObserver(onChange);
+      observer.observe(document.documentElement, { attributes: true, attributeFilter: ["class"] });
+      return () => observer.disconnect();
+    },
+    () => document.documentElement.classList.contains("dark"),
+  );
 }
 
 function Canvas({ nodes, edges, selected, highlighted, onSelect, centreOnSelect }: Props) {
@@ -59,25 +71,34 @@ function Canvas({ nodes, edges, selected, highlighted, onSelect, centreOnSelect 
     };
   }, [nodes, edges]);
 
-  // Once the laid-out nodes are measured, fit them (or the highlighted ones) into view.
+  // Centres the map on one table, zooming in to at least 100 %.
+  const centreOn = useCallback(
+    (id: string) => {
+      const node = flow.getNode(id);
+      if (!node) return;
+      const height = node.measured?.height ?? nodeHeight(node.data.table);
+      flow.setCenter(node.position.x + NODE_WIDTH / 2, node.position.y + height / 2, {
+        zoom: Math.max(flow.getZoom(), 1),
+        duration: 300,
+      });
+    },
+    [flow],
+  );
+
+  // Once the laid-out nodes are measured: centre the selected table (a whole schema drawn), or fit
+  // the highlighted tables, or everything drawn, into view.
   useEffect(() => {
     if (!initialised || laidOut === 0 || fitted.current === laidOut) return;
     fitted.current = laidOut;
+    if (centreOnSelect && selected) return centreOn(selected);
     const focus = flowNodes.filter((n) => highlighted.has(n.id)).map((n) => ({ id: n.id }));
     flow.fitView({ padding: 0.15, nodes: focus.length > 0 && centreOnSelect ? focus : undefined, maxZoom: 1.2 });
-  }, [initialised, laidOut, flowNodes, highlighted, centreOnSelect, flow]);
+  }, [initialised, laidOut, flowNodes, highlighted, centreOnSelect, selected, centreOn, flow]);
 
-  // A table picked from the search centres the map on it (when the whole schema is drawn).
+  // A table picked afterwards (search, click, a reference) is centred when the whole schema is drawn.
   useEffect(() => {
-    if (!centreOnSelect || !selected) return;
-    const node = flow.getNode(selected);
-    if (!node) return;
-    const height = node.measured?.height ?? nodeHeight(node.data.table);
-    flow.setCenter(node.position.x + NODE_WIDTH / 2, node.position.y + height / 2, {
-      zoom: Math.max(flow.getZoom(), 1),
-      duration: 300,
-    });
-  }, [selected, centreOnSelect, flow, laidOut]);
+    if (centreOnSelect && selected && fitted.current > 0) centreOn(selected);
+  }, [selected, centreOnSelect, centreOn]);
 
   const shownNodes = useMemo(
     () =>
@@ -107,20 +128,23 @@ function Canvas({ nodes, edges, selected, highlighted, onSelect, centreOnSelect 
     [edges, selected, highlighted],
   );
 
-  const dark = document.documentElement.classList.contains("dark");
+  const dark = useDarkPage();
   return (
     <ReactFlow
       nodes={shownNodes}
       edges={shownEdges}
       nodeTypes={NODE_TYPES}
-      onNodesChange={(changes: NodeChange<TableFlowNode>[]) =>
+      onNodesChange={(changes: NodeChange<TableFlowNode>[]) => {
+        // Selection is the page's (the URL's): a click, or Enter on a focused node, picks the table.
+        const picked = changes.find((c) => c.type === "select" && c.selected);
+        if (picked && picked.type === "select" && picked.id !== selected) onSelect(picked.id);
         setFlowNodes((current) =>
           applyNodeChanges(
             changes.filter((c) => c.type !== "select"),
             current,
           ),
-        )
-      }
+        );
+      }}
       onNodeClick={(_, node) => onSelect(node.id)}
       nodesConnectable={false}
       edgesFocusable={false}
