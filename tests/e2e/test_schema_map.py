@@ -9,6 +9,7 @@ import time
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from tests.e2e.helpers import add_connection, shot
+from tests.fake_ollama import OllamaScript
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
@@ -34,7 +35,7 @@ def _node(page: Page, table: str) -> Locator:
     return page.locator(f'[data-testid="map-node"][data-table="{table}"]')
 
 
-def test_sakila_map_search_and_highlight(page: Page, app_url: str, sakila_url: str) -> None:
+def test_sakila_map_search_and_highlight(page: Page, app_url: str, sakila_url: str, ollama: OllamaScript) -> None:
     register(page, app_url, "map@example.com")
     page.goto(app_url.rstrip("/") + "/connections")
     add_connection(page, "sakila", sakila_url)
@@ -85,6 +86,22 @@ def test_sakila_map_search_and_highlight(page: Page, app_url: str, sakila_url: s
     expect(page.locator(".react-flow.dark")).to_be_visible()
     shot(page, "map-sakila-dark")
     page.emulate_media(color_scheme="light")
+
+    # An answer's "Show on schema map" opens the map with the tables its query used highlighted.
+    page.goto(f"{app_url.rstrip('/')}/chat?connection={connection_id}")
+    ollama.reply_sql(
+        "SELECT c.name, count(*) AS films FROM category c JOIN film_category fc ON fc.category_id = c.category_id"
+        " GROUP BY c.name ORDER BY films DESC"
+    )
+    ollama.answer = "Sports has the most films."
+    page.get_by_role("textbox", name="Question").fill("How many films per category?")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.get_by_test_id("answer")).to_have_text("Sports has the most films.", timeout=30_000)
+    page.get_by_test_id("sources").get_by_role("link", name="Show on schema map").click()
+    page.wait_for_url("**/map?highlight=*")
+    expect(_node(page, "public.category")).to_have_attribute("data-highlighted", "true", timeout=20_000)
+    expect(_node(page, "public.film_category")).to_have_attribute("data-highlighted", "true")
+    expect(_node(page, "public.film")).to_have_attribute("data-highlighted", "false")
 
     # The schema browser links to the map too.
     page.goto(f"{app_url.rstrip('/')}/connections")

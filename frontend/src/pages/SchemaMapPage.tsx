@@ -93,8 +93,11 @@ export default function SchemaMapPage() {
       )}
       {highlightList.length > 0 && (
         <p className="text-xs text-slate-600" data-testid="map-highlight">
-          <span className="rounded bg-amber-100 px-1 text-amber-900">Highlighted</span> the tables the answer used:{" "}
-          {highlightList.join(", ")}
+          <span
+            aria-hidden="true"
+            className="mr-1 inline-block h-3 w-3 rounded-sm border-2 border-amber-500 align-middle"
+          />
+          Highlighted, the tables the answer used: {highlightList.join(", ")}
         </p>
       )}
       <div className="flex flex-wrap items-end gap-2">
