@@ -8,6 +8,7 @@ import time
 
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
+from tests.conftest import mongo_db_url
 from tests.e2e.helpers import add_connection, shot
 from tests.fake_ollama import OllamaScript
 
@@ -165,3 +166,25 @@ def test_large_schema_shows_a_neighbourhood(page: Page, app_url: str, spider_url
     page.goto(f"{app_url.rstrip('/')}/connections/{connection_id}/map?highlight={table}")
     expect(_node(page, table)).to_have_attribute("data-highlighted", "true", timeout=20_000)
     assert page.get_by_test_id("map-node").count() < 100
+
+
+def test_mongo_collections_have_no_relation_edges(page: Page, app_url: str, mongo_url: str) -> None:
+    register(page, app_url, "map-mongo@example.com")
+    page.goto(app_url.rstrip("/") + "/connections")
+    page.get_by_label("Kind").select_option("mongodb")
+    page.get_by_label("Name").fill("mflix")
+    page.get_by_label("Connection URL").fill(mongo_db_url(mongo_url, "sample_mflix"))
+    page.get_by_role("button", name="Add and index").click()
+    card = page.get_by_role("article", name="Connection mflix")
+    expect(card.get_by_text("succeeded")).to_be_visible(timeout=120_000)
+    _connection_id(page, "mflix")
+    expect(page.get_by_text("MongoDB has no foreign keys")).to_be_visible()
+    expect(page.get_by_test_id("map-summary")).to_contain_text("collections")
+    expect(page.get_by_test_id("map-node").first).to_be_visible(timeout=20_000)
+    assert page.get_by_test_id("map-node").count() >= 3
+    # Whatever references the indexer guesses are listed with a collection, never drawn.
+    assert page.locator(".react-flow__edge").count() == 0
+    page.get_by_label("Find a table").fill("users")
+    page.get_by_label("Find a table").press("Enter")
+    expect(page.get_by_test_id("map-details")).to_contain_text("_id")
+    shot(page, "map-mongo")

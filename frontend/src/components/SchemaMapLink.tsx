@@ -6,12 +6,14 @@ function MapLink({ tables }: { tables: string[] }) {
   const connection = params.get("connection");
   if (!connection) return null;
   return (
-    <Link
-      className="text-blue-700 underline"
-      to={`/connections/${connection}/map?${new URLSearchParams({ highlight: tables.join(",") })}`}
-    >
-      Show on schema map
-    </Link>
+    <p>
+      <Link
+        className="text-blue-700 underline"
+        to={`/connections/${connection}/map?${new URLSearchParams({ highlight: tables.join(",") })}`}
+      >
+        Show on schema map
+      </Link>
+    </p>
   );
 }
 

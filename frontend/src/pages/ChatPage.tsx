@@ -103,8 +103,7 @@ export function Provenance({ sources }: { sources: Source[] }) {
     <div className="text-xs text-slate-600" data-testid="sources">
       {used.length > 0 && (
         <p>
-          <span className="font-medium">Used by the query:</span> {used.map(name).join(", ")}{" "}
-          <SchemaMapLink sources={used} />
+          <span className="font-medium">Used by the query:</span> {used.map(name).join(", ")}
         </p>
       )}
       {others.length > 0 && (
@@ -113,6 +112,7 @@ export function Provenance({ sources }: { sources: Source[] }) {
           {others.map(name).join(", ")}
         </p>
       )}
+      <SchemaMapLink sources={used} />
     </div>
   );
 }
