@@ -96,8 +96,16 @@ export function buildGraph(kind: string, objects: SchemaObject[]): SchemaGraph {
   return { nodes, edges, neighbours, relations };
 }
 
+/** The most tables a neighbourhood draws: a hub's two hops can reach hundreds. */
+export const NEIGHBOURHOOD_LIMIT = 150;
+
 /** The ids within `hops` foreign keys of any of `centres` (the centres included), at most `limit`. */
-export function neighbourhood(graph: SchemaGraph, centres: string[], hops: number, limit = 150): Set<string> {
+export function neighbourhood(
+  graph: SchemaGraph,
+  centres: string[],
+  hops: number,
+  limit = NEIGHBOURHOOD_LIMIT,
+): Set<string> {
   const found = new Set(centres.filter((c) => graph.nodes.has(c)));
   let frontier = [...found];
   for (let hop = 0; hop < hops && frontier.length > 0; hop++) {

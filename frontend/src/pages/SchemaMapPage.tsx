@@ -6,7 +6,15 @@ import MapCanvas from "../components/schema-map/MapCanvas";
 import TablePicker from "../components/schema-map/TablePicker";
 import TableDetails from "../components/schema-map/TableDetails";
 import { Alert, Field, SelectField } from "../components/ui";
-import { buildGraph, LARGE_SCHEMA, parseHighlight, search, subgraph, visibleIds } from "../lib/schemaGraph";
+import {
+  buildGraph,
+  LARGE_SCHEMA,
+  NEIGHBOURHOOD_LIMIT,
+  parseHighlight,
+  search,
+  subgraph,
+  visibleIds,
+} from "../lib/schemaGraph";
 
 /**
  * The schema map of one connection: tables as nodes, foreign keys as edges. Large schemas show
@@ -84,6 +92,9 @@ export default function SchemaMapPage() {
         {mongo ? "" : `, ${graph.edges.length} foreign keys`}.{" "}
         {large &&
           `Too many to draw at once: the map shows the tables within ${hops === 1 ? "one foreign key" : "two foreign keys"} of the one you pick${highlightList.length > 0 ? " and of the highlighted ones" : ""}.`}
+        {large &&
+          shown.nodes.length >= NEIGHBOURHOOD_LIMIT &&
+          ` Only the first ${NEIGHBOURHOOD_LIMIT} are drawn: pick a table further out to see beyond them.`}
       </p>
       {mongo && (
         <Alert kind="info">
