@@ -95,10 +95,18 @@ function Canvas({ nodes, edges, selected, highlighted, onSelect, centreOnSelect 
     flow.fitView({ padding: 0.15, nodes: focus.length > 0 && centreOnSelect ? focus : undefined, maxZoom: 1.2 });
   }, [initialised, laidOut, flowNodes, highlighted, centreOnSelect, selected, centreOn, flow]);
 
-  // A table picked afterwards (search, click, a reference) is centred when the whole schema is drawn.
+  // A table picked afterwards by search or a reference is centred when the whole schema is drawn;
+  // one picked on the map itself is in view already, and the map stays still.
+  const pickedOnMap = useRef<string | null>(null);
   useEffect(() => {
-    if (centreOnSelect && selected && fitted.current > 0) centreOn(selected);
+    const onMap = selected === pickedOnMap.current;
+    pickedOnMap.current = null;
+    if (centreOnSelect && selected && fitted.current > 0 && !onMap) centreOn(selected);
   }, [selected, centreOnSelect, centreOn]);
+  const pickOnMap = (id: string) => {
+    pickedOnMap.current = id;
+    onSelect(id);
+  };
 
   const shownNodes = useMemo(
     () =>
@@ -137,7 +145,7 @@ function Canvas({ nodes, edges, selected, highlighted, onSelect, centreOnSelect 
       onNodesChange={(changes: NodeChange<TableFlowNode>[]) => {
         // Selection is the page's (the URL's): a click, or Enter on a focused node, picks the table.
         const picked = changes.find((c) => c.type === "select" && c.selected);
-        if (picked && picked.type === "select" && picked.id !== selected) onSelect(picked.id);
+        if (picked && picked.type === "select" && picked.id !== selected) pickOnMap(picked.id);
         setFlowNodes((current) =>
           applyNodeChanges(
             changes.filter((c) => c.type !== "select"),
@@ -145,7 +153,7 @@ function Canvas({ nodes, edges, selected, highlighted, onSelect, centreOnSelect 
           ),
         );
       }}
-      onNodeClick={(_, node) => onSelect(node.id)}
+      onNodeClick={(_, node) => pickOnMap(node.id)}
       nodesConnectable={false}
       edgesFocusable={false}
       minZoom={0.05}

@@ -46,7 +46,9 @@ export default function TableDetails({
             <tr key={c.name} className="border-t border-slate-100">
               <td className="mono py-0.5 pr-2 break-all">
                 {c.name}
-                {object.primary_key.includes(c.name) && <span className="ml-1 text-slate-500">PK</span>}
+                {object.primary_key.includes(c.name) && (
+                  <span className="ml-1 whitespace-nowrap text-slate-500">PK</span>
+                )}
               </td>
               <td className="break-all">{c.type}</td>
             </tr>
