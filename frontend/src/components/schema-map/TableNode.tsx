@@ -27,7 +27,7 @@ export default function TableNode({ data }: NodeProps<TableFlowNode>) {
         <span className="truncate font-medium text-slate-900" title={table.id}>
           {table.name}
         </span>
-        <span className="ml-auto shrink-0 text-[10px] text-slate-500">
+        <span className="ml-auto shrink-0 text-[10px] text-slate-600">
           {table.kind === "table" || table.kind === "collection" ? table.schema : table.kind.replace("_", " ")}
         </span>
       </div>
