@@ -12,6 +12,7 @@ const AdminPage = lazy(() => import("./pages/AdminPage"));
 const ChatPage = lazy(() => import("./pages/ChatPage"));
 const ConnectionsPage = lazy(() => import("./pages/ConnectionsPage"));
 const DashboardPage = lazy(() => import("./pages/DashboardPage"));
+const SchemaMapPage = lazy(() => import("./pages/SchemaMapPage"));
 const SettingsPage = lazy(() => import("./pages/SettingsPage"));
 
 /** What stands in the page while its chunk loads: announced politely, not a blank screen. */
@@ -147,6 +148,14 @@ export default function App() {
         element={
           <RequireAuth>
             <ConnectionsPage />
+          </RequireAuth>
+        }
+      />
+      <Route
+        path="/connections/:id/map"
+        element={
+          <RequireAuth>
+            <SchemaMapPage />
           </RequireAuth>
         }
       />

@@ -6,6 +6,7 @@ import AnswerText from "./AnswerText";
 import ChartPanel from "./ChartPanel";
 import QueryBox from "./QueryBox";
 import ResultTable from "./ResultTable";
+import SchemaMapLink from "./SchemaMapLink";
 import { Alert } from "./ui";
 
 export interface Turn {
@@ -157,6 +158,7 @@ export function Provenance({ sources }: { sources: Source[] }) {
           {others.map(name).join(", ")}
         </p>
       )}
+      <SchemaMapLink sources={used} />
     </div>
   );
 }
