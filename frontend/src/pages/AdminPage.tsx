@@ -53,7 +53,10 @@ export default function AdminPage() {
   const saveSettings = useSaveAdminSettings();
   const users = usersQuery.data ?? [];
   // While a change of the sign-up switch is saved, the switch shows it; a failure puts it back.
-  const signup = saveSettings.isPending ? saveSettings.variables : (settingsQuery.data?.allow_signup ?? null);
+  // Set in the click's own render: a controlled checkbox whose state waits for the mutation's
+  // (batched) notification is put back by React first, and reads as a click that did nothing.
+  const [saving, setSaving] = useState<boolean | null>(null);
+  const signup = saving ?? settingsQuery.data?.allow_signup ?? null;
   const connections = connectionsQuery.data ?? [];
   const events = auditQuery.data?.items ?? [];
   const total = auditQuery.data?.total ?? 0;
@@ -94,10 +97,13 @@ export default function AdminPage() {
 
   async function toggleSignup(open: boolean) {
     setError(null);
+    setSaving(open);
     try {
       await saveSettings.mutateAsync(open);
     } catch (err) {
       fail(err);
+    } finally {
+      setSaving(null);
     }
   }
 
