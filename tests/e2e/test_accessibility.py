@@ -171,6 +171,15 @@ def _signed_in_screens(page: Page, app_url: str, ollama: OllamaScript, phone: bo
     expect(page.get_by_test_id("sources")).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("chart", re.IGNORECASE)).first).to_be_visible()
     sweep.check(page, "chat-answer")
+    answer = page.get_by_role("article", name="Question: How many films are in each category?")
+    answer.get_by_role("button", name="Edit and run").click()
+    expect(page.get_by_role("textbox", name="Edit the query")).to_be_visible()
+    sweep.check(page, "chat-editor")
+    # The answer's tables on the schema map: the map, highlighted, with a table's details open.
+    answer.get_by_role("link", name=re.compile("Show on schema map")).click()
+    expect(page.get_by_role("heading", name="Schema map")).to_be_visible()
+    expect(page.locator('[data-testid="map-node"][data-highlighted="true"]').first).to_be_visible(timeout=20_000)
+    sweep.check(page, "schema-map")
 
     page.goto(f"{base}/connections")
     card = page.get_by_role("article", name="Connection sakila")
@@ -230,8 +239,8 @@ def test_no_serious_axe_violation_on_any_screen_theme_or_width(
             conn.execute("DELETE FROM app_settings")
     if sweep.minor:
         print("moderate or minor axe findings:\n" + "\n".join(sweep.minor))
-    # 12 screens at each width, and the phone's open menu: in two themes.
-    assert len(sweep.screens) == 2 * (12 + 13), sweep.screens
+    # 14 screens at each width, and the phone's open menu: in two themes.
+    assert len(sweep.screens) == 2 * (14 + 15), sweep.screens
     assert not sweep.failures, f"{len(sweep.failures)} serious or critical axe violations:\n" + "\n".join(
         sweep.failures
     )
