@@ -269,6 +269,8 @@ def test_mongo_refusals_and_pass_through(client: TestClient, shop: dict[str, Any
         _pipeline("shop.orders", [{"$merge": {"into": "customers"}}]),
         _pipeline("shop.orders", [{"$match": {"$where": "sleep(1000)"}}]),
         '{"collection": "shop.orders", "pipeline": [',
+        # Nested past Python's JSON decoder (a RecursionError, once a 500 with no audit event).
+        '{"collection": "shop.orders", "pipeline": ' + "[" * 5000 + "]" * 5000 + "}",
     ]
     for query in refused:
         body = _run(client, shop, query)
