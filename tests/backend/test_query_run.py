@@ -145,10 +145,20 @@ def test_everyday_queries_run_and_return_what_postgres_gives(
     assert "payment" in events[3][2]["query"]
 
 
-def test_names_the_database_lacks_and_database_errors_are_said(client: TestClient, sakila: dict[str, Any]) -> None:
+def test_names_the_database_lacks_and_database_errors_are_said(
+    client: TestClient, sakila: dict[str, Any], store_dsn: str
+) -> None:
     missing = _run(client, sakila, "SELECT no_such_column FROM film")
     assert missing["executed"] is False and missing["error_code"] == "unknown_names"
     assert "no_such_column" in missing["error"]
+    # A system catalog named with its schema is refused by the name layer: audited as a refusal
+    # (as the same query from the model is), not left out of the trail.
+    catalog = _run(client, sakila, "SELECT rolname, rolpassword FROM pg_catalog.pg_authid")
+    assert catalog["executed"] is False and catalog["error_code"] == "unknown_names" and catalog["rows"] == []
+    events = _audit(store_dsn, sakila["email"])
+    assert [(e[0], e[1]) for e in events] == [("query_refused", False)] * 2
+    assert [e[2]["query"] for e in events] == ["SELECT no_such_column FROM film", catalog["query"]]
+    assert "pg_authid" in events[1][2]["error"] and events[1][2]["origin"] == "typed"
     failed = _run(client, sakila, "SELECT 1 / (film_id - film_id) FROM film")
     assert failed["executed"] is False and failed["error_code"] == "db_error" and "division by zero" in failed["error"]
     one = _run(client, sakila, "SELECT title FROM film WHERE film_id = 1")
