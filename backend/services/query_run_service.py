@@ -15,6 +15,7 @@ import time
 import uuid
 
 import anyio
+import anyio.to_thread
 
 from backend.components.metrics import Metrics
 from backend.config import QuerySettings, SecuritySettings
@@ -118,7 +119,9 @@ class QueryRunService:
         started = time.perf_counter()
         query = out.query or ""
         try:
-            checked, problems = dialect.check(query, target.snapshot)
+            # Off the event loop: a person's 20,000 characters can take the parser a second or
+            # more, which would stall every other request of the server meanwhile.
+            checked, problems = await anyio.to_thread.run_sync(dialect.check, query, target.snapshot)
         except QueryRefusedError as exc:
             out.timings.validate_ = _ms(started)
             await self._refused(actor, target, dialect, out, str(exc))
@@ -165,7 +168,7 @@ class QueryRunService:
         out.truncated, out.truncation = result.truncated, result.truncation
         out.answer = rows_sentence(result)
         try:
-            used = dialect.used_objects(checked, target.snapshot)
+            used = await anyio.to_thread.run_sync(dialect.used_objects, checked, target.snapshot)
         except QueryRefusedError:
             used = []
         out.sources = provenance([], used, target.snapshot)
