@@ -15,6 +15,7 @@ import time
 import uuid
 
 import anyio
+import anyio.to_thread
 
 from backend.components.metrics import Metrics
 from backend.config import QuerySettings, SecuritySettings
@@ -118,7 +119,9 @@ class QueryRunService:
         started = time.perf_counter()
         query = out.query or ""
         try:
-            checked, problems = dialect.check(query, target.snapshot)
+            # Off the event loop: a person's 20,000 characters can take the parser a second or
+            # more, which would stall every other request of the server meanwhile.
+            checked, problems = await anyio.to_thread.run_sync(dialect.check, query, target.snapshot)
         except QueryRefusedError as exc:
             out.timings.validate_ = _ms(started)
             await self._refused(actor, target, dialect, out, str(exc))
@@ -126,8 +129,11 @@ class QueryRunService:
         out.timings.validate_ = _ms(started)
         out.query = checked
         if problems:
+            # A refusal of the guard's name layer (a system catalog named with its schema, a
+            # table left out of the index...): in the audit trail as ``query_refused``, as the
+            # same query written by the model would be.
+            await self._refused(actor, target, dialect, out, "; ".join(problems), "unknown_names")
             out.answer = "The query was not run: it names tables or columns this database does not have."
-            self._fail(out, "; ".join(problems), "unknown_names")
             return
         if not execute:
             out.answer = "The query was checked but not run, because running queries is turned off in your settings."
@@ -162,17 +168,23 @@ class QueryRunService:
         out.truncated, out.truncation = result.truncated, result.truncation
         out.answer = rows_sentence(result)
         try:
-            used = dialect.used_objects(checked, target.snapshot)
+            used = await anyio.to_thread.run_sync(dialect.used_objects, checked, target.snapshot)
         except QueryRefusedError:
             used = []
         out.sources = provenance([], used, target.snapshot)
 
     async def _refused(
-        self, actor: Actor, target: AskTarget, dialect: QueryDialect, out: QueryOut, reason: str
+        self,
+        actor: Actor,
+        target: AskTarget,
+        dialect: QueryDialect,
+        out: QueryOut,
+        reason: str,
+        code: ErrorCode = "query_refused",
     ) -> None:
         """Not run: said in the answer, and one ``query_refused`` event in the audit trail."""
         out.answer = "The query was refused, so it was not run."
-        self._fail(out, reason, "query_refused")
+        self._fail(out, reason, code)
         if self._metrics:
             self._metrics.guard_refusals.labels(dialect.language).inc()
         refusal = {"query": (out.query or "")[:10_000], "error": reason}

@@ -4,6 +4,7 @@ Sakila database, the Mongo wire server fixture, and the scripted Ollama (or none
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from backend.config import LLMSettings, SecuritySettings, Settings
 from backend.engines.base import json_value
 from backend.engines.mongo.runner import to_table
+from backend.engines.postgres.dialect import PostgresDialect
 from backend.main import create_app
 from tests.conftest import connect, free_port, mongo_db_url, register_and_login, wait_for_sync
 from tests.fake_ollama import OllamaScript
@@ -145,10 +147,20 @@ def test_everyday_queries_run_and_return_what_postgres_gives(
     assert "payment" in events[3][2]["query"]
 
 
-def test_names_the_database_lacks_and_database_errors_are_said(client: TestClient, sakila: dict[str, Any]) -> None:
+def test_names_the_database_lacks_and_database_errors_are_said(
+    client: TestClient, sakila: dict[str, Any], store_dsn: str
+) -> None:
     missing = _run(client, sakila, "SELECT no_such_column FROM film")
     assert missing["executed"] is False and missing["error_code"] == "unknown_names"
     assert "no_such_column" in missing["error"]
+    # A system catalog named with its schema is refused by the name layer: audited as a refusal
+    # (as the same query from the model is), not left out of the trail.
+    catalog = _run(client, sakila, "SELECT rolname, rolpassword FROM pg_catalog.pg_authid")
+    assert catalog["executed"] is False and catalog["error_code"] == "unknown_names" and catalog["rows"] == []
+    events = _audit(store_dsn, sakila["email"])
+    assert [(e[0], e[1]) for e in events] == [("query_refused", False)] * 2
+    assert [e[2]["query"] for e in events] == ["SELECT no_such_column FROM film", catalog["query"]]
+    assert "pg_authid" in events[1][2]["error"] and events[1][2]["origin"] == "typed"
     failed = _run(client, sakila, "SELECT 1 / (film_id - film_id) FROM film")
     assert failed["executed"] is False and failed["error_code"] == "db_error" and "division by zero" in failed["error"]
     one = _run(client, sakila, "SELECT title FROM film WHERE film_id = 1")
@@ -269,6 +281,8 @@ def test_mongo_refusals_and_pass_through(client: TestClient, shop: dict[str, Any
         _pipeline("shop.orders", [{"$merge": {"into": "customers"}}]),
         _pipeline("shop.orders", [{"$match": {"$where": "sleep(1000)"}}]),
         '{"collection": "shop.orders", "pipeline": [',
+        # Nested past Python's JSON decoder (a RecursionError, once a 500 with no audit event).
+        '{"collection": "shop.orders", "pipeline": ' + "[" * 5000 + "]" * 5000 + "}",
     ]
     for query in refused:
         body = _run(client, shop, query)
@@ -290,3 +304,35 @@ def test_mongo_refusals_and_pass_through(client: TestClient, shop: dict[str, Any
     events = _audit(store_dsn, shop["email"])
     assert [e[0] for e in events] == ["query_refused"] * len(refused) + ["query"] * len(passing)
     assert all(e[2]["language"] == "mongo" for e in events)
+
+
+# A query of 20,000 characters the guard lets through: about a second of parsing and name checks.
+HEAVY_SQL = "SELECT title FROM film WHERE film_id IN (" + ",".join(["1"] * 9500) + ")"
+
+
+def test_the_guard_runs_off_the_event_loop(
+    client: TestClient, sakila: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person's query is checked (and its objects parsed) in a worker thread: a long query,
+    which takes the parser a second or more, must not stall every other request meanwhile."""
+    on_loop: list[tuple[str, bool]] = []
+
+    def watched(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: PostgresDialect, *args: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+                on_loop.append((name, True))
+            except RuntimeError:
+                on_loop.append((name, False))
+            return original(self, *args)
+
+        return call
+
+    monkeypatch.setattr(PostgresDialect, "check", watched("check", PostgresDialect.check))
+    monkeypatch.setattr(PostgresDialect, "used_objects", watched("used_objects", PostgresDialect.used_objects))
+    body = _run(client, sakila, HEAVY_SQL)
+    assert body["executed"] is True and body["rows"] == [["ACADEMY DINOSAUR"]], body
+    # Deep nesting still ends in a refusal in the worker thread (its stack holds the recursion limit).
+    deep = _run(client, sakila, "SELECT " + "(" * 3000 + "1" + ")" * 3000)
+    assert deep["error_code"] == "query_refused" and "recursion" in deep["error"]
+    assert on_loop == [("check", False), ("used_objects", False), ("check", False)]

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from backend.api.session_cookie import CSRF_COOKIE, CSRF_HEADER, SECURE_PREFIX, SESSION_COOKIE
 from backend.config import AuthSettings, Settings
 from backend.main import create_app
-from tests.conftest import TEST_JWT_SECRET, register_and_login
+from tests.conftest import TEST_JWT_SECRET, register_and_login, wait_for_sync
 
 
 def _browser_login(client: TestClient) -> tuple[str, str]:
@@ -116,3 +116,26 @@ def test_over_https_planted_bare_cookies_count_for_nothing(settings_factory: Cal
         client.cookies.set(CSRF_COOKIE, "planted")
         mixed = client.put("/api/settings", json={"top_k": 7}, headers={CSRF_HEADER: "planted"})
         assert mixed.status_code == 403
+
+
+def test_the_new_query_and_chart_routes_need_the_csrf_header(client: TestClient, sakila_url: str) -> None:
+    """POST /api/query/run and PATCH /api/history/{id}/chart from a cookie session: refused
+    without the CSRF header (another site's form or fetch), run with it."""
+    _, csrf = _browser_login(client)
+    made = client.post(
+        "/api/connections", json={"name": "s", "kind": "postgres", "url": sakila_url}, headers={CSRF_HEADER: csrf}
+    )
+    assert made.status_code == 201, made.text
+    connection_id = made.json()["id"]
+    assert wait_for_sync(client, {}, connection_id)["status"] == "succeeded"  # GETs need no CSRF header
+    body = {"connection_id": connection_id, "query": "SELECT name, count(*) AS n FROM category GROUP BY name"}
+    refused = client.post("/api/query/run", json=body)
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert client.get("/api/history").json()["total"] == 0  # nothing ran or was kept
+    ran = client.post("/api/query/run", json=body, headers={CSRF_HEADER: csrf})
+    assert ran.status_code == 200 and ran.json()["executed"] is True, ran.text
+    chart = {"kind": "pie", "x": "name", "y": "n"}
+    path = f"/api/history/{ran.json()['history_id']}/chart"
+    assert client.patch(path, json=chart).status_code == 403
+    assert client.get("/api/history").json()["items"][0]["chart"] is None
+    assert client.patch(path, json=chart, headers={CSRF_HEADER: csrf}).json() == chart

@@ -68,6 +68,8 @@ def parse_mongo_query(text: str, snapshot: SchemaSnapshot) -> MongoQuery:
         data = json.loads(text)
     except ValueError as exc:
         raise QueryRefusedError(f"The query is not valid JSON: {exc}") from exc
+    except RecursionError:  # "[[[[..." within the size limit: refused, not a 500 without an audit event
+        raise QueryRefusedError("The query is nested too deeply") from None
     if not isinstance(data, dict):
         raise QueryRefusedError('The query must be a JSON object with "collection" and "pipeline"')
     name = data.get("collection")
