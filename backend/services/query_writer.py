@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncGenerator
 
 import anyio
+import anyio.to_thread
 
 from backend.components.llm_client import ChatMessage, LLMClient
 from backend.components.metrics import Metrics
@@ -80,7 +81,8 @@ class QueryWriter:
                 problem = "Your reply contained no query"
             else:
                 try:
-                    state.sql, problems = dialect.check(query, snapshot)
+                    # Off the event loop, as for a person's query: a long one takes the parser seconds.
+                    state.sql, problems = await anyio.to_thread.run_sync(dialect.check, query, snapshot)
                     problem = "; ".join(problems) if problems else None
                     failure = "names"
                 except QueryRefusedError as exc:
