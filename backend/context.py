@@ -25,6 +25,7 @@ from backend.services.audit_service import AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
 from backend.services.export_service import ExportService
+from backend.services.feedback_service import FeedbackService
 from backend.services.history_service import HistoryService
 from backend.services.indexing_service import IndexingService, introspect_options
 from backend.services.job_runner import JobRunner
@@ -49,6 +50,7 @@ class AppContext:
     ask: AskService
     query_run: QueryRunService
     history: HistoryService
+    feedback: FeedbackService
     export: ExportService
     user_settings: UserSettingsService
     models: ModelService
@@ -142,6 +144,7 @@ def build_context(
         ask=ask,
         query_run=query_run,
         history=history,
+        feedback=FeedbackService(sessions, audit),
         export=export,
         user_settings=user_settings,
         models=ModelService(llm, settings.llm.ollama_model),

@@ -17,6 +17,7 @@ from backend.services.audit_service import Actor, AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
 from backend.services.export_service import ExportService
+from backend.services.feedback_service import FeedbackService
 from backend.services.history_service import HistoryService
 from backend.services.model_service import ModelService
 from backend.services.query_run_service import QueryRunService
@@ -82,6 +83,13 @@ def get_export_service(context: ContextDep) -> ExportService:
 
 
 ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
+
+
+def get_feedback_service(context: ContextDep) -> FeedbackService:
+    return context.feedback
+
+
+FeedbackServiceDep = Annotated[FeedbackService, Depends(get_feedback_service)]
 
 
 def get_query_run_service(context: ContextDep) -> QueryRunService:

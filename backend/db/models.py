@@ -124,6 +124,10 @@ class QueryHistory(Base):
     origin: Mapped[str] = mapped_column(String(10), nullable=False, default="asked", server_default="asked")
     # The chart the person chose for this answer ({"kind", "x", "y"}); null is the automatic choice.
     chart: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The owner's feedback on this answer: "up" or "down", an optional comment, when it was given.
+    feedback_rating: Mapped[str | None] = mapped_column(String(4))
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sources: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list)
     timings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     model: Mapped[str | None] = mapped_column(String(200))

@@ -35,6 +35,8 @@ class AdminConnectionOut(BaseModel):
     status: str | None
     indexed_at: datetime | None
     object_count: int | None
+    feedback_up: int = Field(default=0, description="Answers on this connection rated thumbs up")
+    feedback_down: int = Field(default=0, description="Answers on this connection rated thumbs down")
 
 
 # Every action the audit trail records; the admin screen's filter offers exactly these.
@@ -51,6 +53,7 @@ AuditAction = Literal[
     "connection_sync",
     "query",
     "query_refused",
+    "feedback",
 ]
 
 

@@ -105,6 +105,22 @@ class ChartChoice(BaseModel):
     y: str = Field(min_length=1, max_length=500)
 
 
+Rating = Literal["up", "down"]
+
+
+class FeedbackIn(BaseModel):
+    """A thumbs up or down on one answer, with an optional comment."""
+
+    rating: Rating
+    comment: SafeStr | None = Field(default=None, max_length=2000)
+
+
+class FeedbackOut(BaseModel):
+    rating: Rating
+    comment: str | None
+    at: datetime
+
+
 class HistoryItem(BaseModel):
     """One asked question with the evidence it was answered with. ``rows`` are the first rows of
     the result as first shown (``QUERY_HISTORY_PREVIEW_ROWS``/``_BYTES``); ``row_count`` is the
@@ -130,6 +146,9 @@ class HistoryItem(BaseModel):
     error_code: ErrorCode | None
     origin: Origin = "asked"
     chart: ChartChoice | None = Field(default=None, description="The chart chosen for it; null: the automatic one")
+    feedback_rating: Rating | None = Field(default=None, description="The owner's thumbs up or down; null: none")
+    feedback_comment: str | None = None
+    feedback_at: datetime | None = None
     created_at: datetime
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import AuthSettings
-from backend.db.models import AppSetting, Connection, IndexJob, User
+from backend.db.models import AppSetting, Connection, IndexJob, QueryHistory, User
 from backend.errors import ConflictError, NotFoundError
 from backend.schemas.admin import AdminConnectionOut, AdminSettings, AdminUserOut, AdminUserPatch
 from backend.services.audit_service import Actor, AuditService
@@ -91,9 +91,16 @@ class AdminService:
             .limit(1)
             .scalar_subquery()
         )
+        up, down = (
+            select(func.count())
+            .select_from(QueryHistory)
+            .where(QueryHistory.connection_id == Connection.id, QueryHistory.feedback_rating == rating)
+            .scalar_subquery()
+            for rating in ("up", "down")
+        )
         async with self._sessions() as session:
             rows = await session.execute(
-                select(Connection, User.email, latest)
+                select(Connection, User.email, latest, up, down)
                 .join(User, User.id == Connection.owner_id)
                 .order_by(User.email, Connection.name)
             )
@@ -107,6 +114,8 @@ class AdminService:
                     status=status,
                     indexed_at=c.indexed_at,
                     object_count=c.object_count,
+                    feedback_up=ups,
+                    feedback_down=downs,
                 )
-                for c, email, status in rows.all()
+                for c, email, status, ups, downs in rows.all()
             ]

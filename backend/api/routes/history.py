@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from backend.deps import ActorDep, CurrentUser, ExportServiceDep, HistoryServiceDep
-from backend.schemas.query import ChartChoice, HistoryOut
+from backend.deps import ActorDep, CurrentUser, ExportServiceDep, FeedbackServiceDep, HistoryServiceDep
+from backend.schemas.query import ChartChoice, FeedbackIn, FeedbackOut, HistoryOut
 
 router = APIRouter(prefix="/history", tags=["history"])
 
@@ -52,6 +52,22 @@ async def set_chart(
     """Keeps the chart chosen for one of the caller's answers, shown again when it is reopened
     (404 for anyone else's; 422 when a column is not the answer's or the value is not numeric)."""
     return await service.set_chart(user.id, history_id, choice)
+
+
+@router.put("/{history_id}/feedback", response_model=FeedbackOut)
+async def set_feedback(
+    history_id: uuid.UUID, body: FeedbackIn, actor: ActorDep, service: FeedbackServiceDep
+) -> FeedbackOut:
+    """Rates one of the caller's answers thumbs up or down, with an optional comment (replacing
+    an earlier rating; 404 for anyone else's). Audited; admins see only the counts."""
+    return await service.set(actor, history_id, body)
+
+
+@router.delete("/{history_id}/feedback", status_code=status.HTTP_204_NO_CONTENT)
+async def clear_feedback(history_id: uuid.UUID, actor: ActorDep, service: FeedbackServiceDep) -> Response:
+    """Takes the caller's rating (and comment) off one of their answers; 404 for anyone else's."""
+    await service.clear(actor, history_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("/{history_id}", status_code=status.HTTP_204_NO_CONTENT)
