@@ -39,6 +39,10 @@ export type HistoryItem = Omit<Sent<Schemas["HistoryItem"]>, "rows"> & { rows: C
 /** The chart chosen for an answer (null on a HistoryItem: the automatic one). */
 export type ChartChoice = Schemas["ChartChoice"];
 export type ChartKind = ChartChoice["kind"];
+/** A thumbs up or down on an answer, with an optional comment. */
+export type FeedbackIn = Schemas["FeedbackIn"];
+export type Rating = FeedbackIn["rating"];
+export type Feedback = Sent<Schemas["FeedbackOut"]>;
 export type HistoryPage = Omit<Sent<Schemas["HistoryOut"]>, "items"> & { items: HistoryItem[] };
 export type Settings = Sent<Schemas["UserSettingsOut"]>;
 export type SettingsPatch = Schemas["UserSettingsIn"];
@@ -178,6 +182,9 @@ export class Api {
   deleteHistory = (id: string) => this.request<void>("DELETE", `/api/history/${id}`);
   setChart = (id: string, chart: ChartChoice | null) =>
     this.request<ChartChoice | null>("PATCH", `/api/history/${id}/chart`, chart);
+  setFeedback = (id: string, feedback: FeedbackIn) =>
+    this.request<Feedback>("PUT", `/api/history/${id}/feedback`, feedback);
+  clearFeedback = (id: string) => this.request<void>("DELETE", `/api/history/${id}/feedback`);
   settings = () => this.request<Settings>("GET", "/api/settings");
   saveSettings = (settings: SettingsPatch) => this.request<Settings>("PUT", "/api/settings", settings);
   models = () => this.request<Models>("GET", "/api/models");

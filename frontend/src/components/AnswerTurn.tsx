@@ -4,6 +4,7 @@ import { useState, useEffect } from "react";
 import type { Cell, ErrorCode, HistoryItem, Origin, QueryResult, Source, Step } from "../api";
 import AnswerText from "./AnswerText";
 import ChartPanel from "./ChartPanel";
+import Feedback from "./Feedback";
 import QueryBox from "./QueryBox";
 import ResultTable from "./ResultTable";
 import SchemaMapLink from "./SchemaMapLink";
@@ -34,6 +35,9 @@ export interface Turn {
   connectionId: string | null;
   /** The chart chosen for it (absent or null: the automatic one). */
   chart?: HistoryItem["chart"];
+  /** The owner's thumbs up or down and comment, as stored (absent or null: none). */
+  feedbackRating?: HistoryItem["feedback_rating"];
+  feedbackComment?: HistoryItem["feedback_comment"];
 }
 
 // Error codes that mean the language model cannot answer at all (the banner says so).
@@ -100,6 +104,8 @@ export function fromHistory(item: HistoryItem): Turn {
     startedAt: 0,
     historyId: item.id,
     chart: item.chart,
+    feedbackRating: item.feedback_rating,
+    feedbackComment: item.feedback_comment,
     origin: item.origin,
     connectionId: item.connection_id,
   };
@@ -239,6 +245,14 @@ export default function AnswerTurn({
         />
       )}
       <Provenance sources={turn.sources} />
+      {turn.done && turn.historyId && (
+        <Feedback
+          key={turn.historyId}
+          historyId={turn.historyId}
+          rating={turn.feedbackRating}
+          comment={turn.feedbackComment}
+        />
+      )}
       {Object.keys(turn.timings).length > 0 && (
         <p className="text-xs text-slate-500" data-testid="timings">
           {STEP_NAMES.filter((s) => s in turn.timings)

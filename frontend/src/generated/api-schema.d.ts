@@ -405,6 +405,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/history/{history_id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Feedback
+         * @description Rates one of the caller's answers thumbs up or down, with an optional comment (replacing
+         *     an earlier rating; 404 for anyone else's). Audited; admins see only the counts.
+         */
+        put: operations["set_feedback_api_history__history_id__feedback_put"];
+        post?: never;
+        /**
+         * Clear Feedback
+         * @description Takes the caller's rating (and comment) off one of their answers; 404 for anyone else's.
+         */
+        delete: operations["clear_feedback_api_history__history_id__feedback_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/models": {
         parameters: {
             query?: never;
@@ -532,6 +557,18 @@ export interface components {
          */
         AdminConnectionOut: {
             /**
+             * Feedback Down
+             * @description Answers on this connection rated thumbs down
+             * @default 0
+             */
+            feedback_down: number;
+            /**
+             * Feedback Up
+             * @description Answers on this connection rated thumbs up
+             * @default 0
+             */
+            feedback_up: number;
+            /**
              * Id
              * Format: uuid
              */
@@ -596,7 +633,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused";
+            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback";
             /** Actor Email */
             actor_email: string | null;
             /** Actor Id */
@@ -820,6 +857,34 @@ export interface components {
             event: "error";
         };
         /**
+         * FeedbackIn
+         * @description A thumbs up or down on one answer, with an optional comment.
+         */
+        FeedbackIn: {
+            /** Comment */
+            comment?: string | null;
+            /**
+             * Rating
+             * @enum {string}
+             */
+            rating: "up" | "down";
+        };
+        /** FeedbackOut */
+        FeedbackOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Comment */
+            comment: string | null;
+            /**
+             * Rating
+             * @enum {string}
+             */
+            rating: "up" | "down";
+        };
+        /**
          * ForeignKeyInfo
          * @description ``columns`` of ``source`` reference ``ref_columns`` of ``target`` (both ``schema.table``).
          */
@@ -883,6 +948,15 @@ export interface components {
             error_code: ("llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout" | "query_refused" | "unknown_names") | null;
             /** Executed */
             executed: boolean;
+            /** Feedback At */
+            feedback_at?: string | null;
+            /** Feedback Comment */
+            feedback_comment?: string | null;
+            /**
+             * Feedback Rating
+             * @description The owner's thumbs up or down; null: none
+             */
+            feedback_rating?: ("up" | "down") | null;
             /**
              * Id
              * Format: uuid
@@ -1540,7 +1614,7 @@ export interface operations {
     audit_api_audit_get: {
         parameters: {
             query?: {
-                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused") | null;
+                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback") | null;
                 actor_id?: string | null;
                 success?: boolean | null;
                 since?: string | null;
@@ -2179,6 +2253,70 @@ export interface operations {
                 content: {
                     "text/csv": unknown;
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_feedback_api_history__history_id__feedback_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                history_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    clear_feedback_api_history__history_id__feedback_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                history_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

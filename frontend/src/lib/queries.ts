@@ -14,6 +14,7 @@ import {
   type AdminUserPatch,
   type Api,
   type ConnectionUpdate,
+  type FeedbackIn,
   type Kind,
   type SettingsPatch,
   type SyncMode,
@@ -200,6 +201,20 @@ export function useDeleteHistory() {
   const { api } = useAuth();
   const invalidate = useInvalidate();
   return useMutation({ mutationFn: (id: string) => api.deleteHistory(id), onSuccess: () => invalidate(keys.history) });
+}
+
+/** Rates an answer (a feedback) or takes its rating off (null); the history lists and the
+ * admin's per-connection counts change with it. */
+export function useFeedback() {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: async (v: { historyId: string; feedback: FeedbackIn | null }): Promise<void> => {
+      if (v.feedback) await api.setFeedback(v.historyId, v.feedback);
+      else await api.clearFeedback(v.historyId);
+    },
+    onSuccess: () => invalidate(keys.history, keys.admin),
+  });
 }
 
 export function useSaveSettings() {

@@ -26,6 +26,7 @@ const ACTION_SEEN: Record<AuditAction, true> = {
   connection_sync: true,
   query: true,
   query_refused: true,
+  feedback: true,
 };
 const ACTIONS = ["", ...Object.keys(ACTION_SEEN)];
 const PAGE = 50;
@@ -216,6 +217,9 @@ export default function AdminPage() {
                 <th>Kind</th>
                 <th>Status</th>
                 <th>Tables</th>
+                <th>
+                  Feedback <span className="font-normal">(good / bad)</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -228,6 +232,11 @@ export default function AdminPage() {
                     <StatusBadge status={c.status} />
                   </td>
                   <td>{c.object_count ?? "—"}</td>
+                  <td data-testid="feedback-counts">
+                    <span aria-label={`${c.feedback_up ?? 0} good, ${c.feedback_down ?? 0} bad`}>
+                      👍 {c.feedback_up ?? 0} / 👎 {c.feedback_down ?? 0}
+                    </span>
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -31,6 +31,9 @@ const item: HistoryItem = {
   error_code: null,
   origin: "asked",
   chart: null,
+  feedback_rating: null,
+  feedback_comment: null,
+  feedback_at: null,
   created_at: "2026-12-05T10:00:00Z",
 };
 

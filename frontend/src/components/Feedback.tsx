@@ -1,0 +1,117 @@
+// Thumbs up or down on one answer, with an optional comment, kept with its history entry so a
+// reopened conversation shows it. Pressing the pressed thumb again takes the rating off.
+import { useState } from "react";
+import type { HistoryItem, Rating } from "../api";
+import { useFeedback } from "../lib/queries";
+import { Alert, Button } from "./ui";
+
+const MAX_COMMENT = 2000;
+
+export interface FeedbackProps {
+  historyId: string;
+  /** What is stored already (from the history entry), if anything. */
+  rating?: HistoryItem["feedback_rating"];
+  comment?: HistoryItem["feedback_comment"];
+}
+
+const THUMBS: { rating: Rating; label: string; icon: string }[] = [
+  { rating: "up", label: "Good answer", icon: "👍" },
+  { rating: "down", label: "Bad answer", icon: "👎" },
+];
+
+export default function Feedback({
+  historyId,
+  rating: savedRating = null,
+  comment: savedComment = null,
+}: FeedbackProps) {
+  const [rating, setRating] = useState<Rating | null>(savedRating ?? null);
+  const [comment, setComment] = useState(savedComment ?? "");
+  const [kept, setKept] = useState(savedComment ?? "");
+  const [status, setStatus] = useState("");
+  const mutation = useFeedback();
+
+  const rate = (next: Rating) => {
+    const cleared = rating === next;
+    const feedback = cleared ? null : { rating: next, comment: kept.trim() || null };
+    mutation.mutate(
+      { historyId, feedback },
+      {
+        onSuccess: () => {
+          setRating(cleared ? null : next);
+          if (cleared) {
+            setComment("");
+            setKept("");
+          }
+          setStatus(cleared ? "Feedback removed." : "Thanks: feedback saved.");
+        },
+      },
+    );
+  };
+
+  const saveComment = (event: React.FormEvent) => {
+    event.preventDefault();
+    if (!rating) return;
+    mutation.mutate(
+      { historyId, feedback: { rating, comment: comment.trim() || null } },
+      {
+        onSuccess: () => {
+          setKept(comment.trim());
+          setStatus("Comment saved.");
+        },
+      },
+    );
+  };
+
+  const inputId = `feedback-comment-${historyId}`;
+  return (
+    <div className="flex flex-col gap-2" data-testid="feedback">
+      <div className="flex items-center gap-2" role="group" aria-label="Feedback on this answer">
+        <span className="text-xs text-slate-600">Was this answer right?</span>
+        {THUMBS.map((t) => (
+          <button
+            key={t.rating}
+            type="button"
+            aria-label={t.label}
+            aria-pressed={rating === t.rating}
+            title={rating === t.rating ? `${t.label} (press again to take it back)` : t.label}
+            disabled={mutation.isPending}
+            onClick={() => rate(t.rating)}
+            className={`rounded border px-2 py-1 text-sm disabled:opacity-50 ${
+              rating === t.rating
+                ? "border-blue-700 bg-blue-100 text-blue-900"
+                : "border-slate-300 bg-white text-slate-800 hover:bg-slate-100"
+            }`}
+          >
+            <span aria-hidden="true">{t.icon}</span>
+          </button>
+        ))}
+        <span className="text-xs text-slate-600" role="status">
+          {status}
+        </span>
+      </div>
+      {rating && (
+        <form className="flex flex-col gap-1" onSubmit={saveComment}>
+          <label htmlFor={inputId} className="text-xs text-slate-700">
+            {rating === "down" ? "What was wrong? (optional)" : "Comment (optional)"}
+          </label>
+          <textarea
+            id={inputId}
+            value={comment}
+            maxLength={MAX_COMMENT}
+            rows={2}
+            onChange={(e) => setComment(e.target.value)}
+            className="rounded border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900"
+          />
+          <div>
+            <Button type="submit" variant="secondary" disabled={mutation.isPending || comment.trim() === kept.trim()}>
+              Save comment
+            </Button>
+          </div>
+        </form>
+      )}
+      {mutation.isError && (
+        <Alert>{mutation.error instanceof Error ? mutation.error.message : "Could not save the feedback"}</Alert>
+      )}
+    </div>
+  );
+}
