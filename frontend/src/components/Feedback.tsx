@@ -14,10 +14,31 @@ export interface FeedbackProps {
   comment?: HistoryItem["feedback_comment"];
 }
 
-const THUMBS: { rating: Rating; label: string; icon: string }[] = [
-  { rating: "up", label: "Good answer", icon: "👍" },
-  { rating: "down", label: "Bad answer", icon: "👎" },
+const THUMBS: { rating: Rating; label: string }[] = [
+  { rating: "up", label: "Good answer" },
+  { rating: "down", label: "Bad answer" },
 ];
+
+/** A thumb drawn in SVG (no emoji font needed); down is up turned over. */
+function Thumb({ down }: { down: boolean }) {
+  return (
+    <svg
+      viewBox="0 0 24 24"
+      width="16"
+      height="16"
+      aria-hidden="true"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="2"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+      style={down ? { transform: "scaleY(-1)" } : undefined}
+    >
+      <path d="M7 10v11H3V10h4z" />
+      <path d="M7 10l4-8a3 3 0 0 1 3 3v4h5.5a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 18.1 21H7" />
+    </svg>
+  );
+}
 
 export default function Feedback({
   historyId,
@@ -82,7 +103,7 @@ export default function Feedback({
                 : "border-slate-300 bg-white text-slate-800 hover:bg-slate-100"
             }`}
           >
-            <span aria-hidden="true">{t.icon}</span>
+            <Thumb down={t.rating === "down"} />
           </button>
         ))}
         <span className="text-xs text-slate-600" role="status">

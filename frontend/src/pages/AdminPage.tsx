@@ -217,9 +217,7 @@ export default function AdminPage() {
                 <th>Kind</th>
                 <th>Status</th>
                 <th>Tables</th>
-                <th>
-                  Feedback <span className="font-normal">(good / bad)</span>
-                </th>
+                <th>Feedback</th>
               </tr>
             </thead>
             <tbody>
@@ -233,9 +231,7 @@ export default function AdminPage() {
                   </td>
                   <td>{c.object_count ?? "—"}</td>
                   <td data-testid="feedback-counts">
-                    <span aria-label={`${c.feedback_up ?? 0} good, ${c.feedback_down ?? 0} bad`}>
-                      👍 {c.feedback_up ?? 0} / 👎 {c.feedback_down ?? 0}
-                    </span>
+                    {c.feedback_up ?? 0} good · {c.feedback_down ?? 0} bad
                   </td>
                 </tr>
               ))}
