@@ -29,6 +29,7 @@ def test_a_bad_answer_is_rated_and_kept(
     page.get_by_role("button", name="Ask").click()
     turn = page.get_by_role("article", name=f"Question: {QUESTION}")
     expect(turn.get_by_test_id("timings")).to_be_visible()
+    expect(turn.get_by_test_id("chart-panel")).to_have_count(1)
 
     bad = turn.get_by_role("button", name="Bad answer")
 
@@ -53,4 +54,6 @@ def test_a_bad_answer_is_rated_and_kept(
     page.get_by_role("link", name="Admin").click()
     row = page.get_by_role("row").filter(has_text="sakila")
     expect(row.get_by_test_id("feedback-counts")).to_have_text("0 good · 1 bad")
+    # Two events in the audit trail: the thumbs down, then the comment saved with it.
+    expect(page.get_by_role("row").filter(has_text="rated down")).to_have_count(2)
     shot(page, "feedback-admin")

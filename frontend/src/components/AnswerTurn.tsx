@@ -247,7 +247,7 @@ export default function AnswerTurn({
       <Provenance sources={turn.sources} />
       {turn.done && turn.historyId && (
         <Feedback
-          key={turn.historyId}
+          key={`feedback-${turn.historyId}`}
           historyId={turn.historyId}
           rating={turn.feedbackRating}
           comment={turn.feedbackComment}

@@ -36,6 +36,7 @@ type Pending = { user: AdminUser; patch: { role?: "admin" | "user"; disabled?: b
 /** What an audit row says in one cell: the query and, for a failure, why. */
 function eventDetail(e: AuditEvent): string {
   const d = e.details as Record<string, unknown>;
+  if (e.action === "feedback") return d.rating ? `rated ${String(d.rating)}` : "rating cleared";
   const what = String(d.query ?? d.name ?? "");
   const why = e.success ? "" : String(d.error ?? d.reason ?? "");
   return [what, why && `refused: ${why}`].filter(Boolean).join(" — ");
