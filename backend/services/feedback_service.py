@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.db.models import QueryHistory
-from backend.errors import NotFoundError
 from backend.schemas.query import FeedbackIn, FeedbackOut
 from backend.services.audit_service import Actor, AuditService
+from backend.services.history_service import owned_entry
 
 
 class FeedbackService:
@@ -24,9 +23,7 @@ class FeedbackService:
         comment = (body.comment or "").strip() or None
         at = datetime.now(UTC)
         async with self._sessions() as session, session.begin():
-            row = await session.get(QueryHistory, history_id, with_for_update=True)
-            if row is None or row.user_id != actor.id:
-                raise NotFoundError("History item not found")
+            row = await owned_entry(session, actor.id, history_id, lock=True)
             row.feedback_rating = body.rating
             row.feedback_comment = comment
             row.feedback_at = at
@@ -42,9 +39,7 @@ class FeedbackService:
     async def clear(self, actor: Actor, history_id: uuid.UUID) -> None:
         """Takes the caller's rating off one of their answers; 404 for anyone else's."""
         async with self._sessions() as session, session.begin():
-            row = await session.get(QueryHistory, history_id, with_for_update=True)
-            if row is None or row.user_id != actor.id:
-                raise NotFoundError("History item not found")
+            row = await owned_entry(session, actor.id, history_id, lock=True)
             had = row.feedback_rating
             row.feedback_rating = None
             row.feedback_comment = None

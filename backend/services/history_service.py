@@ -54,6 +54,17 @@ def _check_chart(choice: ChartChoice, columns: list[str], rows: list[list[Any]])
 _LIGHT_FIELDS = tuple(name for name in HistoryItem.model_fields if name != "rows")
 
 
+async def owned_entry(
+    session: AsyncSession, user_id: uuid.UUID, history_id: uuid.UUID, *, lock: bool = False
+) -> QueryHistory:
+    """One of the user's history entries (locked for update if asked); 404 for anyone else's,
+    as for one that does not exist."""
+    row = await session.get(QueryHistory, history_id, with_for_update=lock)
+    if row is None or row.user_id != user_id:
+        raise NotFoundError("History item not found")
+    return row
+
+
 class HistoryService:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], preview_rows: int = 200, preview_bytes: int = 1_000_000
@@ -156,9 +167,7 @@ class HistoryService:
     async def get(self, user_id: uuid.UUID, history_id: uuid.UUID) -> HistoryItem:
         """One of the caller's turns; 404 for anyone else's, as for one that does not exist."""
         async with self._sessions() as session:
-            row = await session.get(QueryHistory, history_id)
-            if row is None or row.user_id != user_id:
-                raise NotFoundError("History item not found")
+            row = await owned_entry(session, user_id, history_id)
             return HistoryItem.model_validate(row, from_attributes=True)
 
     async def set_chart(
@@ -168,9 +177,7 @@ class HistoryService:
         404 for anyone else's entry; 422 when a column is not the answer's, or the value column
         holds something other than numbers in the kept rows."""
         async with self._sessions() as session, session.begin():
-            row = await session.get(QueryHistory, history_id, with_for_update=True)
-            if row is None or row.user_id != user_id:
-                raise NotFoundError("History item not found")
+            row = await owned_entry(session, user_id, history_id, lock=True)
             if choice is not None:
                 _check_chart(choice, list(row.columns or []), list(row.rows or []))
             row.chart = choice.model_dump() if choice is not None else None
