@@ -6,10 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -188,3 +190,123 @@ class RateEvent(Base):
     at: Mapped[datetime] = _now_column()
     # False while the attempt it counts is still running (see ``RateLimitService.charge``).
     settled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+
+
+class VerifiedExample(Base):
+    """A question and the query that answers it, checked by the guard and run read-only before it
+    was kept; ``question_norm`` (``question_text.normalise_question``) is unique per connection, and
+    ``embedding`` is the question's embedding (the same model as the chunks)."""
+
+    __tablename__ = "verified_examples"
+    __table_args__ = (UniqueConstraint("connection_id", "question_norm", name="uq_verified_examples_question"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("connections.id", ondelete="CASCADE"), nullable=False
+    )
+    question: Mapped[str] = mapped_column(Text, nullable=False)
+    question_norm: Mapped[str] = mapped_column(Text, nullable=False)
+    query: Mapped[str] = mapped_column(Text, nullable=False)
+    language: Mapped[str] = mapped_column(String(10), nullable=False)
+    # The objects the checked query reads (``QueryDialect.used_objects``), qualified names.
+    used_objects: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
+    source: Mapped[str] = mapped_column(String(10), nullable=False)  # feedback | manual | import
+    history_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("query_history.id", ondelete="SET NULL")
+    )
+    verified_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
+    )
+    verified_by_email: Mapped[str | None] = mapped_column(String(320))
+    verified_at: Mapped[datetime] = _now_column()
+    embedding: Mapped[list[float]] = mapped_column(Vector(384), nullable=False, deferred=True)
+    created_at: Mapped[datetime] = _now_column()
+
+
+class ConnectionNote(Base):
+    """A person's note on a connection (``object_name`` ""), an object (``column_name`` "") or a
+    column: one per target."""
+
+    __tablename__ = "connection_notes"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "object_name", "column_name", name="uq_connection_notes_target"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("connections.id", ondelete="CASCADE"), nullable=False
+    )
+    object_name: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    column_name: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"))
+    author_email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = _now_column()
+    updated_at: Mapped[datetime] = _now_column()
+
+
+class EvaluationCase(Base):
+    """One question of a connection's evaluation set and the query whose result is correct."""
+
+    __tablename__ = "evaluation_cases"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("connections.id", ondelete="CASCADE"), nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    question: Mapped[str] = mapped_column(Text, nullable=False)
+    expected_query: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _now_column()
+
+
+class EvaluationRun(Base):
+    """One evaluation of a model on a connection: a background job like indexing (status, done of
+    total, heartbeat), then its scores."""
+
+    __tablename__ = "evaluation_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("connections.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(10), nullable=False)  # set | examples
+    model: Mapped[str] = mapped_column(String(200), nullable=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    correct: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    accuracy: Mapped[float | None] = mapped_column(Float)
+    context_recall: Mapped[float | None] = mapped_column(Float)
+    median_ms: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now_column()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EvaluationResult(Base):
+    """One question of a run: what was generated, how it compared with the expected result."""
+
+    __tablename__ = "evaluation_results"
+    __table_args__ = (UniqueConstraint("run_id", "position", name="uq_evaluation_results_position"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("evaluation_runs.id", ondelete="CASCADE"), nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    question: Mapped[str] = mapped_column(Text, nullable=False)
+    expected_query: Mapped[str] = mapped_column(Text, nullable=False)
+    generated_query: Mapped[str | None] = mapped_column(Text)
+    # match | mismatch | refused | no_query | error | expected_failed
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False)
+    correct: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    context_recall: Mapped[float | None] = mapped_column(Float)
+    missing_objects: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    diff: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -28,6 +28,21 @@ class AskTarget:
     index: SearchIndex
 
 
+@dataclass(frozen=True)
+class AskOptions:
+    """How one question is asked beyond the person's settings; the defaults are Chat's.
+
+    An evaluation asks with ``reuse_verified=False`` (an example must not answer itself),
+    ``exclude_examples`` holding the example being asked, ``answer=False`` (no prose over the
+    rows) and ``record=False`` (runs are kept by the evaluation, not in the person's history)."""
+
+    use_examples: bool = True  # the most similar verified examples go into the prompt
+    reuse_verified: bool = True  # a question matching a verified one reuses its query, no model
+    exclude_examples: frozenset[uuid.UUID] = frozenset()
+    answer: bool = True
+    record: bool = True
+
+
 @dataclass
 class AskPlan:
     actor: Actor
@@ -36,6 +51,7 @@ class AskPlan:
     target: AskTarget
     prefs: UserSettingsOut
     dialect: QueryDialect
+    options: AskOptions = field(default_factory=AskOptions)
 
 
 @dataclass
