@@ -139,9 +139,10 @@ class AskService:
                 truncated=result.truncated,
                 truncation=result.truncation,
             )
-            yield StepEvent(step="answer")
-            async for token in self._answer(plan, final_sql, result, state):
-                yield token
+            if plan.options.answer:
+                yield StepEvent(step="answer")
+                async for token in self._answer(plan, final_sql, result, state):
+                    yield token
         elif final_sql is not None:
             state.answer = (
                 "The query was validated but not run, because running queries is turned off in your settings."
@@ -242,5 +243,6 @@ class AskService:
             error=state.error,
             error_code=state.code,
         )
-        out.history_id = await self._history.record(plan.actor.id, plan.target.connection_id, plan.question, out)
+        if plan.options.record:
+            out.history_id = await self._history.record(plan.actor.id, plan.target.connection_id, plan.question, out)
         return out
