@@ -13,10 +13,11 @@ from backend.components.embedding_client import EmbeddingClient, HttpEmbeddingCl
 from backend.components.index_cache import IndexCache
 from backend.components.llm_client import LLMClient, OllamaLLMClient
 from backend.components.metrics import Metrics
+from backend.components.openai_llm_client import OpenAILLMClient
 from backend.components.security import PasswordHasher, TokenIssuer
 from backend.components.url_cipher import UrlCipher
 from backend.components.vector_store import PgVectorStore
-from backend.config import Settings, resolve_secrets
+from backend.config import LLMSettings, Settings, resolve_secrets
 from backend.engines.base import QueryDialect
 from backend.engines.registry import ENGINES
 from backend.services.admin_service import AdminService
@@ -68,6 +69,22 @@ class AppContext:
         self.hasher.close()
 
 
+def build_llm_client(cfg: LLMSettings, metrics: Metrics | None) -> LLMClient:
+    """The provider the settings name: Ollama's API, or an OpenAI-compatible server."""
+    if cfg.llm_provider == "openai":
+        key = cfg.llm_api_key.get_secret_value() if cfg.llm_api_key else None
+        return OpenAILLMClient(
+            cfg.llm_base_url or "",
+            key,
+            cfg.llm_timeout_s,
+            cfg.llm_connect_timeout_s,
+            cfg.llm_temperature,
+            cfg.llm_json_mode,
+            metrics,
+        )
+    return OllamaLLMClient(cfg.ollama_url, cfg.llm_timeout_s, cfg.llm_connect_timeout_s, cfg.llm_temperature, metrics)
+
+
 def build_context(
     settings: Settings,
     engine: AsyncEngine,
@@ -107,10 +124,7 @@ def build_context(
         IndexCache(),
     )
     search = SearchService(connections, embedding_client, store, settings.search)
-    llm_cfg = settings.llm
-    llm = OllamaLLMClient(
-        llm_cfg.ollama_url, llm_cfg.llm_timeout_s, llm_cfg.llm_connect_timeout_s, llm_cfg.llm_temperature, metrics
-    )
+    llm = build_llm_client(settings.llm, metrics)
     history = HistoryService(sessions, settings.query.history_preview_rows, settings.query.history_preview_bytes)
     user_settings = UserSettingsService(sessions, settings.llm, settings.query)
     dialects: dict[str, QueryDialect] = {kind: engine.dialect() for kind, engine in ENGINES.items()}
@@ -147,7 +161,7 @@ def build_context(
         feedback=FeedbackService(sessions, audit),
         export=export,
         user_settings=user_settings,
-        models=ModelService(llm, settings.llm.ollama_model),
+        models=ModelService(llm, settings.llm.default_model),
         audit=audit,
         admin=AdminService(sessions, settings.auth, audit),
         rate_limits=rate_limits,
