@@ -21,6 +21,7 @@ from backend.config import LLMSettings, Settings, resolve_secrets
 from backend.engines.base import QueryDialect
 from backend.engines.registry import ENGINES
 from backend.services.admin_service import AdminService
+from backend.services.api_token_service import ApiTokenService
 from backend.services.ask_service import AskService
 from backend.services.audit_service import AuditService
 from backend.services.auth_service import AuthService
@@ -45,6 +46,7 @@ class AppContext:
     llm: LLMClient
     runner: JobRunner
     auth: AuthService
+    api_tokens: ApiTokenService
     connections: ConnectionService
     indexing: IndexingService
     search: SearchService
@@ -151,6 +153,7 @@ def build_context(
         embedder=embedding_client,
         llm=llm,
         runner=runner,
+        api_tokens=ApiTokenService(sessions, audit),
         auth=AuthService(sessions, tokens, settings.auth, settings.security, rate_limits, audit, hasher),
         connections=connections,
         indexing=indexing,
