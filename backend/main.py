@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.middleware.base import RequestResponseEndpoint
+from starlette.routing import Route
 
+from backend.api.mcp import McpEndpoint, McpRoute
 from backend.api.route_template import route_template
 from backend.api.routes import admin, auth, connections, health, history, query, tokens
 from backend.api.routes import settings as settings_routes
@@ -50,9 +52,13 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
             await context.embedder.health()
             await context.runner.start()
             app.state.context = context
+            mcp = McpEndpoint(context)
             try:
-                yield
+                async with mcp.running():
+                    app.state.mcp = mcp
+                    yield
             finally:
+                app.state.mcp = None
                 await context.aclose()
         finally:
             if embedded is not None:
@@ -94,6 +100,8 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api.include_router(tokens.router)
     app.include_router(api)
     app.include_router(health.router)
+    # Streamable HTTP (POST, and GET/DELETE answered by the SDK), authenticated by API tokens.
+    app.router.routes.append(Route("/mcp", endpoint=McpRoute(), include_in_schema=False))
     if (cfg.frontend_dir / "index.html").is_file():
         mount_frontend(app, cfg.frontend_dir)
     return app

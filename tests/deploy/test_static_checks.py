@@ -111,8 +111,10 @@ def test_nginx_accepts_both_configurations(variant: str, metrics_allow: str, tmp
 
 def test_nginx_streams_sse_unbuffered_and_sets_security_headers() -> None:
     text = (ROOT / "nginx/conf/sextant-locations.conf").read_text()
-    stream = text[text.index("location = /api/query/stream") :].split("}")[0]
-    assert "proxy_buffering off;" in stream and "proxy_read_timeout 600s;" in stream
+    for location in ("location = /api/query/stream", "location = /mcp"):
+        stream = text[text.index(location) :].split("}")[0]
+        assert "proxy_pass http://sextant_backend;" in stream, location
+        assert "proxy_buffering off;" in stream and "proxy_read_timeout 600s;" in stream, location
     headers = (ROOT / "nginx/conf/security-headers.conf").read_text()
     for header in ("Content-Security-Policy", "frame-ancestors 'none'", "X-Content-Type-Options", "Referrer-Policy"):
         assert header in headers
