@@ -54,6 +54,10 @@ AuditAction = Literal[
     "query",
     "query_refused",
     "feedback",
+    "example_create",
+    "example_update",
+    "example_delete",
+    "example_import",
 ]
 
 
