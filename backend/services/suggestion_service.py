@@ -68,7 +68,7 @@ def templated(snapshot: SchemaSnapshot, limit: int) -> list[str]:
     """Up to ``limit`` questions made from the schema's own tables, columns, keys and value lists."""
     objects = _objects(snapshot)
     name = _namer(snapshot)
-    rows_word = "documents" if snapshot.kind == "mongo" else "rows"
+    rows_word = "documents" if snapshot.kind.startswith("mongo") else "rows"
     found: list[str] = []
     for obj in objects:  # a foreign key: the parent with the most children
         fk = next((k for k in obj.foreign_keys if k.target != obj.qualified_name and k.target in name), None)
