@@ -27,6 +27,10 @@ const ACTION_SEEN: Record<AuditAction, true> = {
   query: true,
   query_refused: true,
   feedback: true,
+  example_create: true,
+  example_update: true,
+  example_delete: true,
+  example_import: true,
 };
 const ACTIONS = ["", ...Object.keys(ACTION_SEEN)];
 const PAGE = 50;
@@ -37,6 +41,8 @@ type Pending = { user: AdminUser; patch: { role?: "admin" | "user"; disabled?: b
 function eventDetail(e: AuditEvent): string {
   const d = e.details as Record<string, unknown>;
   if (e.action === "feedback") return d.rating ? `rated ${String(d.rating)}` : "rating cleared";
+  if (e.action === "example_import")
+    return `imported ${String(d.imported)}, skipped ${String(d.skipped)}, refused ${String(d.refused)}`;
   const what = String(d.query ?? d.name ?? "");
   const why = e.success ? "" : String(d.error ?? d.reason ?? "");
   return [what, why && `refused: ${why}`].filter(Boolean).join(" — ");
