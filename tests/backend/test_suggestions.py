@@ -5,7 +5,6 @@ Mongo sample, with the scripted Ollama."""
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any
@@ -28,27 +27,26 @@ def _suggest(client: TestClient, headers: dict[str, str], cid: str) -> list[dict
 
 
 def _writes(ollama: OllamaScript) -> None:
-    def handler(body: dict[str, Any]) -> str | None:
-        system = body["messages"][0]["content"]
-        return json.dumps({"questions": WRITTEN}) if "suggest questions" in system else None
-
-    ollama.handler = handler
+    ollama.suggestions = list(WRITTEN)
 
 
 def _calls(ollama: OllamaScript) -> int:
-    return sum(1 for r in ollama.requests if "suggest questions" in r["messages"][0]["content"])
+    return len(ollama.suggestion_requests)
 
 
 def test_examples_first_then_the_model_once(client: TestClient, sakila_url: str, ollama: OllamaScript) -> None:
     headers = register_and_login(client)
     cid = connect(client, headers, sakila_url)["id"]
     _writes(ollama)
+    ollama.reply_sql("SELECT 42")  # a question's scripted query, which suggestions must leave alone
     first = _suggest(client, headers, cid)
     assert first == [{"question": q, "origin": "model"} for q in WRITTEN]
     assert _calls(ollama) == 1
     # The model's system prompt carries the schema summary of this connection.
-    request = next(r for r in ollama.requests if "suggest questions" in r["messages"][0]["content"])
-    assert "public.film(" in request["messages"][1]["content"] and request.get("format")
+    [request] = ollama.suggestion_requests
+    assert "suggest questions" in request["messages"][0]["content"]
+    assert "public.film(" in request["messages"][1]["content"] and request["format"]["required"] == ["questions"]
+    assert ollama.requests == [] and list(ollama.queries) == ['{"sql": "SELECT 42"}']
     made = client.post(
         f"/api/connections/{cid}/examples",
         json={"question": "How many films are there?", "query": "SELECT count(*) FROM film"},

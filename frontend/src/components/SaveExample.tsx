@@ -84,7 +84,7 @@ export default function SaveExample({
   const hint = saveHint(state);
   return (
     <form
-      className="flex flex-col gap-2 rounded border border-slate-300 bg-slate-50 p-3"
+      className="flex flex-col gap-2 rounded border border-slate-300 bg-slate-100 p-3"
       aria-label={title}
       onSubmit={submit}
       data-testid="save-example"

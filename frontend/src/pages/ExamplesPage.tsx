@@ -134,7 +134,7 @@ function ExampleItem({
   return (
     <li className="flex flex-col gap-1 rounded border border-slate-200 bg-white p-3" data-testid="example">
       <p className="font-medium break-words">{example.question}</p>
-      <pre className="overflow-x-auto rounded bg-slate-50 p-2 text-xs whitespace-pre-wrap text-slate-900">
+      <pre className="overflow-x-auto rounded bg-slate-100 p-2 text-xs whitespace-pre-wrap text-slate-900">
         {example.query}
       </pre>
       <p className="text-xs text-slate-600">
