@@ -9,7 +9,7 @@ import re
 import psycopg
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import add_connection, register, shot
+from tests.e2e.helpers import add_connection, assert_forms_accessible, register, shot
 from tests.fake_ollama import OllamaScript
 
 QUESTION = "Which films are the longest?"
@@ -99,6 +99,7 @@ def test_examples_page_adds_imports_and_deletes(page: Page, app_url: str, sakila
     add_connection(page, "sakila", sakila_url)
     page.get_by_role("article", name="Connection sakila").get_by_role("link", name="Verified examples").click()
     expect(page.get_by_role("heading", name="Verified examples of sakila")).to_be_visible()
+    assert_forms_accessible(page)
 
     page.get_by_role("button", name="Add an example").click()
     form = page.get_by_role("form", name="Add an example")
@@ -131,5 +132,11 @@ def test_examples_page_adds_imports_and_deletes(page: Page, app_url: str, sakila
     card.get_by_role("button", name="Delete").click()
     card.get_by_role("button", name="Delete it").click()
     expect(page.get_by_test_id("example")).to_have_count(1)
+    page.get_by_label("Theme").select_option("dark")
     page.set_viewport_size({"width": 390, "height": 844})
-    shot(page, "examples-04-narrow")
+    # Nothing wider than the phone's screen: the page does not scroll sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    card = page.get_by_test_id("example").first
+    card.get_by_role("button", name="Edit").click()
+    expect(page.get_by_role("form", name="Edit the example")).to_be_visible()
+    shot(page, "examples-04-narrow-dark")
