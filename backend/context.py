@@ -26,6 +26,7 @@ from backend.services.ask_service import AskService
 from backend.services.audit_service import AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
+from backend.services.example_service import ExampleService
 from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
 from backend.services.history_service import HistoryService
@@ -35,6 +36,7 @@ from backend.services.model_service import ModelService
 from backend.services.query_run_service import QueryRunService
 from backend.services.rate_limit_service import RateLimitService
 from backend.services.search_service import SearchService
+from backend.services.suggestion_service import SuggestionService
 from backend.services.user_settings_service import UserSettingsService
 
 
@@ -54,6 +56,8 @@ class AppContext:
     query_run: QueryRunService
     history: HistoryService
     feedback: FeedbackService
+    examples: ExampleService
+    suggestions: SuggestionService
     export: ExportService
     user_settings: UserSettingsService
     models: ModelService
@@ -147,6 +151,8 @@ def build_context(
     query_run = QueryRunService(
         connections, dialects, history, user_settings, settings.query, audit, rate_limits, settings.security, metrics
     )
+    examples = ExampleService(sessions, connections, query_run, history, embedding_client, audit)
+    suggestions = SuggestionService(connections, examples, llm, user_settings)
     return AppContext(
         settings=settings,
         engine=engine,
@@ -162,6 +168,8 @@ def build_context(
         query_run=query_run,
         history=history,
         feedback=FeedbackService(sessions, audit),
+        examples=examples,
+        suggestions=suggestions,
         export=export,
         user_settings=user_settings,
         models=ModelService(llm, settings.llm.default_model),

@@ -15,6 +15,8 @@ import {
   type Api,
   type ApiTokenIn,
   type ConnectionUpdate,
+  type ExampleFormat,
+  type ExampleIn,
   type FeedbackIn,
   type Kind,
   type SettingsPatch,
@@ -41,6 +43,9 @@ export const keys = {
   adminSettings: ["admin", "settings"] as const,
   adminConnections: ["admin", "connections"] as const,
   audit: (params: AuditParams) => ["admin", "audit", params] as const,
+  /** A connection's verified examples, and the suggestions made from them. */
+  examples: (connectionId: string) => ["examples", connectionId] as const,
+  suggestions: (connectionId: string) => ["examples", connectionId, "suggestions"] as const,
 };
 
 export interface AuditParams {
@@ -271,4 +276,62 @@ export function useRevokeApiToken() {
   const { api } = useAuth();
   const invalidate = useInvalidate();
   return useMutation({ mutationFn: (id: string) => api.revokeToken(id), onSuccess: () => invalidate(keys.tokens) });
+}
+
+/** A connection's verified examples, newest first. */
+export function useExamples(connectionId: string) {
+  const { api } = useAuth();
+  return useQuery({ queryKey: keys.examples(connectionId), queryFn: () => api.examples(connectionId) });
+}
+
+/** Questions to offer on an empty chat (examples first); none while no connection is chosen. */
+export function useSuggestions(connectionId: string | null) {
+  const { api } = useAuth();
+  return useQuery({
+    queryKey: keys.suggestions(connectionId ?? ""),
+    queryFn: () => api.suggestions(connectionId ?? ""),
+    enabled: !!connectionId,
+    staleTime: 60_000,
+    select: (out) => out.suggestions,
+  });
+}
+
+/** Checks and runs a query read-only without saving it (the save dialog shows its rows). */
+export function useCheckExample() {
+  const { api } = useAuth();
+  return useMutation({
+    mutationFn: (v: { connectionId: string; query: string }) => api.checkExample(v.connectionId, v.query),
+  });
+}
+
+/** Adds (no `id`) or changes an example; its connection's examples and suggestions change with it. */
+export function useSaveExample() {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { connectionId: string; id?: string; body: ExampleIn }) =>
+      v.id
+        ? api.updateExample(v.connectionId, v.id, { question: v.body.question, query: v.body.query })
+        : api.createExample(v.connectionId, v.body),
+    onSuccess: (_, v) => invalidate(keys.examples(v.connectionId), keys.admin),
+  });
+}
+
+export function useDeleteExample() {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { connectionId: string; id: string }) => api.deleteExample(v.connectionId, v.id),
+    onSuccess: (_, v) => invalidate(keys.examples(v.connectionId), keys.admin),
+  });
+}
+
+export function useImportExamples() {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { connectionId: string; format: ExampleFormat; content: string }) =>
+      api.importExamples(v.connectionId, v.format, v.content),
+    onSuccess: (_, v) => invalidate(keys.examples(v.connectionId), keys.admin),
+  });
 }
