@@ -105,6 +105,14 @@ class Metrics:
             registry=r,
         )
 
+        # Series that alerts take increase() of exist from the start at 0: a counter first seen
+        # at 1 would hide its first event from increase() and rate().
+        for status in ("succeeded", "failed"):
+            self.index_jobs.labels(status)
+        for call in ("generate", "answer"):
+            for reason in ("llm_unavailable", "llm_timeout", "model_missing"):
+                self.llm_errors.labels(call, reason)
+
     def watch_store(self, pool: Pool, data_dir: Path) -> None:
         """Report the pool's use and the data directory's free space at every scrape."""
         self.registry.register(StoreCollector(pool, data_dir))
