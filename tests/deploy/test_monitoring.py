@@ -41,7 +41,7 @@ def alert_rules() -> dict[str, dict[str, Any]]:
 def exported_series() -> set[str]:
     """Every series name a backend exposes, those of labelled metrics that have no sample yet included."""
     metrics = Metrics()
-    metrics.watch_store(QueuePool(lambda: None, pool_size=2), ROOT)  # type: ignore[arg-type, return-value]
+    metrics.watch_store(QueuePool(lambda: None, pool_size=2), ROOT)  # type: ignore[arg-type]
     names: set[str] = set()
     for family in metrics.registry.collect():
         suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}.get(family.type, [""])
