@@ -189,6 +189,9 @@ def test_boot_scripts_start_the_stack_like_deploy_ec2_with_the_overrides() -> No
     assert "docker compose -f docker-compose.yml -f deploy/aws/docker-compose.aws.yml up -d --build" in scripts["app"]
     gpu = "docker compose -f docker-compose.yml -f docker-compose.gpu.yml -f deploy/aws/docker-compose.aws-gpu.yml"
     assert gpu in scripts["gpu"]
+    # What the app instance writes replaces .env.example's line, never doubles it.
+    (dropped,) = re.findall(r"grep -v -E '\^#\? \?\(([A-Z_|]+)\)=' \.env\.example", scripts["app"])
+    assert set(dropped.split("|")) == set(re.findall(r'echo "([A-Z_]+)=', scripts["app"]))
     written = set(re.findall(r'echo "([A-Z_]+)=', scripts["app"] + scripts["gpu"]))
     documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     # REDIS_URL is the setting of issue 17's Redis cache (item 3), documented with it.
