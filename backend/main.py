@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
         @app.get("/metrics", include_in_schema=False)
         async def metrics(request: Request) -> Response:
             context = request.app.state.context
-            context.metrics.dependency_up.labels("embedding").set(1 if await context.embedder.health() else 0)
+            await context.metrics.probe("embedding", context.embedder.health)
             body = context.metrics.render()
             return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -116,6 +116,15 @@ class Metrics:
     def watch_store(self, pool: Pool, data_dir: Path) -> None:
         """Report the pool's use and the data directory's free space at every scrape."""
         self.registry.register(StoreCollector(pool, data_dir))
+
+    async def probe(self, dependency: str, check: Callable[[], Awaitable[bool]]) -> None:
+        """Set ``sextant_dependency_up`` from a health check; a check that raises counts as down,
+        so that a scrape still succeeds (a failed scrape would read as the backend down)."""
+        try:
+            healthy = await check()
+        except Exception:  # whatever broke, the dependency did not answer well
+            healthy = False
+        self.dependency_up.labels(dependency).set(1 if healthy else 0)
 
     def observe_response(self, method: str, route: str, response: _Response, started: float) -> None:
         """Count the response now and time it when its body ends (a question's stream is timed

@@ -141,3 +141,18 @@ def test_embedding_down_fails_jobs_and_reads_as_down(
         assert _value(text, 'sextant_dependency_up{dependency="embedding"}') == 0
         assert _value(text, 'sextant_index_jobs_total{status="failed"}') == 1
         assert _value(text, 'sextant_index_jobs_total{status="succeeded"}') == 0
+
+
+async def test_a_probe_that_raises_reads_as_down() -> None:
+    metrics = Metrics()
+
+    async def broken() -> bool:
+        raise ValueError("not JSON")
+
+    async def fine() -> bool:
+        return True
+
+    await metrics.probe("embedding", fine)
+    assert _value(metrics.render().decode(), 'sextant_dependency_up{dependency="embedding"}') == 1
+    await metrics.probe("embedding", broken)
+    assert _value(metrics.render().decode(), 'sextant_dependency_up{dependency="embedding"}') == 0
