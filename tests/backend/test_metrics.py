@@ -5,12 +5,15 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import NullPool
 
+from backend.components.llm_client import ChatMessage, LLMUnavailableError
 from backend.components.metrics import Metrics
-from backend.config import EmbeddingSettings, SecuritySettings, Settings
+from backend.config import EmbeddingSettings, LLMSettings, SecuritySettings, Settings
+from backend.context import build_llm_client
 from backend.main import create_app
 from tests.conftest import connect, free_port, register_and_login, wait_for_sync
 from tests.fake_ollama import OllamaScript
@@ -156,3 +159,28 @@ async def test_a_probe_that_raises_reads_as_down() -> None:
     assert _value(metrics.render().decode(), 'sextant_dependency_up{dependency="embedding"}') == 1
     await metrics.probe("embedding", broken)
     assert _value(metrics.render().decode(), 'sextant_dependency_up{dependency="embedding"}') == 0
+
+
+@pytest.mark.parametrize("provider", ["ollama", "openai"])
+async def test_both_llm_clients_count_their_failures(provider: str) -> None:
+    """A server that is not there: the query call and the answer's stream each count one error."""
+    url = f"http://127.0.0.1:{free_port()}"
+    settings = (
+        LLMSettings(ollama_url=url, llm_connect_timeout_s=2)
+        if provider == "ollama"
+        else LLMSettings(llm_provider="openai", llm_base_url=f"{url}/v1", llm_model="m", llm_connect_timeout_s=2)
+    )
+    metrics = Metrics()
+    client = build_llm_client(settings, metrics)
+    try:
+        with pytest.raises(LLMUnavailableError):
+            await client.complete([ChatMessage("user", "hi")], "llama3.2", None)
+        with pytest.raises(LLMUnavailableError):
+            async for _ in client.stream([ChatMessage("user", "hi")], "llama3.2"):
+                pass
+    finally:
+        await client.aclose()
+    text = metrics.render().decode()
+    assert _value(text, 'sextant_llm_errors_total{call="generate",reason="llm_unavailable"}') == 1
+    assert _value(text, 'sextant_llm_errors_total{call="answer",reason="llm_unavailable"}') == 1
+    assert _value(text, "sextant_llm_errors_total{") == 2
