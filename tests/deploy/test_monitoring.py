@@ -183,5 +183,7 @@ def test_prometheus_scrapes_every_backend_inside_compose_and_loads_the_rules() -
         assert "default" in (services[name].get("networks") or ["default"]) and "edge" not in (
             services[name].get("networks") or []
         )
+    # Prometheus must come up, and alert, when the backend does not.
+    assert "depends_on" not in prometheus
     grafana_env: dict[str, str] = services["grafana"]["environment"]
     assert grafana_env["GF_ANALYTICS_REPORTING_ENABLED"] == "false" and grafana_env["GF_USERS_ALLOW_SIGN_UP"] == "false"
