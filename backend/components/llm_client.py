@@ -93,6 +93,13 @@ class OllamaLLMClient:
             return LLMUnavailableError(f"The LLM server at {self.base_url} did not answer in time", "llm_timeout")
         return LLMUnavailableError(f"The LLM server at {self.base_url} is unreachable")
 
+    def _failed(self, exc: BaseException, model: str, call: str) -> LLMUnavailableError:
+        """``_unavailable``, counted in ``sextant_llm_errors_total``."""
+        error = self._unavailable(exc, model)
+        if self._metrics:
+            self._metrics.llm_errors.labels(call, error.code).inc()
+        return error
+
     async def complete(self, messages: list[ChatMessage], model: str, json_schema: dict[str, Any] | None) -> str:
         started = time.perf_counter()
         try:
@@ -104,7 +111,7 @@ class OllamaLLMClient:
                 stream=False,
             )
         except (ollama.ResponseError, ConnectionError, httpx.HTTPError) as exc:
-            raise self._unavailable(exc, model) from exc
+            raise self._failed(exc, model, "generate") from exc
         finally:
             if self._metrics:
                 self._metrics.llm_seconds.labels("generate").observe(time.perf_counter() - started)
@@ -127,7 +134,7 @@ class OllamaLLMClient:
                 if part.done and self._metrics and part.eval_count:
                     self._metrics.llm_tokens.labels("answer").inc(part.eval_count)
         except (ollama.ResponseError, ConnectionError, httpx.HTTPError) as exc:
-            raise self._unavailable(exc, model) from exc
+            raise self._failed(exc, model, "answer") from exc
         finally:
             if self._metrics:
                 self._metrics.llm_seconds.labels("answer").observe(time.perf_counter() - started)

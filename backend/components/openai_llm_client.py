@@ -62,12 +62,19 @@ class OpenAILLMClient:
     def _messages(messages: list[ChatMessage]) -> list[Any]:
         return [{"role": m.role, "content": m.content} for m in messages]
 
+    def _failed(self, exc: BaseException, model: str, call: str) -> LLMUnavailableError:
+        """``_unavailable``, counted in ``sextant_llm_errors_total``."""
+        error = self._unavailable(exc, model)
+        if self._metrics:
+            self._metrics.llm_errors.labels(call, error.code).inc()
+        return error
+
     async def complete(self, messages: list[ChatMessage], model: str, json_schema: dict[str, Any] | None) -> str:
         started = time.perf_counter()
         try:
             response = await self._create(messages, model, json_schema)
         except (openai.OpenAIError, httpx2.HTTPError) as exc:
-            raise self._unavailable(exc, model) from exc
+            raise self._failed(exc, model, "generate") from exc
         finally:
             if self._metrics:
                 self._metrics.llm_seconds.labels("generate").observe(time.perf_counter() - started)
@@ -103,7 +110,7 @@ class OpenAILLMClient:
                     if choice.delta and choice.delta.content:
                         yield choice.delta.content
         except (openai.OpenAIError, httpx2.HTTPError) as exc:
-            raise self._unavailable(exc, model) from exc
+            raise self._failed(exc, model, "answer") from exc
         finally:
             if self._metrics:
                 self._metrics.llm_seconds.labels("answer").observe(time.perf_counter() - started)

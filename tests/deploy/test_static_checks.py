@@ -56,8 +56,9 @@ def test_the_gpu_override_reserves_nvidia_gpus_for_ollama_only() -> None:
 def test_ollama_is_a_profile_on_by_default_that_the_backend_does_not_require() -> None:
     services: dict[str, dict[str, Any]] = compose()["services"]
     in_profile = {name for name, service in services.items() if service.get("profiles")}
-    assert in_profile == {"ollama", "ollama-pull"}
-    assert all(services[name]["profiles"] == ["ollama"] for name in in_profile)
+    assert in_profile == {"ollama", "ollama-pull", "prometheus", "grafana"}
+    assert all(services[name]["profiles"] == ["ollama"] for name in ("ollama", "ollama-pull"))
+    assert all(services[name]["profiles"] == ["monitoring"] for name in ("prometheus", "grafana"))
     # Left out (COMPOSE_PROFILES empty), Ollama is not waited for; present, it must be healthy first.
     assert services["backend"]["depends_on"]["ollama"] == {"condition": "service_healthy", "required": False}
     for name, service in services.items():
@@ -72,7 +73,9 @@ def test_ollama_is_a_profile_on_by_default_that_the_backend_does_not_require() -
 
 def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published() -> None:
     services: dict[str, dict[str, Any]] = compose()["services"]
-    assert set(services) == {"postgres", "embedding", "ollama", "ollama-pull", "backend", "nginx"}
+    assert set(services) == {
+        "postgres", "embedding", "ollama", "ollama-pull", "backend", "nginx", "prometheus", "grafana",
+    }  # fmt: skip
     for name, service in services.items():
         assert "mem_limit" in service, name
         if name == "ollama-pull":
@@ -82,7 +85,9 @@ def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published(
         assert service.get("restart") == "unless-stopped", name
         for dependency in (service.get("depends_on") or {}).values():
             assert dependency["condition"] == "service_healthy", name
-        assert ("ports" in service) == (name == "nginx"), name
+        assert ("ports" in service) == (name in ("nginx", "grafana")), name
+    # Grafana (monitoring profile) is published on the loopback only: reached through an SSH tunnel.
+    assert services["grafana"]["ports"] == ["127.0.0.1:${GRAFANA_PORT:-3000}:3000"]
     assert "pgdata:/var/lib/postgresql/data" in services["postgres"]["volumes"]
     assert "ollama:/root/.ollama" in services["ollama"]["volumes"]
     backend_env: dict[str, str] = services["backend"]["environment"]
@@ -300,8 +305,8 @@ def test_bundle_manifest_detects_changed_missing_and_extra_files(tmp_path: Path)
 def test_bundle_lists_every_image_of_the_stack(tmp_path: Path) -> None:
     result = _bundle(f"images_of {ROOT}/docker-compose.yml", tmp_path)
     assert result.stdout.split() == [
-        "ollama/ollama:0.12.6", "pgvector/pgvector:0.8.0-pg17", "sextant/backend:0.1.0",
-        "sextant/embedding:0.1.0", "sextant/nginx:0.1.0",
+        "grafana/grafana:11.4.0", "ollama/ollama:0.12.6", "pgvector/pgvector:0.8.0-pg17",
+        "prom/prometheus:v2.53.3", "sextant/backend:0.1.0", "sextant/embedding:0.1.0", "sextant/nginx:0.1.0",
     ]  # fmt: skip
 
 
