@@ -92,6 +92,8 @@ def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published(
     assert "ollama:/root/.ollama" in services["ollama"]["volumes"]
     backend_env: dict[str, str] = services["backend"]["environment"]
     assert backend_env["SEXTANT_ENV"] == "production" and backend_env["MIGRATE_ON_START"] == "true"
+    # environment beats env_file: .env's make-run data directory must not move the store's files off the volume.
+    assert backend_env["SEXTANT_DATA_DIR"] == "/data" and "backend-data:/data" in services["backend"]["volumes"]
     assert services["postgres"]["image"].startswith("pgvector/pgvector:")
 
 
