@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api.include_router(tokens.router)
     app.include_router(api)
     app.include_router(health.router)
-    # Streamable HTTP (POST, and GET/DELETE answered by the SDK), authenticated by API tokens.
+    # Streamable HTTP, stateless: POST (GET is 405, DELETE answered by the SDK), authenticated by API tokens.
     app.router.routes.append(Route("/mcp", endpoint=McpRoute(), include_in_schema=False))
     if (cfg.frontend_dir / "index.html").is_file():
         mount_frontend(app, cfg.frontend_dir)
