@@ -30,3 +30,22 @@ def test_a_read_token_cannot_borrow_a_scope_through_the_host_header(
         assert asked.status_code == 403 or "'read'" in asked.text, asked.text[:200]
     names = [t["name"] for t in client.get("/api/tokens", headers=owner["headers"]).json()["items"]]
     assert names == ["script read"], names
+
+
+def test_an_api_token_counts_only_in_the_authorization_header(
+    client: TestClient,
+    owner: dict[str, Any],  # noqa: F811 - the fixture
+) -> None:
+    """Not as the session cookie (which would skip the scope table), not in the query string;
+    the same token in the header still works (the refusals are not a broken token)."""
+    read = _token(client, owner["headers"], "read")
+    client.cookies.set("sextant_session", read["token"])
+    client.cookies.set("sextant_csrf", "x")
+    as_cookie = client.post("/api/tokens", json={"name": "via cookie", "scope": "ask"}, headers={"X-CSRF-Token": "x"})
+    assert as_cookie.status_code == 401, as_cookie.text[:200]
+    assert client.get("/api/connections").status_code == 401
+    client.cookies.clear()
+    for name in ("token", "access_token", "api_key"):
+        assert client.get("/api/connections", params={name: read["token"]}).status_code == 401, name
+    assert client.get("/api/connections", headers=_bearer(read)).status_code == 200
+    assert [t["name"] for t in client.get("/api/tokens", headers=owner["headers"]).json()["items"]] == ["script read"]
