@@ -38,6 +38,10 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logging.basicConfig(level=cfg.log_level)
+        # The HTTP clients under the LLM and embedding clients log every request's URL at INFO,
+        # with any user:password@ written in LLM_BASE_URL or OLLAMA_URL: from WARNING only.
+        for name in ("httpx", "httpx2"):
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
         embedded: EmbeddedStore | None = None
         if cfg.database.database_url is not None:
             url = cfg.database.database_url.get_secret_value()
@@ -101,7 +105,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api.include_router(tokens.router)
     app.include_router(api)
     app.include_router(health.router)
-    # Streamable HTTP (POST, and GET/DELETE answered by the SDK), authenticated by API tokens.
+    # Streamable HTTP, stateless: POST (GET is 405, DELETE answered by the SDK), authenticated by API tokens.
     app.router.routes.append(Route("/mcp", endpoint=McpRoute(), include_in_schema=False))
     if (cfg.frontend_dir / "index.html").is_file():
         mount_frontend(app, cfg.frontend_dir)

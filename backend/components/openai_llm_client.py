@@ -18,6 +18,7 @@ import openai
 
 from backend.components.llm_client import ChatMessage, LLMUnavailableError, ModelInfo
 from backend.components.metrics import Metrics
+from backend.components.url_redaction import redact_url
 
 JsonMode = Literal["auto", "json_schema", "prompt"]
 # Sent when no key is configured: the client insists on one, local servers ignore it.
@@ -36,6 +37,8 @@ class OpenAILLMClient:
         metrics: Metrics | None = None,
     ):
         self.base_url = base_url
+        # What error sentences name: every user reads them, so never a password in the URL.
+        self._shown_url = redact_url(base_url)
         self._metrics = metrics
         self._temperature = temperature
         self._json_mode: JsonMode = json_mode
@@ -51,12 +54,12 @@ class OpenAILLMClient:
         if isinstance(exc, openai.NotFoundError):
             return LLMUnavailableError(f"The model '{model}' is not available on the LLM server", "model_missing")
         if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
-            return LLMUnavailableError(f"The LLM server at {self.base_url} did not answer in time", "llm_timeout")
+            return LLMUnavailableError(f"The LLM server at {self._shown_url} did not answer in time", "llm_timeout")
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             return LLMUnavailableError("The LLM server refused Sextant's API key (LLM_API_KEY)")
         if isinstance(exc, openai.APIStatusError):
             return LLMUnavailableError(f"The LLM server answered with an error (HTTP {exc.status_code})")
-        return LLMUnavailableError(f"The LLM server at {self.base_url} is unreachable")
+        return LLMUnavailableError(f"The LLM server at {self._shown_url} is unreachable")
 
     @staticmethod
     def _messages(messages: list[ChatMessage]) -> list[Any]:
