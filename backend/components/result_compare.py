@@ -29,7 +29,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +141,14 @@ def _column_signature(rows: list[list[Any]], index: int) -> Counter[Any]:
     return Counter(value_key(row[index]) for row in rows)
 
 
+def _prefer(i: int) -> Callable[[int], tuple[bool, int]]:
+    return lambda j: (j != i, j)
+
+
+def _alike(have: list[Counter[Any]], wanted: Counter[Any], i: int) -> Callable[[int], tuple[int, bool, int]]:
+    return lambda j: (-sum((have[j] & wanted).values()), j != i, j)
+
+
 def candidate_permutations(expected: Table, generated: Table) -> list[tuple[int, ...]]:
     """Orders of the generated columns (``perm[i]``: the generated column standing for expected
     column ``i``) whose columns each hold the same values as the expected one, the identity
@@ -154,8 +162,7 @@ def candidate_permutations(expected: Table, generated: Table) -> list[tuple[int,
     for i in range(width):
         same = [j for j in range(width) if have[j] == wanted[i]]
         # Failing that, the most alike first: the diff then lines the columns up as well as it can.
-        alike = sorted(range(width), key=lambda j, i=i: (-sum((have[j] & wanted[i]).values()), j != i, j))
-        options.append(sorted(same, key=lambda j, i=i: (j != i, j)) or alike)
+        options.append(sorted(same, key=_prefer(i)) or sorted(range(width), key=_alike(have, wanted[i], i)))
     found: list[tuple[int, ...]] = []
     chosen: list[int] = []
     used: set[int] = set()
@@ -207,7 +214,7 @@ def compare(expected: Table, generated: Table, ordered: bool) -> Comparison:
     elif len(expected.rows) != len(generated.rows):
         reason = f"{len(generated.rows)} rows where {len(expected.rows)} were expected"
     else:
-        perms = candidate_permutations(expected, generated) if expected.columns else [()]
+        perms: list[tuple[int, ...]] = candidate_permutations(expected, generated) if expected.columns else [()]
         for perm in perms:
             arranged = [[row[j] for j in perm] for row in generated.rows]
             if rows_match(expected.rows, arranged, ordered):
