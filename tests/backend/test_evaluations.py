@@ -29,7 +29,8 @@ REPAIR = "That query failed"
 EQUIVALENT = {
     12: "SELECT count(*) AS n, i.store_id FROM inventory i JOIN rental r USING (inventory_id) GROUP BY i.store_id",
     13: "SELECT sum(p.amount) AS spent, c.last_name, c.first_name, c.customer_id FROM payment p "
-    "JOIN customer c ON c.customer_id = p.customer_id GROUP BY c.customer_id ORDER BY spent DESC, c.customer_id LIMIT 10",
+    "JOIN customer c ON c.customer_id = p.customer_id GROUP BY c.customer_id "
+    "ORDER BY spent DESC, c.customer_id LIMIT 10",
     14: "SELECT count(*), co.country FROM country co JOIN city ci ON ci.country_id = co.country_id "
     "GROUP BY co.country HAVING count(*) > 20 ORDER BY 1",
     15: "SELECT f.title FROM film f WHERE f.length < 50 AND f.rating = 'G' ORDER BY f.title DESC",
@@ -269,13 +270,17 @@ def test_a_mongo_evaluation_on_the_sample_data(client: TestClient, mongo_url: st
     cid = created.json()["id"]
     assert wait_for_sync(client, headers, cid)["status"] == "succeeded"
     by_state = [{"$group": {"_id": "$location.address.state", "n": {"$sum": 1}}}, {"$sort": {"n": -1, "_id": 1}}]
+    minnesota = [{"$match": {"location.address.state": "MN"}}, {"$count": "n"}]
+    ned = {"collection": "users", "filter": {"name": "Ned Stark"}, "projection": {"_id": 0, "name": 1, "email": 1}}
     cases = [
-        ("How many theaters are in Minnesota?",
-         {"collection": "theaters", "pipeline": [{"$match": {"location.address.state": "MN"}}, {"$count": "n"}]}),
-        ("Which five states have the most theaters?", {"collection": "theaters", "pipeline": [*by_state, {"$limit": 5}]}),
+        ("How many theaters are in Minnesota?", {"collection": "theaters", "pipeline": minnesota}),
+        (
+            "Which five states have the most theaters?",
+            {"collection": "theaters", "pipeline": [*by_state, {"$limit": 5}]},
+        ),
         ("How many users are there?", {"collection": "users", "pipeline": [{"$count": "users"}]}),
-        ("List the users named Ned Stark", {"collection": "users", "filter": {"name": "Ned Stark"}, "projection": {"_id": 0, "name": 1, "email": 1}}),
-    ]  # fmt: skip
+        ("List the users named Ned Stark", ned),
+    ]
     lines = [json.dumps({"question": q, "query": query}) for q, query in cases]
     lines.append(json.dumps({"question": "Write out", "query": {"collection": "users", "pipeline": [{"$out": "x"}]}}))
     lines.append(json.dumps({"question": "As text", "query": json.dumps(cases[2][1])}))
