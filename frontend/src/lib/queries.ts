@@ -14,6 +14,8 @@ import {
   type AdminUserPatch,
   type Api,
   type ConnectionUpdate,
+  type EvaluationImport,
+  type EvaluationRunRequest,
   type FeedbackIn,
   type Kind,
   type SettingsPatch,
@@ -39,6 +41,10 @@ export const keys = {
   adminSettings: ["admin", "settings"] as const,
   adminConnections: ["admin", "connections"] as const,
   audit: (params: AuditParams) => ["admin", "audit", params] as const,
+  evaluationSet: (id: string) => ["evaluation-set", id] as const,
+  /** A connection's runs, and under it each run's detail: starting or deleting a run refreshes both. */
+  evaluations: (id: string) => ["evaluations", id] as const,
+  evaluation: (id: string, run: string) => ["evaluations", id, run] as const,
 };
 
 export interface AuditParams {
@@ -247,5 +253,74 @@ export function useSaveAdminSettings() {
       client.setQueryData(keys.adminSettings, saved);
       return client.invalidateQueries({ queryKey: keys.admin });
     },
+  });
+}
+
+// Evaluation: a connection's evaluation set and its runs. A run going on is polled every second.
+
+const RUNNING: ReadonlySet<string> = new Set(["pending", "running"]);
+
+export function runIsActive(run: { status: string } | null | undefined): boolean {
+  return !!run && RUNNING.has(run.status);
+}
+
+export function useEvaluationSet(id: string) {
+  const { api } = useAuth();
+  return useQuery({ queryKey: keys.evaluationSet(id), queryFn: () => api.evaluationSet(id) });
+}
+
+export function useEvaluations(id: string) {
+  const { api } = useAuth();
+  return useQuery({
+    queryKey: keys.evaluations(id),
+    queryFn: () => api.evaluations(id),
+    refetchInterval: (query) => ((query.state.data ?? []).some(runIsActive) ? 1000 : false),
+  });
+}
+
+export function useEvaluation(id: string, run: string | null) {
+  const { api } = useAuth();
+  return useQuery({
+    queryKey: keys.evaluation(id, run ?? ""),
+    queryFn: () => api.evaluation(id, run ?? ""),
+    enabled: !!run,
+    refetchInterval: (query) => (runIsActive(query.state.data) ? 1000 : false),
+  });
+}
+
+export function useImportEvaluationSet(id: string) {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (body: EvaluationImport) => api.importEvaluationSet(id, body),
+    onSuccess: () => invalidate(keys.evaluationSet(id)),
+  });
+}
+
+export function useClearEvaluationSet(id: string) {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: () => api.clearEvaluationSet(id),
+    onSuccess: () => invalidate(keys.evaluationSet(id)),
+  });
+}
+
+/** Starts a run; the list (and so its polling) picks it up. */
+export function useStartEvaluation(id: string) {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (body: EvaluationRunRequest) => api.startEvaluation(id, body),
+    onSuccess: () => invalidate(keys.evaluations(id)),
+  });
+}
+
+export function useDeleteEvaluation(id: string) {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (run: string) => api.deleteEvaluation(id, run),
+    onSuccess: () => invalidate(keys.evaluations(id)),
   });
 }
