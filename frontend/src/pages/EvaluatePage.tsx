@@ -25,11 +25,12 @@ function StartForm({ connectionId, running }: { connectionId: string; running: b
   const [source, setSource] = useState<"set" | "examples">("set");
   const [useExamples, setUseExamples] = useState(true);
   const [, setParams] = useSearchParams();
-  const chosen = model || settings.data?.model || models.data?.[0] || "";
   const names = models.data ?? [];
-  // The person's model may be spelled without its tag ("llama3.2" is "llama3.2:latest").
-  const options =
-    names.includes(chosen) || !chosen || names.some((n) => n === `${chosen}:latest`) ? names : [chosen, ...names];
+  // The person's model as the server lists it ("llama3.2" is "llama3.2:latest"); kept even if unlisted.
+  const mine = settings.data?.model ?? "";
+  const listed = names.find((n) => n === mine || n === `${mine}:latest`);
+  const chosen = model || listed || mine || names[0] || "";
+  const options = !chosen || names.includes(chosen) ? names : [chosen, ...names];
 
   function submit(event: FormEvent) {
     event.preventDefault();
