@@ -61,10 +61,10 @@ def test_import_run_and_read_a_diff(
     shot(page, "evaluate-diff")
 
     # At a phone's width, in the dark theme: nothing wider than the screen.
-    context = browser.new_context(color_scheme="dark", viewport={"width": 390, "height": 844})
+    context = browser.new_context(
+        color_scheme="dark", viewport={"width": 390, "height": 844}, storage_state=page.context.storage_state()
+    )
     phone = context.new_page()
-    phone.goto(app_url)
-    phone.context.add_cookies(page.context.cookies())
     phone.goto(page.url)
     expect(phone.get_by_role("heading", name="Evaluate sakila")).to_be_visible()
     expect(phone.get_by_role("list", name="Outcomes")).to_be_visible()
