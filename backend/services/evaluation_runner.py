@@ -75,7 +75,7 @@ def totals(scores: list[QuestionScore]) -> Totals:
     scored = [s for s in scores if s.outcome != "expected_failed"]
     correct = sum(1 for s in scored if s.correct)
     recalls = [s.context_recall for s in scored if s.context_recall is not None]
-    walls = [s.timings["total"] for s in scored]
+    walls = [s.timings["total"] for s in scored if "total" in s.timings]
     return Totals(
         done=len(scores),
         correct=correct,
@@ -188,7 +188,13 @@ class EvaluationRunner:
         beat = asyncio.create_task(self._beat(job.run_id), name=f"evaluation-beat-{job.run_id}")
         try:
             for position, case in enumerate(job.cases):
-                score = await self._question(job, case)
+                try:
+                    score = await self._question(job, case)
+                except (RunAborted, asyncio.CancelledError):
+                    raise
+                except Exception as exc:  # one question's crash is its own error, not the run's end
+                    logger.exception("evaluation run %s: question %d crashed", job.run_id, position)
+                    score = QuestionScore(outcome="error", error=f"Internal error: {type(exc).__name__}")
                 job.scores.append(score)
                 if not await self._store(job, position, case, score):
                     return  # the run was deleted
