@@ -312,3 +312,47 @@ def test_a_mongo_evaluation_on_the_sample_data(client: TestClient, mongo_url: st
     assert run["results"][0]["context_recall"] == 1.0
     assert run["results"][1]["diff"]["ordered"] is True and run["results"][1]["diff"]["column_map"] == [1, 0]
     assert run["context_recall"] is not None and run["median_ms"] > 0
+
+
+def test_a_run_can_be_deleted_while_it_goes_and_a_dead_one_is_swept(
+    client: TestClient, sakila_url: str, ollama: OllamaScript, store_dsn: str
+) -> None:
+    headers = register_and_login(client)
+    cid = connect(client, headers, sakila_url)["id"]
+    _import(client, headers, cid, format="jsonl", content=SET_FILE.read_text())
+
+    def slow(body: dict[str, Any]) -> str | None:
+        time.sleep(0.3)
+        return scripted_reply(body)
+
+    ollama.handler = slow
+    run_id = client.post(f"/api/connections/{cid}/evaluations", json={}, headers=headers).json()["id"]
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/connections/{cid}/evaluations/{run_id}", headers=headers).json()["done"] < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    # Deleting a running run stops it: it is gone, and a new run may start at once.
+    assert client.delete(f"/api/connections/{cid}/evaluations/{run_id}", headers=headers).status_code == 204
+    assert client.get(f"/api/connections/{cid}/evaluations", headers=headers).json()["runs"] == []
+    asked = len(ollama.chat_requests())
+    time.sleep(1)
+    assert len(ollama.chat_requests()) == asked  # nothing more was asked for the deleted run
+
+    # A run whose process died stops beating; the sweep fails it and frees the connection.
+    with psycopg.connect(store_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO evaluation_runs (id, connection_id, source, model, settings, status, done, total, correct,"
+            " created_at, heartbeat_at) VALUES (%s, %s, 'set', 'llama3.2', '{}', 'running', 3, 30, 1,"
+            " now() - interval '1 hour', now() - interval '1 hour')",
+            (dead := uuid.uuid4(), cid),
+        )
+    blocked = client.post(f"/api/connections/{cid}/evaluations", json={}, headers=headers)
+    assert blocked.status_code == 409
+    runner = client.app.state.context.evaluation_runner  # type: ignore[attr-defined]
+    assert client.portal.call(runner.fail_stale_runs) == 1  # type: ignore[union-attr]
+    swept = client.get(f"/api/connections/{cid}/evaluations/{dead}", headers=headers).json()
+    assert swept["status"] == "failed" and swept["error"].startswith("Interrupted")
+    ollama.handler = scripted_reply
+    again = client.post(f"/api/connections/{cid}/evaluations", json={}, headers=headers)
+    assert again.status_code == 202, again.text
+    assert wait_for_run(client, headers, cid, again.json()["id"])["correct"] == 18
