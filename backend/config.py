@@ -24,7 +24,7 @@ from typing import Any, Final, Literal
 
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "placeholder"}
@@ -94,11 +94,44 @@ class SearchSettings(_Group):
 
 
 class LLMSettings(_Group):
+    llm_provider: Literal["ollama", "openai"] = Field(
+        default="ollama",
+        description="ollama: the Ollama API at OLLAMA_URL; openai: any OpenAI-compatible server at LLM_BASE_URL"
+        " (vLLM, llama.cpp's server, LM Studio).",
+    )
     ollama_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "llama3.2"
+    llm_base_url: str | None = Field(
+        default=None, description="The OpenAI-compatible server, with its /v1 (http://gpu-box:8000/v1)."
+    )
+    llm_api_key: SecretStr | None = Field(default=None, description="For a server that wants a key; sent as Bearer.")
+    llm_model: str | None = Field(
+        default=None, description="The default model; unset means OLLAMA_MODEL (with the ollama provider)."
+    )
+    llm_json_mode: Literal["auto", "json_schema", "prompt"] = Field(
+        default="auto",
+        description="openai provider: auto tries response_format json_schema and falls back to asking in the prompt.",
+    )
     llm_timeout_s: float = Field(default=120.0, gt=0)
     llm_connect_timeout_s: float = Field(default=3.0, gt=0)
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
+
+    @model_validator(mode="after")
+    def _openai_needs_a_server(self) -> LLMSettings:
+        if self.llm_provider == "openai" and not self.llm_base_url:
+            raise ValueError("LLM_PROVIDER=openai needs LLM_BASE_URL (the server's address, with /v1)")
+        if self.llm_provider == "openai" and not self.llm_model:
+            raise ValueError("LLM_PROVIDER=openai needs LLM_MODEL (a model id the server lists at /v1/models)")
+        return self
+
+    @property
+    def default_model(self) -> str:
+        return self.llm_model or self.ollama_model
+
+    @property
+    def server_url(self) -> str:
+        """Where the LLM server is, whichever the provider."""
+        return (self.llm_base_url or "") if self.llm_provider == "openai" else self.ollama_url
 
 
 class QuerySettings(_Group):

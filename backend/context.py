@@ -13,13 +13,15 @@ from backend.components.embedding_client import EmbeddingClient, HttpEmbeddingCl
 from backend.components.index_cache import IndexCache
 from backend.components.llm_client import LLMClient, OllamaLLMClient
 from backend.components.metrics import Metrics
+from backend.components.openai_llm_client import OpenAILLMClient
 from backend.components.security import PasswordHasher, TokenIssuer
 from backend.components.url_cipher import UrlCipher
 from backend.components.vector_store import PgVectorStore
-from backend.config import Settings, resolve_secrets
+from backend.config import LLMSettings, Settings, resolve_secrets
 from backend.engines.base import QueryDialect
 from backend.engines.registry import ENGINES
 from backend.services.admin_service import AdminService
+from backend.services.api_token_service import ApiTokenService
 from backend.services.ask_service import AskService
 from backend.services.audit_service import AuditService
 from backend.services.auth_service import AuthService
@@ -47,6 +49,7 @@ class AppContext:
     llm: LLMClient
     runner: JobRunner
     auth: AuthService
+    api_tokens: ApiTokenService
     connections: ConnectionService
     indexing: IndexingService
     search: SearchService
@@ -72,6 +75,22 @@ class AppContext:
         await self.llm.aclose()
         await self.engine.dispose()
         self.hasher.close()
+
+
+def build_llm_client(cfg: LLMSettings, metrics: Metrics | None) -> LLMClient:
+    """The provider the settings name: Ollama's API, or an OpenAI-compatible server."""
+    if cfg.llm_provider == "openai":
+        key = cfg.llm_api_key.get_secret_value() if cfg.llm_api_key else None
+        return OpenAILLMClient(
+            cfg.llm_base_url or "",
+            key,
+            cfg.llm_timeout_s,
+            cfg.llm_connect_timeout_s,
+            cfg.llm_temperature,
+            cfg.llm_json_mode,
+            metrics,
+        )
+    return OllamaLLMClient(cfg.ollama_url, cfg.llm_timeout_s, cfg.llm_connect_timeout_s, cfg.llm_temperature, metrics)
 
 
 def build_context(
@@ -113,10 +132,7 @@ def build_context(
         IndexCache(),
     )
     search = SearchService(connections, embedding_client, store, settings.search)
-    llm_cfg = settings.llm
-    llm = OllamaLLMClient(
-        llm_cfg.ollama_url, llm_cfg.llm_timeout_s, llm_cfg.llm_connect_timeout_s, llm_cfg.llm_temperature, metrics
-    )
+    llm = build_llm_client(settings.llm, metrics)
     history = HistoryService(sessions, settings.query.history_preview_rows, settings.query.history_preview_bytes)
     user_settings = UserSettingsService(sessions, settings.llm, settings.query)
     dialects: dict[str, QueryDialect] = {kind: engine.dialect() for kind, engine in ENGINES.items()}
@@ -151,6 +167,7 @@ def build_context(
         embedder=embedding_client,
         llm=llm,
         runner=runner,
+        api_tokens=ApiTokenService(sessions, audit),
         auth=AuthService(sessions, tokens, settings.auth, settings.security, rate_limits, audit, hasher),
         connections=connections,
         indexing=indexing,
@@ -161,7 +178,7 @@ def build_context(
         feedback=FeedbackService(sessions, audit),
         export=export,
         user_settings=user_settings,
-        models=ModelService(llm, settings.llm.ollama_model),
+        models=ModelService(llm, settings.llm.default_model),
         audit=audit,
         admin=AdminService(sessions, settings.auth, audit),
         rate_limits=rate_limits,

@@ -7,11 +7,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from backend.api.route_template import route_template
 from backend.api.session_cookie import cookie_token
+from backend.api.token_scopes import scope_for
 from backend.context import AppContext
 from backend.errors import ForbiddenError, UnauthorizedError
 from backend.schemas.auth import UserOut
 from backend.services.admin_service import AdminService
+from backend.services.api_token_service import ApiTokenService, TokenPrincipal, is_api_token
 from backend.services.ask_service import AskService
 from backend.services.audit_service import Actor, AuditService
 from backend.services.auth_service import AuthService
@@ -120,6 +123,13 @@ async def get_current_user(
     """The caller, by ``Authorization: Bearer`` (programs) or else by the browser's session
     cookie, whose state-changing requests must carry the CSRF header (``api/session_cookie``)."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
+        if is_api_token(credentials.credentials):
+            route = route_template(request)
+            principal = await context.api_tokens.authenticate(
+                credentials.credentials, scope_for(request.method, route), get_client_ip(request), route
+            )
+            request.state.api_token = principal
+            return principal.user
         return await auth.user_for_token(credentials.credentials)
     try:
         token = cookie_token(request, context.settings.auth.session_cookie_secure)
@@ -151,9 +161,11 @@ async def get_admin(user: CurrentUser) -> UserOut:
 AdminUser = Annotated[UserOut, Depends(get_admin)]
 
 
-def get_actor(user: CurrentUser, client_ip: ClientIp) -> Actor:
-    """The signed-in caller and the address they call from: who acts, for services and the audit trail."""
-    return Actor(user.id, user.email, client_ip)
+def get_actor(request: Request, user: CurrentUser, client_ip: ClientIp) -> Actor:
+    """The signed-in caller, the address they call from and the API token they came with: who
+    acts, for services and the audit trail."""
+    principal: TokenPrincipal | None = getattr(request.state, "api_token", None)
+    return Actor(user.id, user.email, client_ip, token_id=principal.token_id if principal else None)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
@@ -164,3 +176,10 @@ def get_admin_actor(admin: AdminUser, client_ip: ClientIp) -> Actor:
 
 
 AdminActor = Annotated[Actor, Depends(get_admin_actor)]
+
+
+def get_api_token_service(context: ContextDep) -> ApiTokenService:
+    return context.api_tokens
+
+
+ApiTokenServiceDep = Annotated[ApiTokenService, Depends(get_api_token_service)]

@@ -10,8 +10,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.middleware.base import RequestResponseEndpoint
+from starlette.routing import Route
 
-from backend.api.routes import admin, auth, connections, evaluations, health, history, query
+from backend.api.mcp import McpEndpoint, McpRoute
+from backend.api.route_template import route_template
+from backend.api.routes import admin, auth, connections, evaluations, health, history, query, tokens
 from backend.api.routes import settings as settings_routes
 from backend.components.embedding_client import EmbeddingClient
 from backend.config import Settings, resolve_store_password
@@ -22,16 +25,6 @@ from backend.errors import install_error_handlers
 from backend.frontend import mount_frontend
 
 logger = logging.getLogger(__name__)
-
-
-def route_template(request: Request) -> str:
-    """``/api/connections/{connection_id}``, not the path itself: ids must not explode the label set."""
-    if request.scope.get("route") is None:
-        return "unmatched"
-    path = request.url.path
-    for name, value in request.path_params.items():
-        path = path.replace(str(value), "{" + name + "}", 1)
-    return path
 
 
 def create_app(settings: Settings | None = None, embedder: EmbeddingClient | None = None) -> FastAPI:
@@ -60,9 +53,13 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
             await context.runner.start()
             await context.evaluation_runner.start()
             app.state.context = context
+            mcp = McpEndpoint(context)
             try:
-                yield
+                async with mcp.running():
+                    app.state.mcp = mcp
+                    yield
             finally:
+                app.state.mcp = None
                 await context.aclose()
         finally:
             if embedded is not None:
@@ -102,8 +99,11 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api.include_router(history.router)
     api.include_router(settings_routes.router)
     api.include_router(admin.router)
+    api.include_router(tokens.router)
     app.include_router(api)
     app.include_router(health.router)
+    # Streamable HTTP (POST, and GET/DELETE answered by the SDK), authenticated by API tokens.
+    app.router.routes.append(Route("/mcp", endpoint=McpRoute(), include_in_schema=False))
     if (cfg.frontend_dir / "index.html").is_file():
         mount_frontend(app, cfg.frontend_dir)
     return app

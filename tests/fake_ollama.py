@@ -1,7 +1,8 @@
 """A small HTTP server that speaks Ollama's API, scripted per test.
 
-It is the only fake of a real component in the suite: the backend talks to it through
-the official ``ollama`` client exactly as it talks to a real Ollama. It serves
+With ``tests/fake_openai.py`` (which reads the same script) it is one of the two fakes of a
+real component in the suite: the backend talks to it through the official ``ollama`` client
+exactly as it talks to a real Ollama. It serves
 ``/api/chat`` (streaming NDJSON and not), ``/api/tags`` and ``/api/show``.
 """
 

@@ -385,7 +385,7 @@ def _hosts(url: str) -> list[str]:
 
 def build_policy(settings: Settings, store_url: str) -> ConnectionPolicy:
     """The policy of this appliance; raises ``ValueError`` for a malformed CONNECTION_ALLOW / DENY entry."""
-    services = [service_of(settings.embedding.embedding_url), service_of(settings.llm.ollama_url)]
+    services = [service_of(settings.embedding.embedding_url), service_of(settings.llm.server_url)]
     return ConnectionPolicy(
         store_url,
         str(settings.data_dir.resolve()),

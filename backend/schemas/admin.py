@@ -54,6 +54,9 @@ AuditAction = Literal[
     "query",
     "query_refused",
     "feedback",
+    "api_token_create",
+    "api_token_revoke",
+    "api_token_use",
 ]
 
 

@@ -30,6 +30,8 @@ class Actor:
     id: uuid.UUID
     email: str
     client_ip: str
+    # The personal API token the request came with, if any: its events say "via" it.
+    token_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,10 @@ class AuditService:
         target: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        """Append one event; the only way anything is written to the trail."""
+        """Append one event; the only way anything is written to the trail. An actor's API
+        token goes into the details as ``via_token``."""
+        if isinstance(who, Actor) and who.token_id is not None:
+            details = {**(details or {}), "via_token": str(who.token_id)}
         event = AuditEvent(
             action=action,
             success=success,

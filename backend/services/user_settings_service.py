@@ -22,7 +22,7 @@ class UserSettingsService:
         async with self._sessions() as session:
             row = await session.get(UserSettings, user_id)
         return UserSettingsOut(
-            model=(row.model if row and row.model else self._llm.ollama_model),
+            model=(row.model if row and row.model else self._llm.default_model),
             top_k=(row.top_k if row and row.top_k else self._query.ask_default_top_k),
             sample_rows=(
                 row.sample_rows if row and row.sample_rows is not None else self._query.ask_default_sample_rows

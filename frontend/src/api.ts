@@ -54,6 +54,10 @@ export type AdminSettings = Sent<Schemas["AdminSettings"]>;
 export type AdminConnection = Sent<Schemas["AdminConnectionOut"]>;
 export type AuditEvent = Sent<Schemas["AuditEventOut"]>;
 export type AuditPage = Sent<Schemas["AuditPage"]>;
+export type ApiToken = Sent<Schemas["ApiTokenOut"]>;
+export type ApiTokenCreated = Sent<Schemas["ApiTokenCreated"]>;
+export type ApiTokenIn = Schemas["ApiTokenIn"];
+export type TokenScope = ApiTokenIn["scope"];
 export type QueryRequest = Schemas["QueryIn"];
 /** A person's query for POST /api/query/run: `edited_from` a history entry, or typed. */
 export type QueryRunRequest = Schemas["QueryRunIn"];
@@ -203,6 +207,9 @@ export class Api {
   setFeedback = (id: string, feedback: FeedbackIn) =>
     this.request<Feedback>("PUT", `/api/history/${id}/feedback`, feedback);
   clearFeedback = (id: string) => this.request<void>("DELETE", `/api/history/${id}/feedback`);
+  tokens = () => this.request<{ items: ApiToken[] }>("GET", "/api/tokens");
+  createToken = (body: ApiTokenIn) => this.request<ApiTokenCreated>("POST", "/api/tokens", body);
+  revokeToken = (id: string) => this.request<void>("DELETE", `/api/tokens/${id}`);
   settings = () => this.request<Settings>("GET", "/api/settings");
   saveSettings = (settings: SettingsPatch) => this.request<Settings>("PUT", "/api/settings", settings);
   models = () => this.request<Models>("GET", "/api/models");

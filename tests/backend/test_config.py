@@ -169,5 +169,8 @@ def test_env_example_documents_every_setting_and_nothing_else() -> None:
     names = set(ENV_NAMES)
     names |= {k.upper() for k in EmbeddingServiceSettings.model_fields}
     # Variables the compose file reads are settings of the deployment and documented too.
-    names |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", (ROOT / "docker-compose.yml").read_text()))
+    for compose_file in ("docker-compose.yml", "docker-compose.gpu.yml"):
+        names |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", (ROOT / compose_file).read_text()))
+    # Compose's own variables, which .env sets for `docker compose` itself.
+    names |= {"COMPOSE_PROFILES", "COMPOSE_FILE"}
     assert _documented_names() == names

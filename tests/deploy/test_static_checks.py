@@ -40,9 +40,34 @@ def compose() -> dict[str, Any]:
     return data
 
 
-def test_compose_file_follows_the_compose_specification() -> None:
-    result = run(BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", ROOT / "docker-compose.yml")
+@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "docker-compose.gpu.yml"])
+def test_compose_files_follow_the_compose_specification(compose_file: str) -> None:
+    result = run(BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", ROOT / compose_file)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_gpu_override_reserves_nvidia_gpus_for_ollama_only() -> None:
+    override: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.gpu.yml").read_text())
+    assert set(override["services"]) == {"ollama"} and "ollama" in compose()["services"]
+    (device,) = override["services"]["ollama"]["deploy"]["resources"]["reservations"]["devices"]
+    assert device == {"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}
+
+
+def test_ollama_is_a_profile_on_by_default_that_the_backend_does_not_require() -> None:
+    services: dict[str, dict[str, Any]] = compose()["services"]
+    in_profile = {name for name, service in services.items() if service.get("profiles")}
+    assert in_profile == {"ollama", "ollama-pull"}
+    assert all(services[name]["profiles"] == ["ollama"] for name in in_profile)
+    # Left out (COMPOSE_PROFILES empty), Ollama is not waited for; present, it must be healthy first.
+    assert services["backend"]["depends_on"]["ollama"] == {"condition": "service_healthy", "required": False}
+    for name, service in services.items():
+        for dependency, rule in (service.get("depends_on") or {}).items():
+            if dependency in in_profile and name not in in_profile:
+                assert rule.get("required") is False, (name, dependency)
+    example = dict(
+        line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if re.match(r"^[A-Z_]+=", line)
+    )
+    assert example["COMPOSE_PROFILES"] == "ollama" and example["LLM_PROVIDER"] == "ollama"
 
 
 def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published() -> None:
@@ -86,8 +111,10 @@ def test_nginx_accepts_both_configurations(variant: str, metrics_allow: str, tmp
 
 def test_nginx_streams_sse_unbuffered_and_sets_security_headers() -> None:
     text = (ROOT / "nginx/conf/sextant-locations.conf").read_text()
-    stream = text[text.index("location = /api/query/stream") :].split("}")[0]
-    assert "proxy_buffering off;" in stream and "proxy_read_timeout 600s;" in stream
+    for location in ("location = /api/query/stream", "location = /mcp"):
+        stream = text[text.index(location) :].split("}")[0]
+        assert "proxy_pass http://sextant_backend;" in stream, location
+        assert "proxy_buffering off;" in stream and "proxy_read_timeout 600s;" in stream, location
     headers = (ROOT / "nginx/conf/security-headers.conf").read_text()
     for header in ("Content-Security-Policy", "frame-ancestors 'none'", "X-Content-Type-Options", "Referrer-Policy"):
         assert header in headers

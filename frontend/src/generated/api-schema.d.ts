@@ -593,6 +593,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Tokens */
+        get: operations["list_tokens_api_tokens_get"];
+        put?: never;
+        /**
+         * Create Token
+         * @description The token is in this response only: it is stored hashed and cannot be shown again.
+         */
+        post: operations["create_token_api_tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke Token */
+        delete: operations["revoke_token_api_tokens__token_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -688,6 +726,94 @@ export interface components {
             /** Role */
             role?: ("admin" | "user") | null;
         };
+        /** ApiTokenCreated */
+        ApiTokenCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The token's first characters, to tell tokens apart
+             */
+            prefix: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "read" | "ask";
+            /**
+             * Token
+             * @description The token itself: shown this once, never again
+             */
+            token: string;
+        };
+        /** ApiTokenIn */
+        ApiTokenIn: {
+            /**
+             * Expires In Days
+             * @description None: never expires
+             */
+            expires_in_days?: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Scope
+             * @description read: connections, schema and search; ask: questions and queries too
+             * @enum {string}
+             */
+            scope: "read" | "ask";
+        };
+        /** ApiTokenList */
+        ApiTokenList: {
+            /** Items */
+            items: components["schemas"]["ApiTokenOut"][];
+        };
+        /** ApiTokenOut */
+        ApiTokenOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The token's first characters, to tell tokens apart
+             */
+            prefix: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "read" | "ask";
+        };
         /**
          * AskEventOut
          * @description One event of the stream (for the OpenAPI schema of ``/api/query/stream``).
@@ -699,7 +825,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback";
+            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use";
             /** Actor Email */
             actor_email: string | null;
             /** Actor Id */
@@ -2022,7 +2148,7 @@ export interface operations {
     audit_api_audit_get: {
         parameters: {
             query?: {
-                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback") | null;
+                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use") | null;
                 actor_id?: string | null;
                 success?: boolean | null;
                 since?: string | null;
@@ -3120,6 +3246,88 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserSettingsOut"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_tokens_api_tokens_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenList"];
+                };
+            };
+        };
+    };
+    create_token_api_tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiTokenIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_token_api_tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

@@ -13,6 +13,7 @@ import {
   ApiError,
   type AdminUserPatch,
   type Api,
+  type ApiTokenIn,
   type ConnectionUpdate,
   type EvaluationImport,
   type EvaluationRunRequest,
@@ -34,6 +35,7 @@ export const keys = {
   health: ["health"] as const,
   settings: ["settings"] as const,
   models: ["models"] as const,
+  tokens: ["tokens"] as const,
   // Not under "connections": reloading the list does not ask every card's job again.
   syncStatus: (id: string) => ["sync", id] as const,
   admin: ["admin"] as const,
@@ -254,6 +256,27 @@ export function useSaveAdminSettings() {
       return client.invalidateQueries({ queryKey: keys.admin });
     },
   });
+}
+
+/** The caller's personal API tokens (never the tokens themselves: only made ones are shown, once). */
+export function useApiTokens() {
+  const { api } = useAuth();
+  return useQuery({ queryKey: keys.tokens, queryFn: async () => (await api.tokens()).items });
+}
+
+export function useCreateApiToken() {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (body: ApiTokenIn) => api.createToken(body),
+    onSuccess: () => invalidate(keys.tokens),
+  });
+}
+
+export function useRevokeApiToken() {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({ mutationFn: (id: string) => api.revokeToken(id), onSuccess: () => invalidate(keys.tokens) });
 }
 
 // Evaluation: a connection's evaluation set and its runs. A run going on is polled every second.

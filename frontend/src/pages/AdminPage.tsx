@@ -27,6 +27,9 @@ const ACTION_SEEN: Record<AuditAction, true> = {
   query: true,
   query_refused: true,
   feedback: true,
+  api_token_create: true,
+  api_token_revoke: true,
+  api_token_use: true,
 };
 const ACTIONS = ["", ...Object.keys(ACTION_SEEN)];
 const PAGE = 50;
@@ -37,6 +40,10 @@ type Pending = { user: AdminUser; patch: { role?: "admin" | "user"; disabled?: b
 function eventDetail(e: AuditEvent): string {
   const d = e.details as Record<string, unknown>;
   if (e.action === "feedback") return d.rating ? `rated ${String(d.rating)}` : "rating cleared";
+  if (e.action === "api_token_use") {
+    const use = `token “${String(d.token_name ?? "")}”: ${String(d.route ?? "")}`;
+    return e.success ? use : `${use} — refused: ${String(d.error ?? "")}`;
+  }
   const what = String(d.query ?? d.name ?? "");
   const why = e.success ? "" : String(d.error ?? d.reason ?? "");
   return [what, why && `refused: ${why}`].filter(Boolean).join(" — ");

@@ -174,7 +174,8 @@ export default function ChatPage() {
             <button type="button" className="font-medium underline" onClick={() => setMode("query")}>
               write a query yourself
             </button>
-            , which runs without the model, read-only. Check that Ollama is running and has the model from Settings.
+            , which runs without the model, read-only. Check that the LLM server (Ollama, or the OpenAI-compatible
+            server) is running and has the model from Settings.
           </Alert>
         )}
         {error && <Alert>{error}</Alert>}

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { ApiError, type Settings } from "../api";
 import { useAuth } from "../auth";
+import { ApiTokens } from "../components/ApiTokens";
 import { Alert, Button, Field, SelectField } from "../components/ui";
 import { errorText, useModels, useSaveSettings, useSettings } from "../lib/queries";
 
@@ -130,6 +131,7 @@ export default function SettingsPage() {
         />
         <Button type="submit">Change password</Button>
       </form>
+      <ApiTokens />
     </div>
   );
 }
