@@ -16,6 +16,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from backend.components.question_text import normalise_question
+from backend.services.ask_plan import AskOptions, AskPlan
+from backend.services.ask_service import AskService
 from tests.conftest import connect, mongo_db_url, register_and_login, wait_for_sync
 from tests.fake_ollama import OllamaScript
 
@@ -356,3 +359,45 @@ def test_a_run_can_be_deleted_while_it_goes_and_a_dead_one_is_swept(
     again = client.post(f"/api/connections/{cid}/evaluations", json={}, headers=headers)
     assert again.status_code == 202, again.text
     assert wait_for_run(client, headers, cid, again.json()["id"])["correct"] == 18
+
+
+def test_verified_examples_are_a_source_and_never_shown_their_own_question(
+    client: TestClient, sakila_url: str, ollama: OllamaScript, store_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = register_and_login(client)
+    cid = connect(client, headers, sakila_url)["id"]
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    with psycopg.connect(store_dsn, autocommit=True) as conn:
+        for example_id, index in zip(ids, (0, 18), strict=True):
+            conn.execute(
+                "INSERT INTO verified_examples (id, connection_id, question, question_norm, query, language, source,"
+                " embedding) VALUES (%s, %s, %s, %s, %s, 'sql', 'manual', array_fill(0.01, ARRAY[384])::vector)",
+                (example_id, cid, QUESTIONS[index], normalise_question(QUESTIONS[index]), CASES[index]["query"]),
+            )
+    seen: list[tuple[str, AskOptions]] = []
+    original = AskService.run
+
+    def spy(self: AskService, plan: AskPlan) -> Any:
+        seen.append((plan.question, plan.options))
+        return original(self, plan)
+
+    monkeypatch.setattr(AskService, "run", spy)
+    ollama.handler = scripted_reply
+    run_id = client.post(f"/api/connections/{cid}/evaluations", json={"source": "examples"}, headers=headers)
+    run = wait_for_run(client, headers, cid, run_id.json()["id"])
+    assert run["source"] == "examples" and [r["outcome"] for r in run["results"]] == ["match", "mismatch"]
+
+    def asked(example: uuid.UUID) -> AskOptions:
+        return AskOptions(reuse_verified=False, exclude_examples=frozenset({example}), answer=False, record=False)
+
+    assert seen == [(QUESTIONS[0], asked(ids[0])), (QUESTIONS[18], asked(ids[1]))]
+    # From the set: a question that is also a verified example does not see that example either.
+    seen.clear()
+    lines = "\n".join(json.dumps(CASES[i]) for i in (0, 1))
+    _import(client, headers, cid, format="jsonl", content=lines)
+    run_id = client.post(f"/api/connections/{cid}/evaluations", json={"use_examples": False}, headers=headers)
+    assert wait_for_run(client, headers, cid, run_id.json()["id"])["settings"]["use_examples"] is False
+    assert [(q, o.exclude_examples, o.use_examples) for q, o in seen] == [
+        (QUESTIONS[0], frozenset({ids[0]}), False),
+        (QUESTIONS[1], frozenset(), False),
+    ]
