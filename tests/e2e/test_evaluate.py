@@ -5,16 +5,18 @@ dark theme."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.backend.test_evaluations import QUESTIONS, SET_FILE, scripted_reply
 from tests.e2e.helpers import add_connection, assert_forms_accessible, register, shot
+from tests.e2e.test_accessibility import FAILING, axe_violations, describe
 from tests.fake_ollama import OllamaScript
 
 
-def test_import_run_and_read_a_diff(
-    browser: Browser, page: Page, app_url: str, sakila_url: str, ollama: OllamaScript
-) -> None:
+def test_import_run_and_read_a_diff(browser: Browser, app_url: str, sakila_url: str, ollama: OllamaScript) -> None:
+    # bypass_csp: the app's CSP rightly forbids the inline script axe-core is injected as.
+    desktop = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = desktop.new_page()
     register(page, app_url, "evaluate@example.com")
     page.get_by_role("link", name="Connections", exact=True).click()
     add_connection(page, "sakila", sakila_url)
@@ -59,10 +61,15 @@ def test_import_run_and_read_a_diff(
     expect(diff.get_by_role("columnheader")).to_have_text(["Only in", "store_id", "customers"])
     expect(diff.get_by_role("rowheader")).to_have_text(["expected", "expected", "generated", "generated"])
     shot(page, "evaluate-diff")
+    serious = [describe(v) for v in axe_violations(page) if v["impact"] in FAILING]
+    assert not serious, "\n".join(serious)
 
     # At a phone's width, in the dark theme: nothing wider than the screen.
     context = browser.new_context(
-        color_scheme="dark", viewport={"width": 390, "height": 844}, storage_state=page.context.storage_state()
+        color_scheme="dark",
+        viewport={"width": 390, "height": 844},
+        storage_state=page.context.storage_state(),
+        bypass_csp=True,
     )
     phone = context.new_page()
     phone.goto(page.url)
@@ -70,5 +77,12 @@ def test_import_run_and_read_a_diff(
     expect(phone.get_by_role("list", name="Outcomes")).to_be_visible()
     assert int(phone.evaluate("() => document.documentElement.scrollWidth")) <= 390
     assert phone.evaluate("() => document.documentElement.classList.contains('dark')")
+    opened = phone.get_by_role("list", name="Questions").get_by_role("listitem").nth(23)
+    opened.locator("summary").click()
+    expect(opened.get_by_role("table")).to_be_visible()
+    assert int(phone.evaluate("() => document.documentElement.scrollWidth")) <= 390
+    serious = [describe(v) for v in axe_violations(phone) if v["impact"] in FAILING]
+    assert not serious, "\n".join(serious)
     shot(phone, "evaluate-phone-dark")
     context.close()
+    desktop.close()
