@@ -166,7 +166,8 @@ class Scorer:
                 score.error = f"The generated result is larger than the evaluation compares: {rerun.truncation}"
                 score.diff = {"note": note, "expected_row_count": len(expected.table.rows)}
                 return score
-        comparison = compare(expected.table, generated, expected.ordered)
+        # Off the event loop: thousands of rows under several candidate column orders take a while.
+        comparison = await anyio.to_thread.run_sync(compare, expected.table, generated, expected.ordered)
         score.outcome = "match" if comparison.match else "mismatch"
         score.correct = comparison.match
         score.diff = {**comparison.diff, "reason": comparison.reason, "note": note}
