@@ -401,3 +401,16 @@ def test_verified_examples_are_a_source_and_never_shown_their_own_question(
         (QUESTIONS[0], frozenset({ids[0]}), False),
         (QUESTIONS[1], frozenset(), False),
     ]
+
+
+def test_a_run_fails_when_the_model_goes_away(client: TestClient, sakila_url: str, ollama: OllamaScript) -> None:
+    headers = register_and_login(client)
+    cid = connect(client, headers, sakila_url)["id"]
+    _import(client, headers, cid, format="jsonl", content=SET_FILE.read_text())
+    ollama.handler = scripted_reply
+    started = client.post(f"/api/connections/{cid}/evaluations", json={}, headers=headers)
+    ollama.status = 500  # the LLM server breaks under the run: scoring on would blame the model
+    run = wait_for_run(client, headers, cid, started.json()["id"])
+    assert run["status"] == "failed" and run["error"], run
+    assert run["done"] < 30 and len(run["results"]) == run["done"]
+    assert all(r["outcome"] != "error" for r in run["results"])
