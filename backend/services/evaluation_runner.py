@@ -197,7 +197,7 @@ class EvaluationRunner:
                     score = QuestionScore(outcome="error", error=f"Internal error: {type(exc).__name__}")
                 job.scores.append(score)
                 if not await self._store(job, position, case, score):
-                    return  # the run was deleted
+                    return  # the run was deleted, cancelled or swept meanwhile
             await self._finish(job, "done", None)
         except RunAborted as exc:
             await self._finish(job, "failed", str(exc))
@@ -250,7 +250,8 @@ class EvaluationRunner:
         async with self._sessions() as session, session.begin():
             updated = await session.execute(
                 update(EvaluationRun)
-                .where(EvaluationRun.id == job.run_id)
+                # A run no longer active (cancelled, or swept by another replica) takes no more results.
+                .where(EvaluationRun.id == job.run_id, EvaluationRun.status == "running")
                 .values(
                     done=t.done,
                     correct=t.correct,
@@ -281,4 +282,9 @@ class EvaluationRunner:
         return True
 
     async def _finish(self, job: RunJob, status: str, error: str | None) -> None:
-        await self._set(job.run_id, status=status, error=error, finished_at=datetime.now(UTC))
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(EvaluationRun)
+                .where(EvaluationRun.id == job.run_id, EvaluationRun.status == "running")
+                .values(status=status, error=error, finished_at=datetime.now(UTC))
+            )

@@ -6,9 +6,10 @@ only: anyone else gets 404, as for a missing connection."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import anyio.to_thread
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.components.llm_client import LLMClient
@@ -272,6 +273,18 @@ class EvaluationService:
         outs = [_result_out(r) for r in results]
         scored = sum(1 for r in outs if r.outcome != "expected_failed")
         return EvaluationRunDetail(**_run_out(run, scored).model_dump(), results=outs)
+
+    async def cancel_run(self, owner_id: uuid.UUID, connection_id: uuid.UUID, run_id: uuid.UUID) -> None:
+        """Stops a run that is going (``cancelled``, its results so far kept); a finished one stays as it is."""
+        async with self._sessions() as session:
+            await self._owned_run(session, owner_id, connection_id, run_id)
+        await self._runner.cancel(run_id)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(EvaluationRun)
+                .where(EvaluationRun.id == run_id, EvaluationRun.status.in_(ACTIVE))
+                .values(status="cancelled", error="Stopped by its owner", finished_at=datetime.now(UTC))
+            )
 
     async def delete_run(self, owner_id: uuid.UUID, connection_id: uuid.UUID, run_id: uuid.UUID) -> None:
         """Stops the run if it is going here, then deletes it with its results."""

@@ -229,6 +229,8 @@ export class Api {
     this.request<{ id: string }>("POST", `/api/connections/${id}/evaluations`, body);
   evaluation = (id: string, run: string) =>
     this.request<EvaluationRunDetail>("GET", `/api/connections/${id}/evaluations/${run}`);
+  cancelEvaluation = (id: string, run: string) =>
+    this.request<void>("POST", `/api/connections/${id}/evaluations/${run}/cancel`);
   deleteEvaluation = (id: string, run: string) =>
     this.request<void>("DELETE", `/api/connections/${id}/evaluations/${run}`);
   audit = (params: { action?: string; actor_id?: string; limit?: number; offset?: number } = {}) => {

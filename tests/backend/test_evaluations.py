@@ -211,6 +211,7 @@ def test_an_evaluation_of_sakila_scores_exactly_what_the_model_was_told(
         ("POST", "/evaluations", {}),
         ("GET", "/evaluations", None),
         ("GET", f"/evaluations/{run_id}", None),
+        ("POST", f"/evaluations/{run_id}/cancel", None),
         ("DELETE", f"/evaluations/{run_id}", None),
     ]:
         response = client.request(method, base + path, json=payload, headers=other)
@@ -329,17 +330,37 @@ def test_a_run_can_be_deleted_while_it_goes_and_a_dead_one_is_swept(
         return scripted_reply(body)
 
     ollama.handler = slow
-    run_id = client.post(f"/api/connections/{cid}/evaluations", json={}, headers=headers).json()["id"]
-    deadline = time.monotonic() + 60
-    while client.get(f"/api/connections/{cid}/evaluations/{run_id}", headers=headers).json()["done"] < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    # Deleting a running run stops it: it is gone, and a new run may start at once.
+
+    def started_one() -> str:
+        run_id: str = client.post(f"/api/connections/{cid}/evaluations", json={}, headers=headers).json()["id"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/api/connections/{cid}/evaluations/{run_id}", headers=headers).json()["done"] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        return run_id
+
+    def asks_stopped() -> bool:
+        asked = len(ollama.chat_requests())
+        time.sleep(1)
+        return len(ollama.chat_requests()) == asked
+
+    # Stopping a running run keeps what it scored so far, and frees the connection.
+    stopped = started_one()
+    assert client.post(f"/api/connections/{cid}/evaluations/{stopped}/cancel", headers=headers).status_code == 204
+    body = client.get(f"/api/connections/{cid}/evaluations/{stopped}", headers=headers).json()
+    assert body["status"] == "cancelled" and body["error"] == "Stopped by its owner"
+    assert 1 <= body["done"] < 30 and len(body["results"]) == body["done"]
+    assert asks_stopped()
+    # Deleting a running run stops it too, and it is gone.
+    run_id = started_one()
     assert client.delete(f"/api/connections/{cid}/evaluations/{run_id}", headers=headers).status_code == 204
-    assert client.get(f"/api/connections/{cid}/evaluations", headers=headers).json()["runs"] == []
-    asked = len(ollama.chat_requests())
-    time.sleep(1)
-    assert len(ollama.chat_requests()) == asked  # nothing more was asked for the deleted run
+    assert [r["id"] for r in client.get(f"/api/connections/{cid}/evaluations", headers=headers).json()["runs"]] == [
+        stopped
+    ]
+    assert asks_stopped()
+    # Stopping a finished run changes nothing.
+    assert client.post(f"/api/connections/{cid}/evaluations/{stopped}/cancel", headers=headers).status_code == 204
+    assert client.get(f"/api/connections/{cid}/evaluations/{stopped}", headers=headers).json()["done"] == body["done"]
 
     # A run whose process died stops beating; the sweep fails it and frees the connection.
     with psycopg.connect(store_dsn, autocommit=True) as conn:

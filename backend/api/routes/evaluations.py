@@ -65,6 +65,15 @@ async def get_evaluation(
     return await service.get_run(user.id, connection_id, run_id)
 
 
+@router.post("/evaluations/{run_id}/cancel", status_code=status.HTTP_204_NO_CONTENT)
+async def cancel_evaluation(
+    connection_id: uuid.UUID, run_id: uuid.UUID, user: CurrentUser, service: EvaluationServiceDep
+) -> Response:
+    """Stops a running run; the questions already scored stay (status ``cancelled``)."""
+    await service.cancel_run(user.id, connection_id, run_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.delete("/evaluations/{run_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_evaluation(
     connection_id: uuid.UUID, run_id: uuid.UUID, user: CurrentUser, service: EvaluationServiceDep

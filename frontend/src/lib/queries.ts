@@ -339,6 +339,16 @@ export function useStartEvaluation(id: string) {
   });
 }
 
+/** Stops a running run (its scored questions stay); the list and the run's detail refresh. */
+export function useCancelEvaluation(id: string) {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (run: string) => api.cancelEvaluation(id, run),
+    onSuccess: () => invalidate(keys.evaluations(id)),
+  });
+}
+
 export function useDeleteEvaluation(id: string) {
   const { api } = useAuth();
   const invalidate = useInvalidate();

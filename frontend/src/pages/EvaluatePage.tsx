@@ -8,6 +8,7 @@ import {
   errorText,
   runIsActive,
   useConnections,
+  useCancelEvaluation,
   useDeleteEvaluation,
   useEvaluation,
   useEvaluations,
@@ -90,6 +91,7 @@ export default function EvaluatePage() {
   const selected = params.get("run") ?? runs.data?.[0]?.id ?? null;
   const detail = useEvaluation(id, selected);
   const remove = useDeleteEvaluation(id);
+  const stop = useCancelEvaluation(id);
   const name = connections.data?.find((c) => c.id === id)?.name;
   const running = (runs.data ?? []).some(runIsActive);
 
@@ -117,8 +119,15 @@ export default function EvaluatePage() {
         </h2>
         {runs.error && <Alert>{errorText(runs.error, "Could not load the runs.")}</Alert>}
         {remove.error && <Alert>{errorText(remove.error, "Could not delete the run.")}</Alert>}
+        {stop.error && <Alert>{errorText(stop.error, "Could not stop the run.")}</Alert>}
         {runs.data && (
-          <RunsTable runs={runs.data} selected={selected} onOpen={(run) => setParams({ run })} onDelete={deleteRun} />
+          <RunsTable
+            runs={runs.data}
+            selected={selected}
+            onOpen={(run) => setParams({ run })}
+            onStop={(run) => stop.mutate(run)}
+            onDelete={deleteRun}
+          />
         )}
       </section>
       {detail.error && <Alert>{errorText(detail.error, "Could not load the run.")}</Alert>}

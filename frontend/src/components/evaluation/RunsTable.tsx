@@ -7,11 +7,13 @@ export default function RunsTable({
   runs,
   selected,
   onOpen,
+  onStop,
   onDelete,
 }: {
   runs: EvaluationRun[];
   selected: string | null;
   onOpen: (id: string) => void;
+  onStop: (id: string) => void;
   onDelete: (id: string) => void;
 }) {
   if (runs.length === 0) return <p className="text-sm text-slate-600">No evaluation has run yet.</p>;
@@ -80,6 +82,15 @@ export default function RunsTable({
                   >
                     Open
                   </Button>
+                  {row.active && (
+                    <Button
+                      variant="secondary"
+                      onClick={() => onStop(row.id)}
+                      aria-label={`Stop the run of ${row.model}`}
+                    >
+                      Stop
+                    </Button>
+                  )}
                   <Button
                     variant="secondary"
                     onClick={() => onDelete(row.id)}

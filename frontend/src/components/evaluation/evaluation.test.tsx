@@ -117,6 +117,7 @@ describe("evaluation components", () => {
         runs={[run({ id: "new", model: "llama3.2" }), run()]}
         selected="new"
         onOpen={open}
+        onStop={() => {}}
         onDelete={remove}
       />,
     );
@@ -131,12 +132,14 @@ describe("evaluation components", () => {
     expect(remove).toHaveBeenCalledWith("new");
   });
 
-  it("shows a progress bar while a run goes on", () => {
+  it("shows a progress bar and a Stop button while a run goes on", () => {
+    const stop = vi.fn();
     render(
       <RunsTable
-        runs={[run({ status: "running", done: 3, total: 12 })]}
+        runs={[run({ status: "running", done: 3, total: 12 }), run({ id: "old" })]}
         selected={null}
         onOpen={() => {}}
+        onStop={stop}
         onDelete={() => {}}
       />,
     );
@@ -144,6 +147,10 @@ describe("evaluation components", () => {
       "aria-valuenow",
       "25",
     );
+    const buttons = screen.getAllByRole("button", { name: "Stop the run of qwen2.5-coder:7b" });
+    expect(buttons).toHaveLength(1); // the finished run has none
+    fireEvent.click(buttons[0]);
+    expect(stop).toHaveBeenCalledWith("r1");
   });
 
   it("draws a question's diff as a table marking each row's side", () => {
