@@ -29,6 +29,7 @@ from backend.services.connection_service import ConnectionService
 from backend.services.evaluation_runner import EvaluationRunner
 from backend.services.evaluation_scoring import Scorer
 from backend.services.evaluation_service import EvaluationService
+from backend.services.example_service import ExampleService
 from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
 from backend.services.history_service import HistoryService
@@ -38,6 +39,7 @@ from backend.services.model_service import ModelService
 from backend.services.query_run_service import QueryRunService
 from backend.services.rate_limit_service import RateLimitService
 from backend.services.search_service import SearchService
+from backend.services.suggestion_service import SuggestionService
 from backend.services.user_settings_service import UserSettingsService
 
 
@@ -57,6 +59,8 @@ class AppContext:
     query_run: QueryRunService
     history: HistoryService
     feedback: FeedbackService
+    examples: ExampleService
+    suggestions: SuggestionService
     export: ExportService
     user_settings: UserSettingsService
     models: ModelService
@@ -161,6 +165,8 @@ def build_context(
         settings.indexing.job_sweep_interval_s,
     )
     evaluations = EvaluationService(sessions, connections, user_settings, llm, dialects, evaluation_runner)
+    examples = ExampleService(sessions, connections, query_run, history, embedding_client, audit)
+    suggestions = SuggestionService(connections, examples, llm, user_settings)
     return AppContext(
         settings=settings,
         engine=engine,
@@ -176,6 +182,8 @@ def build_context(
         query_run=query_run,
         history=history,
         feedback=FeedbackService(sessions, audit),
+        examples=examples,
+        suggestions=suggestions,
         export=export,
         user_settings=user_settings,
         models=ModelService(llm, settings.llm.default_model),

@@ -20,12 +20,14 @@ from backend.services.audit_service import Actor, AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
 from backend.services.evaluation_service import EvaluationService
+from backend.services.example_service import ExampleService
 from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
 from backend.services.history_service import HistoryService
 from backend.services.model_service import ModelService
 from backend.services.query_run_service import QueryRunService
 from backend.services.search_service import SearchService
+from backend.services.suggestion_service import SuggestionService
 from backend.services.user_settings_service import UserSettingsService
 
 _bearer = HTTPBearer(auto_error=False)
@@ -100,6 +102,18 @@ def get_query_run_service(context: ContextDep) -> QueryRunService:
     return context.query_run
 
 
+def get_example_service(context: ContextDep) -> ExampleService:
+    return context.examples
+
+
+ExampleServiceDep = Annotated[ExampleService, Depends(get_example_service)]
+
+
+def get_suggestion_service(context: ContextDep) -> SuggestionService:
+    return context.suggestions
+
+
+SuggestionServiceDep = Annotated[SuggestionService, Depends(get_suggestion_service)]
 QueryRunServiceDep = Annotated[QueryRunService, Depends(get_query_run_service)]
 UserSettingsServiceDep = Annotated[UserSettingsService, Depends(get_user_settings_service)]
 ModelServiceDep = Annotated[ModelService, Depends(get_model_service)]

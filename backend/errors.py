@@ -68,6 +68,11 @@ class UnprocessableError(AppError):
     default_detail = "The request does not fit its target"
 
 
+class PayloadTooLargeError(AppError):
+    status_code = 413
+    default_detail = "The request is too large"
+
+
 class TooManyRequestsError(AppError):
     status_code = 429
     default_detail = "Too many requests"

@@ -34,6 +34,10 @@ class OllamaScript:
     handler: Callable[[dict[str, Any]], str | None] | None = None
     status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # The questions suggested on an empty chat (``{"questions": [...]}`` requests). They are kept
+    # apart: opening Chat must not take a scripted query nor add to ``requests``.
+    suggestions: list[str] = field(default_factory=list)
+    suggestion_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def reply_sql(self, *sql: str) -> None:
         self.queries.extend(json.dumps({"sql": s}) for s in sql)
@@ -55,6 +59,11 @@ def _message(model: str, content: str, done: bool) -> dict[str, Any]:
     if done:
         body.update(done_reason="stop", total_duration=1, eval_count=len(content.split()) or 1)
     return body
+
+
+def _asks_for_suggestions(body: dict[str, Any]) -> bool:
+    fmt = body.get("format")
+    return isinstance(fmt, dict) and "questions" in (fmt.get("properties") or {})
 
 
 def create_fake_ollama(script: Callable[[], OllamaScript]) -> FastAPI:
@@ -91,8 +100,13 @@ def create_fake_ollama(script: Callable[[], OllamaScript]) -> FastAPI:
     async def chat(request: Request) -> Response:
         s = script()
         body = await request.json()
-        s.requests.append(body)
         model = body.get("model", "")
+        if _asks_for_suggestions(body):
+            s.suggestion_requests.append(body)
+            if s.status != 200:
+                return JSONResponse({"error": "scripted failure"}, status_code=s.status)
+            return JSONResponse(_message(model, json.dumps({"questions": s.suggestions}), True))
+        s.requests.append(body)
         if s.status != 200:
             return JSONResponse({"error": "scripted failure"}, status_code=s.status)
         if not known(model):

@@ -57,6 +57,10 @@ AuditAction = Literal[
     "api_token_create",
     "api_token_revoke",
     "api_token_use",
+    "example_create",
+    "example_update",
+    "example_delete",
+    "example_import",
 ]
 
 

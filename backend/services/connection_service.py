@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -297,6 +298,15 @@ class ConnectionService:
             )
 
         return await self._cache.search_index((connection.id, connection.indexed_at), load)
+
+    async def indexed_snapshot(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> tuple[datetime, SchemaSnapshot]:
+        """``(indexed_at, schema)`` of an indexed connection of ``owner_id`` (404, 409 unindexed),
+        from the cache; no policy check, as nothing connects to the database."""
+        async with self._sessions() as session:
+            connection = await self._indexed(session, owner_id, connection_id)
+            snapshot = await self._snapshot(session, connection)
+        assert connection.indexed_at is not None
+        return connection.indexed_at, snapshot
 
     async def ask_target(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> AskTarget:
         """The URL to connect with, schema and join graph of an indexed connection of ``owner_id``.

@@ -80,12 +80,7 @@ class QueryRunService:
                 raise ConflictError("The answer being edited is from another connection")
             origin, question = "edited", edited.question
             conversation_id = conversation_id or edited.conversation_id
-        await self._rate_limits.charge(
-            [f"questions:user:{actor.id}"],
-            self._security.rate_questions_per_minute,
-            60,
-            "Too many questions in the last minute",
-        )
+        await self.charge(actor)
         if conversation_id is None:
             conversation_id = uuid.uuid4()
         else:
@@ -109,13 +104,30 @@ class QueryRunService:
             error=None,
             origin=origin,
         )
-        await self._check_and_run(actor, target, dialect, out, prefs.execute_queries)
+        await self.check_and_run(actor, target, dialect, out, prefs.execute_queries)
         out.history_id = await self._history.record(actor.id, target.connection_id, question, out)
         return out
 
-    async def _check_and_run(
+    async def charge(self, actor: Actor) -> None:
+        """One question of the caller's per-minute limit (429 past it): a person's query reaches
+        their database as a question's does."""
+        await self._rate_limits.charge(
+            [f"questions:user:{actor.id}"],
+            self._security.rate_questions_per_minute,
+            60,
+            "Too many questions in the last minute",
+        )
+
+    def dialect(self, kind: str) -> QueryDialect:
+        return self._dialects[kind]
+
+    async def check_and_run(
         self, actor: Actor, target: AskTarget, dialect: QueryDialect, out: QueryOut, execute: bool
     ) -> None:
+        """Check ``out.query`` with the engine's guard and, when it passes and ``execute``, run it
+        read-only under the query limits; fills ``out`` (the normalised query, rows, or ``error``
+        and ``error_code``) and audits it: a run as ``query``, a refusal as ``query_refused``.
+        Shared with the verified examples, which are saved only after this ran without error."""
         started = time.perf_counter()
         query = out.query or ""
         try:

@@ -13,6 +13,7 @@ const ChatPage = lazy(() => import("./pages/ChatPage"));
 const ConnectionsPage = lazy(() => import("./pages/ConnectionsPage"));
 const DashboardPage = lazy(() => import("./pages/DashboardPage"));
 const EvaluatePage = lazy(() => import("./pages/EvaluatePage"));
+const ExamplesPage = lazy(() => import("./pages/ExamplesPage"));
 const SchemaMapPage = lazy(() => import("./pages/SchemaMapPage"));
 const SettingsPage = lazy(() => import("./pages/SettingsPage"));
 
@@ -165,6 +166,14 @@ export default function App() {
         element={
           <RequireAuth>
             <EvaluatePage />
+          </RequireAuth>
+        }
+      />
+      <Route
+        path="/connections/:id/examples"
+        element={
+          <RequireAuth>
+            <ExamplesPage />
           </RequireAuth>
         }
       />

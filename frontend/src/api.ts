@@ -73,6 +73,15 @@ export type Step = keyof QueryResult["timings"];
 /** Why a question got no (complete) answer, for programs (the sentence is in `error`). */
 export type ErrorCode = NonNullable<QueryResult["error_code"]>;
 export type AuditAction = AuditEvent["action"];
+/** A verified example: a question and the query that answers it, checked and run before it was kept. */
+export type Example = Sent<Schemas["ExampleOut"]>;
+export type ExampleIn = Schemas["ExampleIn"];
+export type ExampleUpdate = Schemas["ExampleUpdate"];
+/** A query checked and run read-only without saving (a refusal is `error`). */
+export type ExampleCheck = Omit<Sent<Schemas["ExampleCheckOut"]>, "rows"> & { rows: Cell[][] };
+export type ExampleFormat = Schemas["ExampleImportIn"]["format"];
+export type ExampleImport = Sent<Schemas["ExampleImportOut"]>;
+export type Suggestion = Sent<Schemas["Suggestion"]>;
 
 /** A connection's evaluation set and its import (JSONL or CSV text, read in the browser). */
 export type EvaluationSet = Sent<Schemas["EvaluationSetOut"]>;
@@ -210,6 +219,22 @@ export class Api {
   tokens = () => this.request<{ items: ApiToken[] }>("GET", "/api/tokens");
   createToken = (body: ApiTokenIn) => this.request<ApiTokenCreated>("POST", "/api/tokens", body);
   revokeToken = (id: string) => this.request<void>("DELETE", `/api/tokens/${id}`);
+  examples = (connectionId: string) => this.request<Example[]>("GET", `/api/connections/${connectionId}/examples`);
+  createExample = (connectionId: string, body: ExampleIn) =>
+    this.request<Example>("POST", `/api/connections/${connectionId}/examples`, body);
+  updateExample = (connectionId: string, id: string, body: ExampleUpdate) =>
+    this.request<Example>("PUT", `/api/connections/${connectionId}/examples/${id}`, body);
+  deleteExample = (connectionId: string, id: string) =>
+    this.request<void>("DELETE", `/api/connections/${connectionId}/examples/${id}`);
+  checkExample = (connectionId: string, query: string) =>
+    this.request<ExampleCheck>("POST", `/api/connections/${connectionId}/examples/check`, { query });
+  importExamples = (connectionId: string, format: ExampleFormat, content: string) =>
+    this.request<ExampleImport>("POST", `/api/connections/${connectionId}/examples/import`, { format, content });
+  /** Where the browser downloads the examples file from (a plain link). */
+  examplesExportUrl = (connectionId: string, format: ExampleFormat) =>
+    `/api/connections/${connectionId}/examples/export?format=${format}`;
+  suggestions = (connectionId: string) =>
+    this.request<Sent<Schemas["SuggestionsOut"]>>("GET", `/api/connections/${connectionId}/suggestions`);
   settings = () => this.request<Settings>("GET", "/api/settings");
   saveSettings = (settings: SettingsPatch) => this.request<Settings>("PUT", "/api/settings", settings);
   models = () => this.request<Models>("GET", "/api/models");

@@ -251,6 +251,10 @@ export default function AnswerTurn({
           historyId={turn.historyId}
           rating={turn.feedbackRating}
           comment={turn.feedbackComment}
+          question={turn.origin === "typed" ? "" : turn.question}
+          query={turn.executed && !turn.error ? turn.query : null}
+          language={turn.language}
+          connectionId={turn.connectionId}
         />
       )}
       {Object.keys(turn.timings).length > 0 && (

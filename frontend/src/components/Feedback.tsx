@@ -1,9 +1,12 @@
 // Thumbs up or down on one answer, with an optional comment, kept with its history entry so a
-// reopened conversation shows it. Pressing the pressed thumb again takes the rating off.
-import { useState } from "react";
+// reopened conversation shows it. Pressing the pressed thumb again takes the rating off. A thumbs
+// up on an answer with a query offers "Save as verified example" (its query editable first).
+import { lazy, Suspense, useState } from "react";
 import type { HistoryItem, Rating } from "../api";
 import { useFeedback } from "../lib/queries";
 import { Alert, Button } from "./ui";
+
+const SaveExample = lazy(() => import("./SaveExample"));
 
 const MAX_COMMENT = 2000;
 
@@ -12,6 +15,11 @@ export interface FeedbackProps {
   /** What is stored already (from the history entry), if anything. */
   rating?: HistoryItem["feedback_rating"];
   comment?: HistoryItem["feedback_comment"];
+  /** The answer's question, query and connection: with a query, a thumbs up offers to save it as an example. */
+  question?: string;
+  query?: string | null;
+  language?: string;
+  connectionId?: string | null;
 }
 
 const THUMBS: { rating: Rating; label: string }[] = [
@@ -44,7 +52,13 @@ export default function Feedback({
   historyId,
   rating: savedRating = null,
   comment: savedComment = null,
+  question = "",
+  query = null,
+  language = "sql",
+  connectionId = null,
 }: FeedbackProps) {
+  const [saving, setSaving] = useState(false);
+  const canOffer = !!query && !!connectionId;
   const [rating, setRating] = useState<Rating | null>(savedRating ?? null);
   const [comment, setComment] = useState(savedComment ?? "");
   const [kept, setKept] = useState(savedComment ?? "");
@@ -129,6 +143,25 @@ export default function Feedback({
             </Button>
           </div>
         </form>
+      )}
+      {rating === "up" && canOffer && !saving && (
+        <div>
+          <Button variant="secondary" onClick={() => setSaving(true)}>
+            Save as verified example
+          </Button>
+        </div>
+      )}
+      {rating === "up" && canOffer && saving && (
+        <Suspense fallback={<p className="text-sm text-slate-600">Loading…</p>}>
+          <SaveExample
+            connectionId={connectionId ?? ""}
+            language={language === "mongo" ? "mongo" : "sql"}
+            question={question}
+            query={query ?? ""}
+            historyId={historyId}
+            onClose={() => setSaving(false)}
+          />
+        </Suspense>
       )}
       {mutation.isError && (
         <Alert>{mutation.error instanceof Error ? mutation.error.message : "Could not save the feedback"}</Alert>

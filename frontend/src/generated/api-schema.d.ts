@@ -359,6 +359,113 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/connections/{connection_id}/examples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Examples
+         * @description The connection's verified examples, newest first (404 for anyone else's connection).
+         */
+        get: operations["list_examples_api_connections__connection_id__examples_get"];
+        put?: never;
+        /**
+         * Create Example
+         * @description Checks the query with the guard and runs it read-only, then keeps the example: 422 with the
+         *     reason when it is refused or fails, 409 for a question the connection already has.
+         */
+        post: operations["create_example_api_connections__connection_id__examples_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{connection_id}/examples/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Example
+         * @description Checks and runs a query read-only without saving it; a refusal is ``error`` (HTTP 200).
+         */
+        post: operations["check_example_api_connections__connection_id__examples_check_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{connection_id}/examples/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Examples
+         * @description The connection's examples as a JSONL or CSV file that import reads back.
+         */
+        get: operations["export_examples_api_connections__connection_id__examples_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{connection_id}/examples/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Examples
+         * @description Imports a JSONL or CSV file's examples, each checked and run like a create (413 past
+         *     2 MB, 422 past 1,000 lines); duplicates are skipped, broken lines listed with the reason.
+         */
+        post: operations["import_examples_api_connections__connection_id__examples_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{connection_id}/examples/{example_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Update Example
+         * @description Changes an example: its query is checked, run and its question embedded again.
+         */
+        put: operations["update_example_api_connections__connection_id__examples__example_id__put"];
+        post?: never;
+        /** Delete Example */
+        delete: operations["delete_example_api_connections__connection_id__examples__example_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/connections/{connection_id}/schema": {
         parameters: {
             query?: never;
@@ -387,6 +494,26 @@ export interface paths {
         put?: never;
         /** Search */
         post: operations["search_api_connections__connection_id__search_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{connection_id}/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Suggestions
+         * @description Questions to offer on an empty chat: verified examples' first, then the model's or the schema's.
+         */
+        get: operations["suggestions_api_connections__connection_id__suggestions_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -845,7 +972,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use";
+            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use" | "example_create" | "example_update" | "example_delete" | "example_import";
             /** Actor Email */
             actor_email: string | null;
             /** Actor Id */
@@ -1140,7 +1267,7 @@ export interface components {
              * Refused
              * @description Lines not imported, with why; the others were
              */
-            refused: components["schemas"]["RefusedLine"][];
+            refused: components["schemas"]["backend__schemas__evaluations__RefusedLine"][];
             /**
              * Total
              * @description Questions in the set after the import
@@ -1399,6 +1526,130 @@ export interface components {
              * @default 0
              */
             validate_ms: number;
+        };
+        /** ExampleCheckIn */
+        ExampleCheckIn: {
+            /** Query */
+            query: string;
+        };
+        /**
+         * ExampleCheckOut
+         * @description A query checked by the guard and run read-only, nothing saved: what saving it would keep.
+         *     A refusal is ``error`` and ``error_code`` (HTTP 200, like ``/api/query/run``).
+         */
+        ExampleCheckOut: {
+            /** Columns */
+            columns: string[];
+            /** Error */
+            error?: string | null;
+            /** Error Code */
+            error_code?: ("llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout" | "query_refused" | "unknown_names") | null;
+            /** Executed */
+            executed: boolean;
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "sql" | "mongo";
+            /**
+             * Query
+             * @description The query as the guard normalised it (or as sent, when refused)
+             */
+            query: string;
+            /** Row Count */
+            row_count: number;
+            /** Rows */
+            rows: unknown[][];
+            /** Truncated */
+            truncated: boolean;
+            /** Used Objects */
+            used_objects: string[];
+        };
+        /**
+         * ExampleImportIn
+         * @description A JSONL file (one ``{"question": ..., "query": ...}`` per line; a Mongo query may be the
+         *     JSON text or the object ``{collection, pipeline}``) or a CSV file with the header
+         *     ``question,query``, read into ``content``.
+         */
+        ExampleImportIn: {
+            /** Content */
+            content: string;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "jsonl" | "csv";
+        };
+        /** ExampleImportOut */
+        ExampleImportOut: {
+            /** Imported */
+            imported: number;
+            /** Refused */
+            refused: components["schemas"]["backend__schemas__examples__RefusedLine"][];
+            /**
+             * Skipped
+             * @description Lines whose question is already a verified example (or repeated)
+             */
+            skipped: number;
+        };
+        /**
+         * ExampleIn
+         * @description A question and its query. ``history_id``: the caller's answer it was saved from (the
+         *     example's source is then ``feedback``; without it, ``manual``).
+         */
+        ExampleIn: {
+            /** History Id */
+            history_id?: string | null;
+            /** Query */
+            query: string;
+            /** Question */
+            question: string;
+        };
+        /** ExampleOut */
+        ExampleOut: {
+            /** History Id */
+            history_id: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "sql" | "mongo";
+            /**
+             * Query
+             * @description The query as the guard normalised it
+             */
+            query: string;
+            /** Question */
+            question: string;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "feedback" | "manual" | "import";
+            /**
+             * Used Objects
+             * @description The objects the query reads, qualified names
+             */
+            used_objects: string[];
+            /**
+             * Verified At
+             * Format: date-time
+             */
+            verified_at: string;
+            /** Verified By Email */
+            verified_by_email: string | null;
+        };
+        /** ExampleUpdate */
+        ExampleUpdate: {
+            /** Query */
+            query: string;
+            /** Question */
+            question: string;
         };
         /**
          * FeedbackIn
@@ -1737,16 +1988,6 @@ export interface components {
             /** Query */
             query: string;
         };
-        /** RefusedLine */
-        RefusedLine: {
-            /**
-             * Line
-             * @description 1-based line of the file (CSV: where the record starts)
-             */
-            line: number;
-            /** Reason */
-            reason: string;
-        };
         /** RowsEvent */
         RowsEvent: {
             /** Columns */
@@ -1868,6 +2109,22 @@ export interface components {
              * @enum {string}
              */
             step: "retrieve" | "generate" | "validate" | "execute" | "answer";
+        };
+        /** Suggestion */
+        Suggestion: {
+            /**
+             * Origin
+             * @description example: a verified example's question; model: written by the LLM from the schema; schema: made from the schema's tables, keys and value lists
+             * @enum {string}
+             */
+            origin: "example" | "model" | "schema";
+            /** Question */
+            question: string;
+        };
+        /** SuggestionsOut */
+        SuggestionsOut: {
+            /** Suggestions */
+            suggestions: components["schemas"]["Suggestion"][];
         };
         /** SyncIn */
         SyncIn: {
@@ -2028,6 +2285,28 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /** RefusedLine */
+        backend__schemas__evaluations__RefusedLine: {
+            /**
+             * Line
+             * @description 1-based line of the file (CSV: where the record starts)
+             */
+            line: number;
+            /** Reason */
+            reason: string;
+        };
+        /** RefusedLine */
+        backend__schemas__examples__RefusedLine: {
+            /**
+             * Line
+             * @description The line of the file (1 is the first; a CSV's header is line 1)
+             */
+            line: number;
+            /** Question */
+            question: string;
+            /** Reason */
+            reason: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -2168,7 +2447,7 @@ export interface operations {
     audit_api_audit_get: {
         parameters: {
             query?: {
-                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use") | null;
+                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use" | "example_create" | "example_update" | "example_delete" | "example_import") | null;
                 actor_id?: string | null;
                 success?: boolean | null;
                 since?: string | null;
@@ -2809,6 +3088,242 @@ export interface operations {
             };
         };
     };
+    list_examples_api_connections__connection_id__examples_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExampleOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_example_api_connections__connection_id__examples_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExampleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExampleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    check_example_api_connections__connection_id__examples_check_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExampleCheckIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExampleCheckOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_examples_api_connections__connection_id__examples_export_get: {
+        parameters: {
+            query?: {
+                format?: "jsonl" | "csv";
+            };
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The examples */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    import_examples_api_connections__connection_id__examples_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExampleImportIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExampleImportOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_example_api_connections__connection_id__examples__example_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+                example_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExampleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExampleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_example_api_connections__connection_id__examples__example_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+                example_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     connection_schema_api_connections__connection_id__schema_get: {
         parameters: {
             query?: never;
@@ -2862,6 +3377,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SearchOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    suggestions_api_connections__connection_id__suggestions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionsOut"];
                 };
             };
             /** @description Validation Error */

@@ -17,6 +17,8 @@ import {
   type ConnectionUpdate,
   type EvaluationImport,
   type EvaluationRunRequest,
+  type ExampleFormat,
+  type ExampleIn,
   type FeedbackIn,
   type Kind,
   type SettingsPatch,
@@ -47,6 +49,9 @@ export const keys = {
   /** A connection's runs, and under it each run's detail: starting or deleting a run refreshes both. */
   evaluations: (id: string) => ["evaluations", id] as const,
   evaluation: (id: string, run: string) => ["evaluations", id, run] as const,
+  /** A connection's verified examples, and the suggestions made from them. */
+  examples: (connectionId: string) => ["examples", connectionId] as const,
+  suggestions: (connectionId: string) => ["examples", connectionId, "suggestions"] as const,
 };
 
 export interface AuditParams {
@@ -355,5 +360,63 @@ export function useDeleteEvaluation(id: string) {
   return useMutation({
     mutationFn: (run: string) => api.deleteEvaluation(id, run),
     onSuccess: () => invalidate(keys.evaluations(id)),
+  });
+}
+
+/** A connection's verified examples, newest first. */
+export function useExamples(connectionId: string) {
+  const { api } = useAuth();
+  return useQuery({ queryKey: keys.examples(connectionId), queryFn: () => api.examples(connectionId) });
+}
+
+/** Questions to offer on an empty chat (examples first); none while no connection is chosen. */
+export function useSuggestions(connectionId: string | null) {
+  const { api } = useAuth();
+  return useQuery({
+    queryKey: keys.suggestions(connectionId ?? ""),
+    queryFn: () => api.suggestions(connectionId ?? ""),
+    enabled: !!connectionId,
+    staleTime: 60_000,
+    select: (out) => out.suggestions,
+  });
+}
+
+/** Checks and runs a query read-only without saving it (the save dialog shows its rows). */
+export function useCheckExample() {
+  const { api } = useAuth();
+  return useMutation({
+    mutationFn: (v: { connectionId: string; query: string }) => api.checkExample(v.connectionId, v.query),
+  });
+}
+
+/** Adds (no `id`) or changes an example; its connection's examples and suggestions change with it. */
+export function useSaveExample() {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { connectionId: string; id?: string; body: ExampleIn }) =>
+      v.id
+        ? api.updateExample(v.connectionId, v.id, { question: v.body.question, query: v.body.query })
+        : api.createExample(v.connectionId, v.body),
+    onSuccess: (_, v) => invalidate(keys.examples(v.connectionId), keys.admin),
+  });
+}
+
+export function useDeleteExample() {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { connectionId: string; id: string }) => api.deleteExample(v.connectionId, v.id),
+    onSuccess: (_, v) => invalidate(keys.examples(v.connectionId), keys.admin),
+  });
+}
+
+export function useImportExamples() {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { connectionId: string; format: ExampleFormat; content: string }) =>
+      api.importExamples(v.connectionId, v.format, v.content),
+    onSuccess: (_, v) => invalidate(keys.examples(v.connectionId), keys.admin),
   });
 }

@@ -30,6 +30,10 @@ const ACTION_SEEN: Record<AuditAction, true> = {
   api_token_create: true,
   api_token_revoke: true,
   api_token_use: true,
+  example_create: true,
+  example_update: true,
+  example_delete: true,
+  example_import: true,
 };
 const ACTIONS = ["", ...Object.keys(ACTION_SEEN)];
 const PAGE = 50;
@@ -44,6 +48,8 @@ function eventDetail(e: AuditEvent): string {
     const use = `token “${String(d.token_name ?? "")}”: ${String(d.route ?? "")}`;
     return e.success ? use : `${use} — refused: ${String(d.error ?? "")}`;
   }
+  if (e.action === "example_import")
+    return `imported ${String(d.imported)}, skipped ${String(d.skipped)}, refused ${String(d.refused)}`;
   const what = String(d.query ?? d.name ?? "");
   const why = e.success ? "" : String(d.error ?? d.reason ?? "");
   return [what, why && `refused: ${why}`].filter(Boolean).join(" — ");

@@ -7,6 +7,7 @@ import AnswerTurn, { emptyTurn, fromHistory, fromRun, LLM_DOWN, type Turn } from
 import HistoryPanel from "../components/HistoryPanel";
 import ModeToggle, { type ChatMode } from "../components/ModeToggle";
 import { EditorWithRun } from "../components/QueryBox";
+import Suggestions from "../components/Suggestions";
 import { Alert, Button, SelectField } from "../components/ui";
 import {
   conversationQuery,
@@ -182,6 +183,15 @@ export default function ChatPage() {
         {notice && <Alert kind="info">{notice}</Alert>}
         {connections.length === 0 && (
           <Alert kind="info">Add a connection and wait for its indexing to finish before asking.</Alert>
+        )}
+        {turns.length === 0 && mode === "ask" && connectionId && !conversationId && (
+          <Suggestions
+            connectionId={connectionId}
+            onPick={(q) => {
+              setQuestion(q);
+              document.getElementById("question")?.focus();
+            }}
+          />
         )}
         {turns.map((t, i) => (
           <AnswerTurn

@@ -257,9 +257,14 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
         </Link>
       )}
       {connection.indexed_at && (
-        <Link className="self-start text-sm text-blue-700 underline" to={`/connections/${connection.id}/map`}>
-          Schema map
-        </Link>
+        <div className="flex flex-wrap gap-4 text-sm">
+          <Link className="text-blue-700 underline" to={`/connections/${connection.id}/map`}>
+            Schema map
+          </Link>
+          <Link className="text-blue-700 underline" to={`/connections/${connection.id}/examples`}>
+            Verified examples
+          </Link>
+        </div>
       )}
       {connection.indexed_at && (
         <Link className="self-start text-sm text-blue-700 underline" to={`/connections/${connection.id}/evaluate`}>
