@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from backend.api.mcp import McpEndpoint, McpRoute
 from backend.api.route_template import route_template
-from backend.api.routes import admin, auth, connections, examples, health, history, query, tokens
+from backend.api.routes import admin, auth, connections, evaluations, examples, health, history, query, tokens
 from backend.api.routes import settings as settings_routes
 from backend.components.embedding_client import EmbeddingClient
 from backend.config import Settings, resolve_store_password
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
             context = build_context(cfg, create_engine(url, cfg.database.pool_size), embedder)
             await context.embedder.health()
             await context.runner.start()
+            await context.evaluation_runner.start()
             app.state.context = context
             mcp = McpEndpoint(context)
             try:
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api = APIRouter(prefix="/api")
     api.include_router(auth.router)
     api.include_router(connections.router)
+    api.include_router(evaluations.router)
     api.include_router(examples.router)
     api.include_router(query.router)
     api.include_router(history.router)
