@@ -24,12 +24,14 @@ from backend.services.ask_service import AskService
 from backend.services.audit_service import AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
+from backend.services.example_retrieval import ExampleRetriever
 from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
 from backend.services.history_service import HistoryService
 from backend.services.indexing_service import IndexingService, introspect_options
 from backend.services.job_runner import JobRunner
 from backend.services.model_service import ModelService
+from backend.services.note_service import NoteService
 from backend.services.query_run_service import QueryRunService
 from backend.services.rate_limit_service import RateLimitService
 from backend.services.search_service import SearchService
@@ -45,6 +47,7 @@ class AppContext:
     runner: JobRunner
     auth: AuthService
     connections: ConnectionService
+    notes: NoteService
     indexing: IndexingService
     search: SearchService
     ask: AskService
@@ -126,7 +129,9 @@ def build_context(
         rate_limits,
         settings.security,
         metrics,
+        ExampleRetriever(engine),
     )
+    notes = NoteService(sessions, connections, indexing, store, audit)
     export = ExportService(connections, history, dialects, settings.query, audit)
     query_run = QueryRunService(
         connections, dialects, history, user_settings, settings.query, audit, rate_limits, settings.security, metrics
@@ -139,6 +144,7 @@ def build_context(
         runner=runner,
         auth=AuthService(sessions, tokens, settings.auth, settings.security, rate_limits, audit, hasher),
         connections=connections,
+        notes=notes,
         indexing=indexing,
         search=search,
         ask=ask,

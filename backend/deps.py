@@ -20,6 +20,7 @@ from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
 from backend.services.history_service import HistoryService
 from backend.services.model_service import ModelService
+from backend.services.note_service import NoteService
 from backend.services.query_run_service import QueryRunService
 from backend.services.search_service import SearchService
 from backend.services.user_settings_service import UserSettingsService
@@ -101,6 +102,13 @@ UserSettingsServiceDep = Annotated[UserSettingsService, Depends(get_user_setting
 ModelServiceDep = Annotated[ModelService, Depends(get_model_service)]
 ConnectionServiceDep = Annotated[ConnectionService, Depends(get_connection_service)]
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
+
+
+def get_note_service(context: ContextDep) -> NoteService:
+    return context.notes
+
+
+NoteServiceDep = Annotated[NoteService, Depends(get_note_service)]
 
 
 async def get_current_user(

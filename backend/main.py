@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.middleware.base import RequestResponseEndpoint
 
-from backend.api.routes import admin, auth, connections, health, history, query
+from backend.api.routes import admin, auth, connections, health, history, notes, query
 from backend.api.routes import settings as settings_routes
 from backend.components.embedding_client import EmbeddingClient
 from backend.config import Settings, resolve_store_password
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api = APIRouter(prefix="/api")
     api.include_router(auth.router)
     api.include_router(connections.router)
+    api.include_router(notes.router)
     api.include_router(query.router)
     api.include_router(history.router)
     api.include_router(settings_routes.router)

@@ -54,6 +54,8 @@ AuditAction = Literal[
     "query",
     "query_refused",
     "feedback",
+    "note_update",
+    "note_delete",
 ]
 
 
