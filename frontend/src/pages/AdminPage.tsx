@@ -27,6 +27,8 @@ const ACTION_SEEN: Record<AuditAction, true> = {
   query: true,
   query_refused: true,
   feedback: true,
+  note_update: true,
+  note_delete: true,
 };
 const ACTIONS = ["", ...Object.keys(ACTION_SEEN)];
 const PAGE = 50;
@@ -37,6 +39,10 @@ type Pending = { user: AdminUser; patch: { role?: "admin" | "user"; disabled?: b
 function eventDetail(e: AuditEvent): string {
   const d = e.details as Record<string, unknown>;
   if (e.action === "feedback") return d.rating ? `rated ${String(d.rating)}` : "rating cleared";
+  if (e.action === "note_update" || e.action === "note_delete") {
+    const target = [d.object, d.column].filter(Boolean).map(String).join(".") || "the connection";
+    return `note on ${target}` + (e.action === "note_delete" ? " deleted" : "");
+  }
   const what = String(d.query ?? d.name ?? "");
   const why = e.success ? "" : String(d.error ?? d.reason ?? "");
   return [what, why && `refused: ${why}`].filter(Boolean).join(" — ");
