@@ -138,18 +138,28 @@ class AskService:
         state = AskState()
         yield StepEvent(step="retrieve")
         started = time.perf_counter()
-        checked = await self._verified.find(plan) if self._verified else None
-        if checked is not None:
-            reused = AskState()
-            reused.add("retrieve", started)
-            async for event in self._reuse(plan, checked, reused):
-                yield event
-            if reused.final_sql is not None:
-                sources = self._verified.sources(plan, checked) if self._verified else []
-                yield DoneEvent(result=await self._record(plan, reused, sources, reused.final_sql))
-                return
-            # The database failed the verified query: the model writes one, as for any question.
-        sources, objects = await self._retrieve(plan, state)
+        # The question is embedded while its verified twin is looked up: the lookup costs no time.
+        embedding = asyncio.create_task(self._search.embed(plan.question))
+        try:
+            checked = await self._verified.find(plan) if self._verified else None
+            if checked is not None:
+                reused = AskState()
+                reused.add("retrieve", started)
+                async for event in self._reuse(plan, checked, reused):
+                    yield event
+                if reused.final_sql is not None:
+                    sources = self._verified.sources(plan, checked) if self._verified else []
+                    yield DoneEvent(result=await self._record(plan, reused, sources, reused.final_sql))
+                    return
+                # The database failed the verified query: the model writes one, as for any question.
+            vector = await embedding
+            state.add("retrieve", started)  # the embedding (and the lookup beside it); then retrieval
+            sources, objects = await self._retrieve(plan, state, vector)
+        finally:
+            if not embedding.done():
+                embedding.cancel()
+            elif not embedding.cancelled():
+                embedding.exception()  # retrieved: an unused failed embedding is not logged as lost
         yield SourcesEvent(sources=sources)
         # aclosing: a cancelled question closes the writer at once, so its audit runs in its own
         # finally instead of whenever the abandoned generator is finalised.
@@ -207,12 +217,14 @@ class AskService:
         if plan.options.answer:
             yield TokenEvent(text=state.answer)
 
-    async def _retrieve(self, plan: AskPlan, state: AskState) -> tuple[list[Source], list[ObjectInfo]]:
+    async def _retrieve(
+        self, plan: AskPlan, state: AskState, vector: list[float]
+    ) -> tuple[list[Source], list[ObjectInfo]]:
         """The objects the prompt describes, and the sources that name them; the verified examples
-        most like the question (``state.examples_used``) bring the tables they read along."""
+        most like the question (``state.examples_used``) bring the tables they read along.
+        ``vector``: the question's embedding."""
         started = time.perf_counter()
         target = plan.target
-        vector = await self._search.embed(plan.question)
         hits, examples = await asyncio.gather(
             self._search.retrieve(target.connection_id, target.index, plan.question, plan.prefs.top_k, vector),
             self._similar_examples(plan, vector),
