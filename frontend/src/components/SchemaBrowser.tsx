@@ -18,6 +18,7 @@ export default function SchemaBrowser({ schema, connectionId }: { schema: Schema
   return (
     <section aria-label="Schema" className="flex flex-col gap-2">
       <div className="rounded border border-slate-200 bg-white p-2">
+        <p className="text-sm font-medium text-slate-700">About this database</p>
         <NoteEditor connectionId={connectionId} note={schema.note} target="this database" />
       </div>
       <Field label="Filter tables" value={filter} onChange={(e) => setFilter(e.target.value)} />
