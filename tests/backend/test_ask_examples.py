@@ -20,6 +20,7 @@ from backend.components.vector_store import vector_literal
 from backend.engines.base import json_value
 from backend.schemas.ask_events import DoneEvent
 from backend.schemas.query import QueryIn
+from backend.services import example_retrieval
 from backend.services.ask_plan import AskOptions
 from backend.services.audit_service import Actor
 from embedding_service.embedder import Embedder
@@ -164,6 +165,24 @@ def test_a_similar_question_gets_the_example_in_its_prompt_and_its_tables_in_the
     assert sources["public.inventory"]["via"] == "example"
     item = client.get("/api/history", headers=sakila["headers"]).json()["items"][0]
     assert [e["id"] for e in item["examples_used"]] == [example_id]
+
+
+def test_the_store_scan_finds_what_the_in_memory_matrix_finds(
+    client: TestClient,
+    sakila: dict[str, Any],
+    ollama: OllamaScript,
+    add_example: AddExample,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    near = add_example(sakila["id"], HORROR, HORROR_SQL, HORROR_USES)
+    add_example(sakila["id"], "Which staff member took the most payments?", "SELECT 1", ["public.staff"])
+    found = []
+    for limit in (50_000, 0):  # in memory, then past the matrix's limit: pgvector's exact scan
+        monkeypatch.setattr(example_retrieval, "MATRIX_MAX_EXAMPLES", limit)
+        ollama.reply_sql("SELECT 1")
+        body = _ask(client, sakila, "number of films in category Comedy")
+        found.append([(e["id"], round(e["similarity"], 3)) for e in body["examples_used"]])
+    assert found[0] == found[1] and [i for i, _ in found[0]] == [near]
 
 
 @pytest.mark.parametrize("question", ["list all the countries", "what's the weather like today"])
