@@ -95,14 +95,13 @@ def _found(row: tuple[object, ...], similarity: float = 1.0, score: float = 1.0)
 
 # A connection's examples are also kept in memory as one matrix of unit vectors, so "the
 # nearest questions" is one matrix-vector product (about 1 ms at 10,000 examples) instead of a
-# scan computing 10,000 distances in the store (about 8 ms on 2 cores). The matrix is reloaded
-# when the examples' stamp changes: a digest of every example's id, question, query and
-# verification time, read with the exact-twin lookup (which runs while the question is
-# embedded, so it costs no wall time) or, without one, before the search.
+# scan computing 10,000 distances in the store (8 ms p50, 20 ms p95 on 2 cores). The matrix is
+# reloaded when the examples' stamp changes: their count and the newest row version (``xmin``:
+# an insert or an update makes a newer one, a delete changes the count), read with the
+# exact-twin lookup (which runs while the question is embedded, so it costs no wall time) or,
+# without one, before the search.
 STAMP_SQL = """
-SELECT count(*), coalesce(sum(hashtextextended(
-         id::text || question_norm || chr(1) || query || chr(1) || verified_at::text, 0)::numeric), 0)::text
-  FROM verified_examples WHERE connection_id = :cid
+SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM verified_examples WHERE connection_id = :cid
 """
 LOAD_SQL = """
 SELECT id, question, query, language, used_objects, verified_by_email, verified_at, embedding::text
@@ -138,7 +137,8 @@ class ExampleRetriever:
         self._stamps: dict[uuid.UUID, tuple[str, int, float]] = {}  # stamp, count, when (monotonic)
 
     async def _read_stamp(self, conn: AsyncConnection, connection_id: uuid.UUID) -> tuple[str, int]:
-        count, digest = (await conn.execute(text(STAMP_SQL), {"cid": connection_id})).one()
+        count, newest = (await conn.execute(text(STAMP_SQL), {"cid": connection_id})).one()
+        digest = str(newest)
         self._stamps[connection_id] = (f"{count}:{digest}", int(count), time.monotonic())
         return f"{count}:{digest}", int(count)
 
@@ -156,26 +156,28 @@ class ExampleRetriever:
     async def _matrix(self, connection_id: uuid.UUID) -> _Matrix | None:
         """The connection's examples in memory, as of now; None when there are too many."""
         recent = self._stamps.get(connection_id)
+        cached = self._matrices.get(connection_id)
+        if recent is not None and time.monotonic() - recent[2] <= STAMP_FRESH_S:
+            if recent[1] > MATRIX_MAX_EXAMPLES:
+                return None
+            if cached is not None and cached.stamp == recent[0]:
+                self._matrices.move_to_end(connection_id)
+                return cached  # no round trip: the twin lookup has just read the stamp
         async with self._engine.connect() as conn:
-            if recent is not None and time.monotonic() - recent[2] <= STAMP_FRESH_S:
-                stamp, count = recent[0], recent[1]
-            else:
-                stamp, count = await self._read_stamp(conn, connection_id)
+            stamp, count = await self._read_stamp(conn, connection_id)
             if count > MATRIX_MAX_EXAMPLES:
                 return None
-            cached = self._matrices.get(connection_id)
             if cached is not None and cached.stamp == stamp:
                 self._matrices.move_to_end(connection_id)
                 return cached
             rows = (await conn.execute(text(LOAD_SQL), {"cid": connection_id})).all()
         examples = [_found(tuple(r[:7])) for r in rows]
-        vectors = await asyncio.to_thread(_unit_rows, [str(r[7]) for r in rows], EMBEDDING_DIMENSION) if rows else None
-        matrix = _Matrix(
-            stamp,
-            examples,
-            {e.id: i for i, e in enumerate(examples)},
-            vectors if vectors is not None else np.zeros((0, EMBEDDING_DIMENSION), dtype=np.float32),
+        vectors = (
+            await asyncio.to_thread(_unit_rows, [str(r[7]) for r in rows], EMBEDDING_DIMENSION)
+            if rows
+            else np.zeros((0, EMBEDDING_DIMENSION), dtype=np.float32)
         )
+        matrix = _Matrix(stamp, examples, {e.id: i for i, e in enumerate(examples)}, vectors)
         self._matrices[connection_id] = matrix
         while len(self._matrices) > MATRIX_CONNECTIONS:
             self._matrices.popitem(last=False)
@@ -218,7 +220,9 @@ class ExampleRetriever:
             return []
         q = np.asarray(vector, dtype=np.float32)
         q /= float(np.linalg.norm(q)) or 1.0
-        sims = matrix.vectors @ q
+        # einsum, not ``@``: BLAS's threads made this 6 ms p50 (15 ms p95) on 2 busy cores, the
+        # single-threaded loop 0.6 ms (4.6 ms p95).
+        sims = np.einsum("ij,j->i", matrix.vectors, q)
         for example_id in excluded:
             if example_id in matrix.ids:
                 sims[matrix.ids[example_id]] = -np.inf
