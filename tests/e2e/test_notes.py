@@ -27,7 +27,7 @@ def test_a_note_on_a_table_is_kept_and_used(page: Page, app_url: str, sakila_url
     add_connection(page, "sakila", sakila_url)
     payment = page.get_by_role("article", name="Connection sakila")
     _open_payment(page)
-    payment.get_by_role("button", name="Add a note on public.payment", exact=True).click()
+    payment.get_by_role("button", name="Add note on public.payment", exact=True).click()
     payment.get_by_label("Note on public.payment", exact=True).fill(NOTE)
     with page.expect_response(lambda r: r.request.method == "PUT" and r.url.endswith("/notes")) as put:
         payment.get_by_role("button", name="Save note").click()
@@ -39,7 +39,7 @@ def test_a_note_on_a_table_is_kept_and_used(page: Page, app_url: str, sakila_url
     _open_payment(page)
     card = page.get_by_role("article", name="Connection sakila")
     expect(card.get_by_text(f"Note: {NOTE}")).to_be_visible()
-    expect(card.get_by_role("button", name="Edit the note on public.payment", exact=True)).to_be_visible()
+    expect(card.get_by_role("button", name="Edit note on public.payment", exact=True)).to_be_visible()
 
     card.get_by_role("link", name="Ask about sakila").click()
     ollama.reply_sql("SELECT sum(amount) AS revenue FROM payment")

@@ -54,7 +54,7 @@ export default function NoteEditor({
         <button
           type="button"
           className="text-xs text-blue-700 underline"
-          aria-label={`${note ? "Edit the note" : "Add a note"} on ${target}`}
+          aria-label={`${note ? "Edit note" : "Add note"} on ${target}`}
           onClick={() => {
             setText(note ?? "");
             setEditing(true);

@@ -102,16 +102,16 @@ describe("Notes in the schema browser", () => {
     });
     renderWithClient(<SchemaBrowser schema={schema} connectionId="c1" />);
     expect(screen.getByTestId("note")).toHaveTextContent("Note: Revenue means sum(amount).");
-    await userEvent.click(screen.getByRole("button", { name: "Edit the note on public.payment" }));
+    await userEvent.click(screen.getByRole("button", { name: "Edit note on public.payment" }));
     const box = screen.getByLabelText("Note on public.payment");
     expect(box).toHaveValue("Revenue means sum(amount).");
     await userEvent.clear(box);
     await userEvent.type(box, "Refunds excluded.");
     await userEvent.click(screen.getByRole("button", { name: "Save note" }));
-    await userEvent.click(screen.getByRole("button", { name: "Add a note on public.payment.amount" }));
+    await userEvent.click(screen.getByRole("button", { name: "Add note on public.payment.amount" }));
     await userEvent.type(screen.getByLabelText("Note on public.payment.amount"), "In US dollars.");
     await userEvent.click(screen.getByRole("button", { name: "Save note" }));
-    await userEvent.click(screen.getByRole("button", { name: "Add a note on this database" }));
+    await userEvent.click(screen.getByRole("button", { name: "Add note on this database" }));
     expect(screen.getByRole("button", { name: "Save note" })).toBeDisabled(); // nothing to save yet
     expect(sent).toEqual([
       { object_name: "public.payment", column_name: "", text: "Refunds excluded." },
@@ -123,7 +123,7 @@ describe("Notes in the schema browser", () => {
     const sent: unknown[] = [];
     serveApi({ "PUT /api/connections/c1/notes": (_, body) => (sent.push(body), null) });
     renderWithClient(<SchemaBrowser schema={schema} connectionId="c1" />);
-    await userEvent.click(screen.getByRole("button", { name: "Edit the note on public.payment" }));
+    await userEvent.click(screen.getByRole("button", { name: "Edit note on public.payment" }));
     await userEvent.click(screen.getByRole("button", { name: "Delete note" }));
     expect(sent).toEqual([{ object_name: "public.payment", column_name: "", text: "" }]);
   });
