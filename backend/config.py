@@ -159,6 +159,13 @@ class QuerySettings(_Group):
     ask_context_chars: int = Field(default=24_000, ge=1_000, description="Characters of schema text in a prompt")
     ask_max_columns_per_object: int = Field(default=40, ge=5, description="Columns shown of a wider table")
     ask_default_sample_rows: int = Field(default=2, ge=0, le=10)
+    ask_examples: int = Field(default=3, ge=0, le=10, description="Verified examples in a prompt, at most")
+    ask_example_floor: float = Field(
+        default=0.47, ge=0.0, le=1.0, description="Fused similarity a verified example needs to go into a prompt"
+    )
+    ask_example_candidates: int = Field(
+        default=20, ge=1, le=200, description="Nearest examples by embedding that the keyword score re-ranks"
+    )
 
 
 class SecuritySettings(_Group):

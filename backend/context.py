@@ -29,6 +29,7 @@ from backend.services.connection_service import ConnectionService
 from backend.services.evaluation_runner import EvaluationRunner
 from backend.services.evaluation_scoring import Scorer
 from backend.services.evaluation_service import EvaluationService
+from backend.services.example_retrieval import ExampleRetriever
 from backend.services.example_service import ExampleService
 from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
@@ -36,6 +37,7 @@ from backend.services.history_service import HistoryService
 from backend.services.indexing_service import IndexingService, introspect_options
 from backend.services.job_runner import JobRunner
 from backend.services.model_service import ModelService
+from backend.services.note_service import NoteService
 from backend.services.query_run_service import QueryRunService
 from backend.services.rate_limit_service import RateLimitService
 from backend.services.search_service import SearchService
@@ -53,6 +55,7 @@ class AppContext:
     auth: AuthService
     api_tokens: ApiTokenService
     connections: ConnectionService
+    notes: NoteService
     indexing: IndexingService
     search: SearchService
     ask: AskService
@@ -153,7 +156,9 @@ def build_context(
         rate_limits,
         settings.security,
         metrics,
+        ExampleRetriever(engine),
     )
+    notes = NoteService(sessions, connections, indexing, store, audit)
     export = ExportService(connections, history, dialects, settings.query, audit)
     query_run = QueryRunService(
         connections, dialects, history, user_settings, settings.query, audit, rate_limits, settings.security, metrics
@@ -177,6 +182,7 @@ def build_context(
         api_tokens=ApiTokenService(sessions, audit),
         auth=AuthService(sessions, tokens, settings.auth, settings.security, rate_limits, audit, hasher),
         connections=connections,
+        notes=notes,
         indexing=indexing,
         search=search,
         ask=ask,

@@ -25,6 +25,7 @@ from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
 from backend.services.history_service import HistoryService
 from backend.services.model_service import ModelService
+from backend.services.note_service import NoteService
 from backend.services.query_run_service import QueryRunService
 from backend.services.search_service import SearchService
 from backend.services.suggestion_service import SuggestionService
@@ -126,6 +127,13 @@ def get_evaluation_service(context: ContextDep) -> EvaluationService:
 
 
 EvaluationServiceDep = Annotated[EvaluationService, Depends(get_evaluation_service)]
+
+
+def get_note_service(context: ContextDep) -> NoteService:
+    return context.notes
+
+
+NoteServiceDep = Annotated[NoteService, Depends(get_note_service)]
 
 
 async def get_current_user(

@@ -14,7 +14,18 @@ from starlette.routing import Route
 
 from backend.api.mcp import McpEndpoint, McpRoute
 from backend.api.route_template import route_template
-from backend.api.routes import admin, auth, connections, evaluations, examples, health, history, query, tokens
+from backend.api.routes import (
+    admin,
+    auth,
+    connections,
+    evaluations,
+    examples,
+    health,
+    history,
+    notes,
+    query,
+    tokens,
+)
 from backend.api.routes import settings as settings_routes
 from backend.components.embedding_client import EmbeddingClient
 from backend.config import Settings, resolve_store_password
@@ -100,6 +111,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api.include_router(connections.router)
     api.include_router(evaluations.router)
     api.include_router(examples.router)
+    api.include_router(notes.router)
     api.include_router(query.router)
     api.include_router(history.router)
     api.include_router(settings_routes.router)

@@ -55,6 +55,11 @@ def _cut(value: str) -> str:
     return value if len(value) <= VALUE_LIST_CHARS else value[: VALUE_LIST_CHARS - 3] + "..."
 
 
+def _flat(text: str) -> str:
+    """A note on one line, as comments are in prompts."""
+    return " ".join(text.split())
+
+
 def _column_line(col: ColumnInfo, obj: ObjectInfo, fk_by_column: dict[str, str], spell: Spelling) -> str:
     attrs = [col.type]
     if col.name in obj.primary_key:
@@ -72,6 +77,8 @@ def _column_line(col: ColumnInfo, obj: ObjectInfo, fk_by_column: dict[str, str],
         line += f": {col.comment}"
     if col.values:
         line += "; values: " + ", ".join(_cut(v) for v in col.values)
+    if col.note:
+        line += f"; note: {_flat(col.note)}"
     return line
 
 
@@ -85,6 +92,8 @@ def _header(obj: ObjectInfo, part: int, parts: int, spell: Spelling) -> list[str
         lines.append(f"Rows: about {obj.row_estimate}")
     if obj.comment:
         lines.append(f"Comment: {obj.comment}")
+    if obj.note:
+        lines.append(f"Note: {_flat(obj.note)}")
     if obj.primary_key:
         lines.append(f"Primary key: {', '.join(map(spell.ident, obj.primary_key))}")
     return lines
@@ -128,6 +137,9 @@ def _embed_text(obj: ObjectInfo, columns: list[ColumnInfo], part: int) -> str:
     pieces = [f"{kind} {_words(obj.name)}"]
     if obj.comment:
         pieces.append(obj.comment)
+    if obj.note:
+        # The owner's words for what the object means: early, inside the model's window.
+        pieces.append(_flat(obj.note))
     pieces.append("columns: " + ", ".join(_words(c.name) for c in columns))
     if part == 0:
         targets = sorted({_words(fk.target.partition(".")[2]) for fk in obj.foreign_keys})
@@ -137,6 +149,7 @@ def _embed_text(obj: ObjectInfo, columns: list[ColumnInfo], part: int) -> str:
         if sources:
             pieces.append("used by " + ", ".join(sources))
     described = [f"{_words(c.name)}: {c.comment}" for c in columns if c.comment]
+    described += [f"{_words(c.name)}: {_flat(c.note)}" for c in columns if c.note]
     valued = [f"{_words(c.name)} such as {', '.join(_cut(v) for v in c.values[:8])}" for c in columns if c.values]
     pieces.extend(described + valued)
     return ". ".join(pieces)

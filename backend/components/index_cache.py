@@ -1,8 +1,9 @@
 """What search reads of an indexed connection (its join graph and keyword index) and the
 schema snapshots asking reads, parsed once and kept in memory.
 
-Keyed by ``(connection id, indexed_at)``: a re-index changes the key, so a stale entry is
-never served, and old entries simply age out (least recently added first).
+Keyed by ``(connection id, indexed_at, notes stamp)``: a re-index or a changed note
+(``schema_notes.notes_stamp``) changes the key, so a stale entry is never served, and old
+entries simply age out (least recently added first) or are dropped by ``forget``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from backend.components.lexical_index import LexicalIndex
 from backend.schemas.schema_snapshot import SchemaSnapshot
 
 V = TypeVar("V")
-Key = tuple[uuid.UUID, datetime]
+Key = tuple[uuid.UUID, datetime, str]
 
 
 class _Bounded(Generic[V]):
@@ -34,6 +35,10 @@ class _Bounded(Generic[V]):
                 self._items.pop(next(iter(self._items)))
             self._items[key] = found
         return found
+
+    def forget(self, connection_id: uuid.UUID) -> None:
+        for key in [k for k in self._items if k[0] == connection_id]:
+            del self._items[key]
 
 
 @dataclass(frozen=True)
@@ -56,3 +61,8 @@ class IndexCache:
 
     async def snapshot(self, key: Key, load: Callable[[], Awaitable[SchemaSnapshot]]) -> SchemaSnapshot:
         return await self._snapshots.get(key, load)
+
+    def forget(self, connection_id: uuid.UUID) -> None:
+        """Drop a connection's entries (its notes changed): they would only age out otherwise."""
+        self._indexes.forget(connection_id)
+        self._snapshots.forget(connection_id)

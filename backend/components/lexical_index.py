@@ -1,7 +1,7 @@
 """Keyword retrieval over a schema, in memory: BM25 on split, stemmed identifiers and an
 inverted index of the values a database holds.
 
-Built once per index version from the ``SchemaSnapshot`` (names, columns, comments, value
+Built once per index version from the ``SchemaSnapshot`` (names, columns, comments, notes, value
 lists, samples, keys) and kept by ``IndexCache``; searching it costs no database round trip.
 Two kinds of documents are scored: each object, and each namespace (a schema or a database)
 as the union of its objects, so that a question whose words are spread over several tables
@@ -147,8 +147,12 @@ def _object_document(obj: ObjectInfo, vocabulary: frozenset[str]) -> Counter[str
         add(name_terms(col.name), COLUMN_WEIGHT)
         if col.comment:
             add(text_terms(col.comment), TEXT_WEIGHT)
+        if col.note:
+            add(text_terms(col.note), TEXT_WEIGHT)
     if obj.comment:
         add(text_terms(obj.comment), TEXT_WEIGHT)
+    if obj.note:
+        add(text_terms(obj.note), TEXT_WEIGHT)
     neighbours = {fk.target for fk in obj.foreign_keys} | {fk.source for fk in obj.referenced_by}
     for name in neighbours:
         add(name_terms(name.rpartition(".")[2]), NEIGHBOR_WEIGHT)

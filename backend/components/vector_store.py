@@ -39,6 +39,10 @@ class VectorStore(Protocol):
 
     async def replace(self, conn: AsyncConnection, connection_id: uuid.UUID, chunks: list[StoredChunk]) -> None: ...
 
+    async def replace_object(
+        self, conn: AsyncConnection, connection_id: uuid.UUID, object_name: str, chunks: list[StoredChunk]
+    ) -> None: ...
+
     async def search(self, connection_id: uuid.UUID, vector: list[float], limit: int) -> list[ChunkHit]:
         """The ``limit`` chunks nearest to ``vector``, nearest first; ``score`` is cosine similarity."""
         ...
@@ -71,6 +75,19 @@ class PgVectorStore:
     async def replace(self, conn: AsyncConnection, connection_id: uuid.UUID, chunks: list[StoredChunk]) -> None:
         """Swap the whole index of a connection inside the caller's transaction."""
         await conn.execute(text("DELETE FROM chunks WHERE connection_id = :cid"), {"cid": connection_id})
+        await self._insert(conn, connection_id, chunks)
+
+    async def replace_object(
+        self, conn: AsyncConnection, connection_id: uuid.UUID, object_name: str, chunks: list[StoredChunk]
+    ) -> None:
+        """Swap the chunks of one object (its note changed) inside the caller's transaction."""
+        await conn.execute(
+            text("DELETE FROM chunks WHERE connection_id = :cid AND object_name = :name"),
+            {"cid": connection_id, "name": object_name},
+        )
+        await self._insert(conn, connection_id, chunks)
+
+    async def _insert(self, conn: AsyncConnection, connection_id: uuid.UUID, chunks: list[StoredChunk]) -> None:
         if not chunks:
             return
         await conn.execute(

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from backend.components.chunker import Spelling
 from backend.components.errors import ConnectorError as ConnectorError  # the policy raises it too
 from backend.components.llm_client import ChatMessage
-from backend.engines.prompting import Turn
+from backend.engines.prompting import PromptExtras, Turn
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
 
 JsonValue = Any
@@ -119,8 +119,16 @@ class QueryDialect(Protocol):
     json_schema: dict[str, Any]
 
     def generation_messages(
-        self, question: str, objects: Sequence[ObjectInfo], sample_rows: int, history: Sequence[Turn]
-    ) -> list[ChatMessage]: ...
+        self,
+        question: str,
+        objects: Sequence[ObjectInfo],
+        sample_rows: int,
+        history: Sequence[Turn],
+        extras: PromptExtras | None = None,
+    ) -> list[ChatMessage]:
+        """The prompt: the objects described, the database's note and the verified examples
+        (``extras``), the conversation's earlier turns, the question."""
+        ...
 
     def describe(self, obj: ObjectInfo, sample_rows: int) -> str:
         """The text the prompt gives one object; its length is what the context budget counts."""

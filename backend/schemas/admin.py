@@ -61,6 +61,8 @@ AuditAction = Literal[
     "example_update",
     "example_delete",
     "example_import",
+    "note_update",
+    "note_delete",
 ]
 
 

@@ -104,6 +104,7 @@ class SchemaOut(BaseModel):
     server_version: str | None
     indexed_at: datetime | None
     objects: list[ObjectInfo]
+    note: str | None = Field(default=None, description="The owner's note on the whole connection")
 
 
 class SearchIn(BaseModel):

@@ -33,14 +33,34 @@ class QueryRunIn(BaseModel):
 
 class Source(BaseModel):
     """An object the question was answered with. ``via`` says how it was found: ``search``,
-    ``value`` (a stored value matched), ``join`` (bridges two hits), or ``query`` (the query
-    reads it though retrieval did not offer it). ``used``: the query that ran reads it."""
+    ``value`` (a stored value matched), ``join`` (bridges two hits), ``example`` (a verified
+    example the prompt carried reads it, or the verified query that answered reads it), or
+    ``query`` (the query reads it though retrieval did not offer it). ``used``: the query that
+    ran reads it."""
 
     object: str
     kind: str
     score: float
-    via: Literal["search", "value", "join", "query"]
+    via: Literal["search", "value", "join", "example", "query"]
     used: bool = False
+
+
+class VerifiedExampleRef(BaseModel):
+    """A verified example an answer used: reused as the answer's query, or shown to the model."""
+
+    id: uuid.UUID
+    question: str
+    verified_by_email: str | None
+    verified_at: datetime
+    similarity: float | None = Field(default=None, description="How like the question it is (0..1); null: the same")
+
+
+class NoteUsed(BaseModel):
+    """A note the prompt carried: on the connection (``object`` ""), an object (``column`` "") or a column."""
+
+    object: str
+    column: str = ""
+    text: str
 
 
 # The steps of a question, in order; ``QueryOut.timings`` has one entry per step.
@@ -91,6 +111,13 @@ class QueryOut(BaseModel):
     error: str | None = Field(description="Why no (complete) answer could be given, in a sentence")
     error_code: ErrorCode | None = Field(default=None, description="The same, for programs")
     origin: Origin = Field(default="asked", description="Asked (the model wrote it), edited or typed by the person")
+    verified_example: VerifiedExampleRef | None = Field(
+        default=None, description="The verified example whose query answered, without the model; null: none"
+    )
+    examples_used: list[VerifiedExampleRef] = Field(
+        default_factory=list, description="The verified examples the prompt carried as worked examples"
+    )
+    notes_used: list[NoteUsed] = Field(default_factory=list, description="The owner's notes the prompt carried")
 
 
 ChartKind = Literal["bar", "line", "pie"]
@@ -149,6 +176,9 @@ class HistoryItem(BaseModel):
     feedback_rating: Rating | None = Field(default=None, description="The owner's thumbs up or down; null: none")
     feedback_comment: str | None = None
     feedback_at: datetime | None = None
+    verified_example: VerifiedExampleRef | None = None
+    examples_used: list[VerifiedExampleRef] = Field(default_factory=list)
+    notes_used: list[NoteUsed] = Field(default_factory=list)
     created_at: datetime
 
 

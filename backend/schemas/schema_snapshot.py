@@ -14,6 +14,7 @@ class ColumnInfo(BaseModel):
     comment: str | None = None
     values: list[str] | None = Field(default=None, description="Distinct values of a low-cardinality column")
     pii: str | None = Field(default=None, description="The kind of personal data the column holds, if any")
+    note: str | None = Field(default=None, description="The owner's note on this column (connection_notes)")
 
 
 class ForeignKeyInfo(BaseModel):
@@ -41,7 +42,8 @@ class ObjectInfo(BaseModel):
     samples: list[dict[str, str | None]] = Field(default_factory=list)
     partitions: list[str] = Field(default_factory=list)
     indexes: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="What introspection could not read of it")
+    note: str | None = Field(default=None, description="The owner's note on this object (connection_notes)")
     omitted_columns: int = Field(
         default=0, description="Columns left out of this description to keep a prompt short (wide tables)"
     )
@@ -85,6 +87,7 @@ class SchemaSnapshot(BaseModel):
     server_version: str | None = None
     objects: list[ObjectInfo] = Field(default_factory=list)
     routines: DatabaseRoutines = Field(default_factory=DatabaseRoutines)
+    note: str | None = Field(default=None, description="The owner's note on the whole connection (connection_notes)")
 
     def by_name(self) -> dict[str, ObjectInfo]:
         return {o.qualified_name: o for o in self.objects}

@@ -10,7 +10,8 @@ from typing import Literal
 
 from backend.components.index_cache import SearchIndex
 from backend.engines.base import QueryDialect, QueryResult
-from backend.schemas.query import STEPS, ErrorCode, Step, UserSettingsOut
+from backend.engines.prompting import WorkedExample
+from backend.schemas.query import STEPS, ErrorCode, NoteUsed, Step, UserSettingsOut, VerifiedExampleRef
 from backend.schemas.schema_snapshot import SchemaSnapshot
 from backend.services.audit_service import Actor
 
@@ -68,6 +69,12 @@ class AskState:
     # database does not have, refused by the read-only guard, or failed in the database.
     failure: Failure | None = None
     answer: str = ""
+    # What the owner taught that this question used: the verified example whose query answered
+    # (no model), the examples and notes the prompt carried.
+    verified_example: VerifiedExampleRef | None = None
+    examples_used: list[VerifiedExampleRef] = field(default_factory=list)
+    notes_used: list[NoteUsed] = field(default_factory=list)
+    prompt_examples: list[WorkedExample] = field(default_factory=list)
 
     def fail(self, error: str, code: ErrorCode, failure: Failure | None = None) -> None:
         self.error, self.code, self.failure = error, code, failure

@@ -8,6 +8,7 @@ keeps the body of ``done``. Everything that can be refused for bad input is refu
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -19,7 +20,7 @@ from backend.components.metrics import Metrics
 from backend.components.prompt_budget import fit_to_budget, focus_columns
 from backend.config import QuerySettings, SecuritySettings
 from backend.engines.base import QueryDialect, QueryRefusedError, QueryResult
-from backend.engines.prompting import answer_messages
+from backend.engines.prompting import PromptExtras, WorkedExample, answer_messages
 from backend.schemas.ask_events import (
     AskEvent,
     DoneEvent,
@@ -30,16 +31,18 @@ from backend.schemas.ask_events import (
     StepEvent,
     TokenEvent,
 )
-from backend.schemas.query import QueryIn, QueryOut, Source, Step
+from backend.schemas.query import NoteUsed, QueryIn, QueryOut, Source, Step
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
 from backend.services.ask_plan import AskPlan, AskState, Failure
 from backend.services.audit_service import Actor, AuditService
 from backend.services.connection_service import ConnectionService
+from backend.services.example_retrieval import ExampleRetriever, FoundExample
 from backend.services.history_service import HistoryService
 from backend.services.query_writer import QueryWriter
 from backend.services.rate_limit_service import RateLimitService
 from backend.services.search_service import SearchService
 from backend.services.user_settings_service import UserSettingsService
+from backend.services.verified_answer import CheckedExample, VerifiedAnswerer, example_ref, verified_sentence
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,17 @@ def provenance(sources: list[Source], used: list[str], snapshot: SchemaSnapshot)
     return first + [s for s in sources if s.object not in set(used)]
 
 
+def notes_used(snapshot: SchemaSnapshot, objects: list[ObjectInfo]) -> list[NoteUsed]:
+    """The owner's notes a prompt describing ``objects`` carries: the database's, then each
+    object's and each shown column's."""
+    used = [NoteUsed(object="", text=snapshot.note)] if snapshot.note else []
+    for obj in objects:
+        if obj.note:
+            used.append(NoteUsed(object=obj.qualified_name, text=obj.note))
+        used.extend(NoteUsed(object=obj.qualified_name, column=c.name, text=c.note) for c in obj.columns if c.note)
+    return used
+
+
 class AskService:
     def __init__(
         self,
@@ -81,8 +95,11 @@ class AskService:
         rate_limits: RateLimitService,
         security: SecuritySettings,
         metrics: Metrics | None = None,
+        examples: ExampleRetriever | None = None,
     ):
         self._connections = connections
+        self._examples = examples
+        self._verified = VerifiedAnswerer(examples, settings, audit) if examples else None
         self._search = search
         self._llm = llm
         self._dialects = dialects
@@ -120,7 +137,29 @@ class AskService:
         """The events of one question, in order; the last one is always ``DoneEvent``."""
         state = AskState()
         yield StepEvent(step="retrieve")
-        sources, objects = await self._retrieve(plan, state)
+        started = time.perf_counter()
+        # The question is embedded while its verified twin is looked up: the lookup costs no time.
+        embedding = asyncio.create_task(self._search.embed(plan.question))
+        try:
+            checked = await self._verified.find(plan) if self._verified else None
+            if checked is not None:
+                reused = AskState()
+                reused.add("retrieve", started)
+                async for event in self._reuse(plan, checked, reused):
+                    yield event
+                if reused.final_sql is not None:
+                    sources = self._verified.sources(plan, checked) if self._verified else []
+                    yield DoneEvent(result=await self._record(plan, reused, sources, reused.final_sql))
+                    return
+                # The database failed the verified query: the model writes one, as for any question.
+            vector = await embedding
+            state.add("retrieve", started)  # the embedding (and the lookup beside it); then retrieval
+            sources, objects = await self._retrieve(plan, state, vector)
+        finally:
+            if not embedding.done():
+                embedding.cancel()
+            elif not embedding.cancelled():
+                embedding.exception()  # retrieved: an unused failed embedding is not logged as lost
         yield SourcesEvent(sources=sources)
         # aclosing: a cancelled question closes the writer at once, so its audit runs in its own
         # finally instead of whenever the abandoned generator is finalised.
@@ -151,26 +190,83 @@ class AskService:
             yield ErrorEvent(detail=state.error, code=state.code)
         yield DoneEvent(result=await self._record(plan, state, sources, final_sql))
 
-    async def _retrieve(self, plan: AskPlan, state: AskState) -> tuple[list[Source], list[ObjectInfo]]:
-        """The objects the prompt describes, and the sources that name them."""
+    async def _reuse(self, plan: AskPlan, checked: CheckedExample, state: AskState) -> AsyncIterator[AskEvent]:
+        """The events of a question answered by a verified example's query; ``state.final_sql`` is
+        None afterwards when the database failed it (the caller asks the model then)."""
+        assert self._verified is not None
+        state.verified_example = checked.ref
+        state.sql = checked.query
+        result: QueryResult | None = None
+        if plan.prefs.execute_queries:
+            yield StepEvent(step="execute")
+            if not await self._verified.run(plan, checked, state):
+                return
+            result = state.result
+        state.final_sql = checked.query
+        yield SourcesEvent(sources=self._verified.sources(plan, checked))
+        yield QueryEvent(query=checked.query, language=plan.dialect.language, valid=True)
+        if result is not None:
+            yield RowsEvent(
+                columns=result.columns,
+                rows=result.rows,
+                row_count=result.row_count,
+                truncated=result.truncated,
+                truncation=result.truncation,
+            )
+        state.answer = verified_sentence(checked, result)
+        if plan.options.answer:
+            yield TokenEvent(text=state.answer)
+
+    async def _retrieve(
+        self, plan: AskPlan, state: AskState, vector: list[float]
+    ) -> tuple[list[Source], list[ObjectInfo]]:
+        """The objects the prompt describes, and the sources that name them; the verified examples
+        most like the question (``state.examples_used``) bring the tables they read along.
+        ``vector``: the question's embedding."""
         started = time.perf_counter()
-        hits = await self._search.retrieve(
-            plan.target.connection_id, plan.target.index, plan.question, plan.prefs.top_k
+        target = plan.target
+        hits, examples = await asyncio.gather(
+            self._search.retrieve(target.connection_id, target.index, plan.question, plan.prefs.top_k, vector),
+            self._similar_examples(plan, vector),
         )
         state.add("retrieve", started)
-        by_name = plan.target.snapshot.by_name()
+        by_name = target.snapshot.by_name()
+        source_of = {h.object: Source(object=h.object, kind=h.kind, score=h.score, via=h.via) for h in hits}
+        order = [h.object for h in hits if h.object in by_name]
+        # The examples' tables come right after the best hit: a checked query read them.
+        from_examples: list[str] = []
+        for example in examples:
+            for name in example.used_objects:
+                if name in by_name and name not in source_of:
+                    source_of[name] = Source(object=name, kind=by_name[name].kind, score=example.score, via="example")
+                    from_examples.append(name)
+        order = order[:1] + from_examples + order[1:]
         limit = self._settings.ask_max_columns_per_object
-        found = [focus_columns(by_name[h.object], plan.question, limit) for h in hits if h.object in by_name]
+        found = [focus_columns(by_name[name], plan.question, limit) for name in order]
         sample_rows = plan.prefs.sample_rows
         objects = fit_to_budget(
             found, lambda o: plan.dialect.describe(o, sample_rows), self._settings.ask_context_chars, plan.question
         )
         # Sources are what the prompt really describes: objects the budget left out are not among them.
         described = {o.qualified_name for o in objects}
-        sources = [
-            Source(object=h.object, kind=h.kind, score=h.score, via=h.via) for h in hits if h.object in described
-        ]
-        return sources, objects
+        state.examples_used = [example_ref(e) for e in examples]
+        state.notes_used = notes_used(target.snapshot, objects)
+        state.prompt_examples = [WorkedExample(e.question, e.query) for e in examples]
+        return [source_of[name] for name in order if name in described], objects
+
+    async def _similar_examples(self, plan: AskPlan, vector: list[float]) -> list[FoundExample]:
+        if self._examples is None or not plan.options.use_examples or self._settings.ask_examples <= 0:
+            return []
+        found = await self._examples.similar(
+            plan.target.connection_id,
+            plan.question,
+            vector,
+            limit=self._settings.ask_examples,
+            floor=self._settings.ask_example_floor,
+            candidates=self._settings.ask_example_candidates,
+            excluded=plan.options.exclude_examples,
+        )
+        return [e for e in found if e.language == plan.dialect.language]
 
     async def _write_query(
         self, plan: AskPlan, objects: list[ObjectInfo], state: AskState
@@ -180,7 +276,8 @@ class AskService:
         history = await self._history.recent_turns(
             plan.actor.id, plan.conversation_id, self._settings.history_turns_in_prompt
         )
-        messages = plan.dialect.generation_messages(plan.question, objects, plan.prefs.sample_rows, history)
+        extras = PromptExtras(database_note=plan.target.snapshot.note, examples=state.prompt_examples)
+        messages = plan.dialect.generation_messages(plan.question, objects, plan.prefs.sample_rows, history, extras)
         try:
             async with contextlib.aclosing(self._writer.write(plan, messages, state)) as steps:
                 async for step in steps:
@@ -242,6 +339,9 @@ class AskService:
             executed=final is not None,
             error=state.error,
             error_code=state.code,
+            verified_example=state.verified_example,
+            examples_used=state.examples_used,
+            notes_used=state.notes_used,
         )
         if plan.options.record:
             out.history_id = await self._history.record(plan.actor.id, plan.target.connection_id, plan.question, out)

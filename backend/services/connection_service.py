@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -16,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.components.connection_policy import ConnectionPolicy, PolicyRefusal
 from backend.components.connection_targets import describe_failure
-from backend.components.index_cache import IndexCache, SearchIndex
+from backend.components.index_cache import IndexCache, Key, SearchIndex
 from backend.components.join_graph import JoinGraph
 from backend.components.lexical_index import LexicalIndex
+from backend.components.schema_notes import NoteTarget, apply_notes, notes_stamp
 from backend.components.url_cipher import UrlCipher
 from backend.components.url_redaction import hide_password, redact_url
 from backend.config import ConnectionPolicySettings
@@ -46,6 +48,7 @@ from backend.schemas.schema_snapshot import SchemaSnapshot
 from backend.services.ask_plan import AskTarget
 from backend.services.audit_service import Actor, AuditService
 from backend.services.job_runner import JobRunner
+from backend.services.note_reader import load_notes
 from backend.services.rate_limit_service import RateLimitService
 
 
@@ -251,15 +254,17 @@ class ConnectionService:
         async with self._sessions() as session:
             connection = await self._owned(session, owner_id, connection_id)
             await session.refresh(connection, ["schema_snapshot"])
+            notes = await load_notes(session, connection.id)
         if connection.schema_snapshot is None:
             raise NotFoundError("This connection has not been indexed yet")
-        snapshot = SchemaSnapshot.model_validate(connection.schema_snapshot)
+        snapshot = apply_notes(SchemaSnapshot.model_validate(connection.schema_snapshot), notes)
         return SchemaOut(
             connection_id=connection.id,
             kind=snapshot.kind,
             server_version=snapshot.server_version,
             indexed_at=connection.indexed_at,
             objects=snapshot.objects,
+            note=snapshot.note,
         )
 
     async def search_index(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> SearchIndex:
@@ -277,18 +282,25 @@ class ConnectionService:
             raise ConflictError("This connection has not been indexed yet; wait for its sync to succeed")
         return connection
 
-    async def _snapshot(self, session: AsyncSession, connection: Connection) -> SchemaSnapshot:
+    async def _key(self, session: AsyncSession, connection: Connection) -> tuple[Key, Sequence[NoteTarget]]:
+        """The cache key of a connection's index version and notes, and the notes themselves."""
         assert connection.indexed_at is not None  # _indexed() refused unindexed connections
+        notes = await load_notes(session, connection.id)
+        return (connection.id, connection.indexed_at, notes_stamp(notes)), notes
+
+    async def _snapshot(self, session: AsyncSession, connection: Connection) -> SchemaSnapshot:
+        """The indexed snapshot with the owner's notes on (``schema_notes.apply_notes``)."""
+        key, notes = await self._key(session, connection)
 
         async def load() -> SchemaSnapshot:
             await session.refresh(connection, ["schema_snapshot"])
             data = connection.schema_snapshot or {"kind": connection.kind}
-            return await asyncio.to_thread(SchemaSnapshot.model_validate, data)
+            return apply_notes(await asyncio.to_thread(SchemaSnapshot.model_validate, data), notes)
 
-        return await self._cache.snapshot((connection.id, connection.indexed_at), load)
+        return await self._cache.snapshot(key, load)
 
     async def _search_index(self, session: AsyncSession, connection: Connection) -> SearchIndex:
-        assert connection.indexed_at is not None
+        key, _ = await self._key(session, connection)
 
         async def load() -> SearchIndex:
             snapshot = await self._snapshot(session, connection)
@@ -297,7 +309,11 @@ class ConnectionService:
                 lambda: SearchIndex(JoinGraph.from_snapshot(snapshot), LexicalIndex.from_snapshot(snapshot))
             )
 
-        return await self._cache.search_index((connection.id, connection.indexed_at), load)
+        return await self._cache.search_index(key, load)
+
+    def forget_cached(self, connection_id: uuid.UUID) -> None:
+        """Drop the cached snapshot and keyword index of a connection whose notes changed."""
+        self._cache.forget(connection_id)
 
     async def indexed_snapshot(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> tuple[datetime, SchemaSnapshot]:
         """``(indexed_at, schema)`` of an indexed connection of ``owner_id`` (404, 409 unindexed),

@@ -51,7 +51,27 @@ def _check_chart(choice: ChartChoice, columns: list[str], rows: list[list[Any]])
         raise UnprocessableError(f"The column {choice.y!r} does not hold numbers to plot")
 
 
-_LIGHT_FIELDS = tuple(name for name in HistoryItem.model_fields if name != "rows")
+# What an answer used of what the owner taught (examples, notes): kept inside the ``timings``
+# JSONB under ``evidence`` (no column of its own), and back on ``HistoryItem`` when read.
+EVIDENCE_FIELDS = ("verified_example", "examples_used", "notes_used")
+_COLUMN_FIELDS = tuple(name for name in HistoryItem.model_fields if name not in ("rows", *EVIDENCE_FIELDS))
+
+
+def _item(row: QueryHistory, with_rows: bool = True) -> HistoryItem:
+    data = {name: getattr(row, name) for name in _COLUMN_FIELDS}
+    data["rows"] = row.rows if with_rows else []
+    evidence = (row.timings or {}).get("evidence")
+    if isinstance(evidence, dict):
+        data.update({k: v for k, v in evidence.items() if k in EVIDENCE_FIELDS})
+    return HistoryItem.model_validate(data)
+
+
+def _timings(result: QueryOut) -> dict[str, Any]:
+    timings: dict[str, Any] = result.timings.model_dump()
+    evidence = result.model_dump(mode="json", include=set(EVIDENCE_FIELDS))
+    if evidence["verified_example"] or evidence["examples_used"] or evidence["notes_used"]:
+        timings["evidence"] = evidence
+    return timings
 
 
 async def owned_entry(
@@ -117,7 +137,7 @@ class HistoryService:
             truncation=result.truncation,
             executed=result.executed,
             sources=[s.model_dump() for s in result.sources],
-            timings=result.timings.model_dump(),
+            timings=_timings(result),
             model=result.model or None,
             error=result.error,
             error_code=result.error_code,
@@ -156,19 +176,14 @@ class HistoryService:
             if not with_rows:
                 statement = statement.options(defer(QueryHistory.rows))
             found = (await session.scalars(statement)).all()
-            items = [
-                HistoryItem.model_validate(r, from_attributes=True)
-                if with_rows
-                else HistoryItem.model_validate({**{f: getattr(r, f) for f in _LIGHT_FIELDS}, "rows": []})
-                for r in found
-            ]
+            items = [_item(r, with_rows) for r in found]
         return HistoryOut(items=items, total=int(total or 0))
 
     async def get(self, user_id: uuid.UUID, history_id: uuid.UUID) -> HistoryItem:
         """One of the caller's turns; 404 for anyone else's, as for one that does not exist."""
         async with self._sessions() as session:
             row = await owned_entry(session, user_id, history_id)
-            return HistoryItem.model_validate(row, from_attributes=True)
+            return _item(row)
 
     async def set_chart(
         self, user_id: uuid.UUID, history_id: uuid.UUID, choice: ChartChoice | None

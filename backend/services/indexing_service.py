@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend.components.chunker import chunk_snapshot
+from backend.components.chunker import chunk_object, chunk_snapshot
 from backend.components.connection_policy import ConnectionPolicy
 from backend.components.connection_targets import describe_failure
 from backend.components.embedding_client import EmbeddingClient
 from backend.components.errors import ComponentError
 from backend.components.metrics import Metrics
 from backend.components.pii import tag_and_mask
+from backend.components.schema_notes import apply_notes
 from backend.components.url_cipher import UrlCipher
 from backend.components.url_redaction import hide_password
 from backend.components.vector_store import StoredChunk, VectorStore
@@ -32,7 +33,8 @@ from backend.engines.base import INTROSPECT_SESSION, ConnectorError, IntrospectO
 from backend.engines.registry import engine_for
 from backend.errors import AppError
 from backend.schemas.connections import SyncMode
-from backend.schemas.schema_snapshot import SchemaSnapshot
+from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
+from backend.services.note_reader import load_notes
 
 logger = logging.getLogger(__name__)
 
@@ -241,8 +243,14 @@ class IndexingService:
         objects = len(snapshot.objects)
 
         model = self._embedder.model
+        # The owner's notes go into the chunks (read now, after the long introspection); the stored
+        # snapshot stays as introspected and gets them again wherever it is read.
+        async with self._sessions() as session:
+            notes = await load_notes(session, connection_id)
         drafts = chunk_snapshot(
-            snapshot, self._settings.index_max_columns_per_chunk, engine_for(snapshot.kind).spelling
+            apply_notes(snapshot, notes),
+            self._settings.index_max_columns_per_chunk,
+            engine_for(snapshot.kind).spelling,
         )
         known = await self._store.embeddings_by_hash(connection_id)
         hashes = [d.content_hash(model) for d in drafts]
@@ -300,6 +308,25 @@ class IndexingService:
             await conn.execute(text("ANALYZE chunks"))
             await conn.commit()
         return counts
+
+    async def object_chunks(self, connection_id: uuid.UUID, kind: str, obj: ObjectInfo) -> list[StoredChunk]:
+        """The chunks of one object (its notes on), embedded: what a changed note swaps in for the
+        object's old chunks. Embeddings of unchanged text are reused."""
+        if self._embedder.model == "unknown":
+            await self._embedder.health()
+        model = self._embedder.model
+        drafts = chunk_object(obj, self._settings.index_max_columns_per_chunk, engine_for(kind).spelling)
+        known = await self._store.embeddings_by_hash(connection_id)
+        hashes = [d.content_hash(model) for d in drafts]
+        missing = [d for d, h in zip(drafts, hashes, strict=True) if h not in known]
+        if missing:
+            vectors = await self._embedder.embed([d.embed_text for d in missing])
+            for draft, vector in zip(missing, vectors, strict=True):
+                known[draft.content_hash(model)] = vector
+        return [
+            StoredChunk(d.object_name, d.object_kind, d.part, d.text, h, known[h])
+            for d, h in zip(drafts, hashes, strict=True)
+        ]
 
     async def _unchanged(self, job_id: uuid.UUID, job: _JobTarget, elapsed: float) -> dict[str, Any]:
         """A ``check`` that found the indexed catalog: the index stays, the connection says when it was checked."""

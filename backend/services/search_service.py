@@ -62,11 +62,23 @@ class SearchService:
         items = build_context(ranking.ranked, [], index.graph, rule)
         return SearchOut(results=await self._results(connection_id, index, items, ranking))
 
+    async def embed(self, question: str) -> list[float]:
+        """The question's embedding, for callers that use it twice (retrieval and examples)."""
+        return (await self._embedder.embed([question]))[0]
+
     async def retrieve(
-        self, connection_id: uuid.UUID, index: SearchIndex, question: str, top_k: int
+        self,
+        connection_id: uuid.UUID,
+        index: SearchIndex,
+        question: str,
+        top_k: int,
+        vector: list[float] | None = None,
     ) -> list[SearchResult]:
-        """The objects a prompt for ``question`` describes, best first (see ``ContextRule``)."""
-        ranking = await self._rank(connection_id, index, question)
+        """The objects a prompt for ``question`` describes, best first (see ``ContextRule``);
+        ``vector``: the question's embedding when the caller has it already."""
+        if vector is None:
+            vector = await self.embed(question)
+        ranking = await self.rank(connection_id, index, question, vector)
         settings = self._settings
         rule = ContextRule(
             min_hits=min(settings.search_context_min_hits, top_k),

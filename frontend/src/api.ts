@@ -34,6 +34,13 @@ export type ForeignKey = Sent<Schemas["ForeignKeyInfo"]>;
 export type DbObject = Sent<Schemas["ObjectInfo"]>;
 export type Schema = Sent<Schemas["SchemaOut"]>;
 export type Source = Sent<Schemas["Source"]>;
+/** A note on a connection (object_name ""), a table or collection (column_name "") or a column. */
+export type Note = Sent<Schemas["NoteOut"]>;
+export type NoteIn = Schemas["NoteIn"];
+/** A verified example an answer used: reused as its query, or shown to the model. */
+export type VerifiedExampleRef = Sent<Schemas["VerifiedExampleRef"]>;
+/** A note an answer's prompt carried. */
+export type NoteUsed = Sent<Schemas["NoteUsed"]>;
 /** A stored turn, its rows typed as JSON cells like a live answer's. */
 export type HistoryItem = Omit<Sent<Schemas["HistoryItem"]>, "rows"> & { rows: Cell[][] };
 /** The chart chosen for an answer (null on a HistoryItem: the automatic one). */
@@ -205,6 +212,10 @@ export class Api {
     this.request<SyncStarted>("POST", `/api/connections/${id}/sync`, { mode });
   syncStatus = (id: string) => this.request<SyncStatus>("GET", `/api/connections/${id}/sync`);
   schema = (id: string) => this.request<Schema>("GET", `/api/connections/${id}/schema`);
+  notes = (id: string) => this.request<Note[]>("GET", `/api/connections/${id}/notes`);
+  /** Sets the note on a target; empty text deletes it (the answer is null then). */
+  saveNote = (id: string, note: NoteIn) => this.request<Note | null>("PUT", `/api/connections/${id}/notes`, note);
+  deleteNote = (id: string, noteId: string) => this.request<void>("DELETE", `/api/connections/${id}/notes/${noteId}`);
   history = (params: { connection_id?: string; conversation_id?: string; limit?: number; rows?: boolean } = {}) => {
     return this.request<HistoryPage>("GET", `/api/history?${queryString(params)}`);
   };

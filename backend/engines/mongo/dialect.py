@@ -11,7 +11,7 @@ from backend.engines.base import QueryLimits, QueryRefusedError, QueryResult, cs
 from backend.engines.mongo.guard import check_pipeline, parse_mongo_query, used_collections
 from backend.engines.mongo.prompt import MONGO_JSON_SCHEMA, MONGO_SYSTEM, collection_description, extract_json_object
 from backend.engines.mongo.runner import MongoQueryRunner
-from backend.engines.prompting import Turn, conversation
+from backend.engines.prompting import PromptExtras, Turn, conversation
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
 
 # Rows of a MongoDB export, at most: they are held in memory before the file is written.
@@ -26,10 +26,15 @@ class MongoDialect:
     json_schema: dict[str, Any] = MONGO_JSON_SCHEMA
 
     def generation_messages(
-        self, question: str, objects: Sequence[ObjectInfo], sample_rows: int, history: Sequence[Turn]
+        self,
+        question: str,
+        objects: Sequence[ObjectInfo],
+        sample_rows: int,
+        history: Sequence[Turn],
+        extras: PromptExtras | None = None,
     ) -> list[ChatMessage]:
         schema = "\n\n".join(collection_description(o, sample_rows) for o in objects)
-        return conversation(f"{MONGO_SYSTEM}\n\nCollections:\n{schema}", history, question, lambda q: q or "{}")
+        return conversation(f"{MONGO_SYSTEM}\n\nCollections:\n{schema}", history, question, lambda q: q or "{}", extras)
 
     def describe(self, obj: ObjectInfo, sample_rows: int) -> str:
         return collection_description(obj, sample_rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backend.engines.prompting import one_line
+from backend.engines.prompting import NOTE_PROMPT_CHARS, one_line
 from backend.schemas.schema_snapshot import ObjectInfo
 
 MONGO_JSON_SCHEMA: dict[str, Any] = {
@@ -35,10 +35,13 @@ Rules:
 
 def collection_description(obj: ObjectInfo, sample_rows: int) -> str:
     lines = [f"collection {obj.qualified_name} (about {obj.row_estimate or 0} documents)"]
+    if obj.note:
+        lines.append(f"  note: {one_line(obj.note, NOTE_PROMPT_CHARS)}")
     for column in obj.columns:
         note = "" if not column.nullable else " (optional)"
         values = f"; values: {', '.join(one_line(v, 40) for v in column.values[:20])}" if column.values else ""
-        lines.append(f"  {column.name}: {column.type}{note}{values}")
+        owner_note = f"; note: {one_line(column.note, NOTE_PROMPT_CHARS)}" if column.note else ""
+        lines.append(f"  {column.name}: {column.type}{note}{values}{owner_note}")
     if obj.omitted_columns:
         lines.append(f"  ... and {obj.omitted_columns} more fields, left out as unlikely to matter here")
     for fk in obj.foreign_keys:

@@ -13,7 +13,7 @@ from backend.engines.postgres.guard_names import guard_sql, used_relations
 from backend.engines.postgres.prompt import SQL_JSON_SCHEMA, extract_sql, generation_messages, table_ddl
 from backend.engines.postgres.runner import PostgresQueryRunner
 from backend.engines.postgres.schema_index import SchemaIndex
-from backend.engines.prompting import Turn
+from backend.engines.prompting import PromptExtras, Turn
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
 
 
@@ -22,9 +22,14 @@ class PostgresDialect:
     json_schema: dict[str, Any] = SQL_JSON_SCHEMA
 
     def generation_messages(
-        self, question: str, objects: Sequence[ObjectInfo], sample_rows: int, history: Sequence[Turn]
+        self,
+        question: str,
+        objects: Sequence[ObjectInfo],
+        sample_rows: int,
+        history: Sequence[Turn],
+        extras: PromptExtras | None = None,
     ) -> list[ChatMessage]:
-        return generation_messages(question, objects, sample_rows, history)
+        return generation_messages(question, objects, sample_rows, history, extras)
 
     def describe(self, obj: ObjectInfo, sample_rows: int) -> str:
         return table_ddl(obj, sample_rows)

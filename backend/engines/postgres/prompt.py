@@ -14,7 +14,7 @@ from typing import Any
 
 from backend.components.llm_client import ChatMessage
 from backend.engines.postgres.names import sql_ident, sql_name
-from backend.engines.prompting import Turn, conversation, one_line
+from backend.engines.prompting import NOTE_PROMPT_CHARS, PromptExtras, Turn, conversation, one_line
 from backend.schemas.schema_snapshot import ObjectInfo
 
 SQL_JSON_SCHEMA: dict[str, Any] = {
@@ -44,6 +44,8 @@ def table_ddl(obj: ObjectInfo, sample_rows: int) -> str:
     lines = []
     if obj.comment:
         lines.append(f"-- {one_line(obj.comment)}")
+    if obj.note:
+        lines.append(f"-- note: {one_line(obj.note, NOTE_PROMPT_CHARS)}")
     keyword = "VIEW" if "view" in obj.kind else "TABLE"
     lines.append(f"CREATE {keyword} {sql_name(obj.qualified_name)} (")
     column_lines = []
@@ -58,6 +60,8 @@ def table_ddl(obj: ObjectInfo, sample_rows: int) -> str:
         notes = []
         if col.comment:
             notes.append(one_line(col.comment, 120))
+        if col.note:
+            notes.append("note: " + one_line(col.note, NOTE_PROMPT_CHARS))
         if col.values:
             notes.append("values: " + ", ".join(one_line(v, 40) for v in col.values[:20]))
         column_lines.append("  " + " ".join(parts) + (f" -- {'; '.join(notes)}" if notes else ""))
@@ -80,10 +84,16 @@ def table_ddl(obj: ObjectInfo, sample_rows: int) -> str:
 
 
 def generation_messages(
-    question: str, objects: Sequence[ObjectInfo], sample_rows: int, history: Sequence[Turn]
+    question: str,
+    objects: Sequence[ObjectInfo],
+    sample_rows: int,
+    history: Sequence[Turn],
+    extras: PromptExtras | None = None,
 ) -> list[ChatMessage]:
     schema = "\n\n".join(table_ddl(o, sample_rows) for o in objects)
-    return conversation(f"{GENERATE_SYSTEM}\n\nSchema:\n{schema}", history, question, lambda q: json.dumps({"sql": q}))
+    return conversation(
+        f"{GENERATE_SYSTEM}\n\nSchema:\n{schema}", history, question, lambda q: json.dumps({"sql": q}), extras
+    )
 
 
 def extract_sql(reply: str) -> str | None:

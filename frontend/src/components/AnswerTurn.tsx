@@ -1,7 +1,17 @@
 // One turn of a conversation as the Chat screen shows it: the question (or the person's own
 // query), the answer, the query with "Edit and run", the rows, chart, provenance and timings.
 import { useState, useEffect } from "react";
-import type { Cell, ErrorCode, HistoryItem, Origin, QueryResult, Source, Step } from "../api";
+import type {
+  Cell,
+  ErrorCode,
+  HistoryItem,
+  NoteUsed,
+  Origin,
+  QueryResult,
+  Source,
+  Step,
+  VerifiedExampleRef,
+} from "../api";
 import AnswerText from "./AnswerText";
 import ChartPanel from "./ChartPanel";
 import Feedback from "./Feedback";
@@ -38,6 +48,11 @@ export interface Turn {
   /** The owner's thumbs up or down and comment, as stored (absent or null: none). */
   feedbackRating?: HistoryItem["feedback_rating"];
   feedbackComment?: HistoryItem["feedback_comment"];
+  /** What the owner taught that the answer used: the verified example whose query answered it
+   * (no model), the examples and notes its prompt carried. */
+  verifiedExample?: VerifiedExampleRef | null;
+  examplesUsed?: VerifiedExampleRef[];
+  notesUsed?: NoteUsed[];
 }
 
 // Error codes that mean the language model cannot answer at all (the banner says so).
@@ -78,7 +93,15 @@ export function fromRun(result: QueryResult, question: string, connectionId: str
     error: result.error,
     done: true,
     historyId: result.history_id,
+    ...taught(result),
   };
+}
+
+/** The evidence fields of an answer or a history entry, as a turn keeps them. */
+export function taught(
+  r: Pick<QueryResult, "verified_example" | "examples_used" | "notes_used">,
+): Pick<Turn, "verifiedExample" | "examplesUsed" | "notesUsed"> {
+  return { verifiedExample: r.verified_example, examplesUsed: r.examples_used, notesUsed: r.notes_used };
 }
 
 /** A stored turn shown as it was first shown: the history keeps the rows (a preview of a long result). */
@@ -108,6 +131,7 @@ export function fromHistory(item: HistoryItem): Turn {
     feedbackComment: item.feedback_comment,
     origin: item.origin,
     connectionId: item.connection_id,
+    ...taught(item),
   };
 }
 
@@ -145,14 +169,70 @@ export function Progress({ step, startedAt }: { step: Step | null; startedAt: nu
   );
 }
 
-/** Sources split by the parsed query: what it read, then what retrieval offered besides. */
-export function Provenance({ sources }: { sources: Source[] }) {
-  if (sources.length === 0) return null;
+/** The day an example was verified, as people write it (the time zone's date). */
+function day(iso: string): string {
+  return new Date(iso).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+}
+
+function verifiedBy(e: VerifiedExampleRef): string {
+  return `verified${e.verified_by_email ? ` by ${e.verified_by_email}` : ""} on ${day(e.verified_at)}`;
+}
+
+function noteTarget(n: NoteUsed): string {
+  if (!n.object) return "this database";
+  return n.column ? `${n.object}.${n.column}` : n.object;
+}
+
+/** Sources split by the parsed query: what it read, then what retrieval offered besides; and what
+ * the owner taught that the answer used (a verified example it reused, examples and notes its
+ * prompt carried). */
+export function Provenance({
+  sources,
+  verifiedExample = null,
+  examplesUsed = [],
+  notesUsed = [],
+}: {
+  sources: Source[];
+  verifiedExample?: VerifiedExampleRef | null;
+  examplesUsed?: VerifiedExampleRef[];
+  notesUsed?: NoteUsed[];
+}) {
+  if (sources.length === 0 && !verifiedExample && examplesUsed.length === 0 && notesUsed.length === 0) return null;
   const used = sources.filter((s) => s.used);
   const others = sources.filter((s) => !s.used);
   const name = (s: Source) => s.object + (s.via === "search" || s.via === "query" ? "" : ` (${s.via})`);
   return (
-    <div className="text-xs text-slate-600" data-testid="sources">
+    <div className="flex flex-col gap-0.5 text-xs text-slate-600" data-testid="sources">
+      {verifiedExample && (
+        <p className="rounded border border-green-300 bg-green-50 px-2 py-1 text-green-900" data-testid="verified">
+          <span className="font-medium">Answered from a verified example</span> (no model): “{verifiedExample.question}
+          ”, {verifiedBy(verifiedExample)}.
+        </p>
+      )}
+      {examplesUsed.length > 0 && (
+        <div data-testid="examples-used">
+          <span className="font-medium">Verified examples shown to the model:</span>
+          <ul className="ml-4 list-disc">
+            {examplesUsed.map((e) => (
+              <li key={e.id}>
+                “{e.question}”, {verifiedBy(e)}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {notesUsed.length > 0 && (
+        <div data-testid="notes-used">
+          <span className="font-medium">Notes used:</span>
+          <ul className="ml-4 list-disc">
+            {notesUsed.map((n) => (
+              <li key={`${n.object}.${n.column}`}>
+                <span className="mono">{noteTarget(n)}</span>: {n.text}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {used.length > 0 && (
         <p>
           <span className="font-medium">Used by the query:</span> {used.map(name).join(", ")}
@@ -244,7 +324,12 @@ export default function AnswerTurn({
           saved={turn.chart}
         />
       )}
-      <Provenance sources={turn.sources} />
+      <Provenance
+        sources={turn.sources}
+        verifiedExample={turn.verifiedExample}
+        examplesUsed={turn.examplesUsed}
+        notesUsed={turn.notesUsed}
+      />
       {turn.done && turn.historyId && (
         <Feedback
           key={`feedback-${turn.historyId}`}

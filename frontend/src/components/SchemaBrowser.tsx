@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { Link } from "react-router-dom";
 import type { Schema } from "../api";
+import NoteEditor from "./NoteEditor";
 import { Field, ScrollArea } from "./ui";
 
 /** The sample rows' columns in the order of the column list above them; keys of no column last. */
@@ -16,6 +17,10 @@ export default function SchemaBrowser({ schema, connectionId }: { schema: Schema
   );
   return (
     <section aria-label="Schema" className="flex flex-col gap-2">
+      <div className="rounded border border-slate-200 bg-white p-2">
+        <p className="text-sm font-medium text-slate-700">About this database</p>
+        <NoteEditor connectionId={connectionId} note={schema.note} target="this database" />
+      </div>
       <Field label="Filter tables" value={filter} onChange={(e) => setFilter(e.target.value)} />
       <Link className="self-start text-sm text-blue-700 underline" to={`/connections/${connectionId}/map`}>
         Open the schema map
@@ -32,6 +37,12 @@ export default function SchemaBrowser({ schema, connectionId }: { schema: Schema
             </span>
           </summary>
           {o.comment && <p className="mt-1 text-sm text-slate-600">{o.comment}</p>}
+          <NoteEditor
+            connectionId={connectionId}
+            objectName={`${o.schema_name}.${o.name}`}
+            note={o.note}
+            target={`${o.schema_name}.${o.name}`}
+          />
           <Link
             className="mt-1 inline-block text-xs text-blue-700 underline"
             to={`/chat?${new URLSearchParams({ connection: connectionId, q: `What is in ${o.schema_name}.${o.name}?` })}`}
@@ -52,6 +63,7 @@ export default function SchemaBrowser({ schema, connectionId }: { schema: Schema
                   <th>Type</th>
                   <th>Key</th>
                   <th>Values</th>
+                  <th>Note</th>
                 </tr>
               </thead>
               <tbody>
@@ -79,6 +91,16 @@ export default function SchemaBrowser({ schema, connectionId }: { schema: Schema
                         {fk ? ` → ${fk.target}` : ""}
                       </td>
                       <td className="text-slate-600">{c.values?.slice(0, 8).join(", ")}</td>
+                      <td>
+                        <NoteEditor
+                          compact
+                          connectionId={connectionId}
+                          objectName={`${o.schema_name}.${o.name}`}
+                          columnName={c.name}
+                          note={c.note}
+                          target={`${o.schema_name}.${o.name}.${c.name}`}
+                        />
+                      </td>
                     </tr>
                   );
                 })}

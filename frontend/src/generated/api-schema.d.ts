@@ -466,6 +466,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/connections/{connection_id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Notes */
+        get: operations["list_notes_api_connections__connection_id__notes_get"];
+        /**
+         * Put Note
+         * @description Set the note on the connection, an object or a column; empty text deletes it (answers null).
+         */
+        put: operations["put_note_api_connections__connection_id__notes_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{connection_id}/notes/{note_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Note */
+        delete: operations["delete_note_api_connections__connection_id__notes__note_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/connections/{connection_id}/schema": {
         parameters: {
             query?: never;
@@ -972,7 +1010,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use" | "example_create" | "example_update" | "example_delete" | "example_import";
+            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use" | "example_create" | "example_update" | "example_delete" | "example_import" | "note_update" | "note_delete";
             /** Actor Email */
             actor_email: string | null;
             /** Actor Id */
@@ -1037,6 +1075,11 @@ export interface components {
             generated?: string | null;
             /** Name */
             name: string;
+            /**
+             * Note
+             * @description The owner's note on this column (connection_notes)
+             */
+            note?: string | null;
             /**
              * Nullable
              * @default true
@@ -1741,6 +1784,8 @@ export interface components {
             error: string | null;
             /** Error Code */
             error_code: ("llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout" | "query_refused" | "unknown_names") | null;
+            /** Examples Used */
+            examples_used?: components["schemas"]["VerifiedExampleRef"][];
             /** Executed */
             executed: boolean;
             /** Feedback At */
@@ -1761,6 +1806,8 @@ export interface components {
             language: string | null;
             /** Model */
             model: string | null;
+            /** Notes Used */
+            notes_used?: components["schemas"]["NoteUsed"][];
             /**
              * Origin
              * @default asked
@@ -1782,6 +1829,7 @@ export interface components {
             truncated: boolean;
             /** Truncation */
             truncation: string | null;
+            verified_example?: components["schemas"]["VerifiedExampleRef"] | null;
         };
         /** HistoryOut */
         HistoryOut: {
@@ -1821,6 +1869,68 @@ export interface components {
             /** Models */
             models: components["schemas"]["ModelOut"][];
         };
+        /**
+         * NoteIn
+         * @description Set the note on a target (``object_name`` "" = the connection itself, ``column_name`` "" =
+         *     the whole object); an empty ``text`` deletes it.
+         */
+        NoteIn: {
+            /**
+             * Column Name
+             * @default
+             */
+            column_name: string;
+            /**
+             * Object Name
+             * @description schema.table or database.collection
+             * @default
+             */
+            object_name: string;
+            /** Text */
+            text: string;
+        };
+        /** NoteOut */
+        NoteOut: {
+            /** Author Email */
+            author_email: string | null;
+            /** Column Name */
+            column_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Object Name */
+            object_name: string;
+            /**
+             * Orphaned
+             * @description Its object or column is no longer in the indexed schema, so it is not used
+             * @default false
+             */
+            orphaned: boolean;
+            /** Text */
+            text: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * NoteUsed
+         * @description A note the prompt carried: on the connection (``object`` ""), an object (``column`` "") or a column.
+         */
+        NoteUsed: {
+            /**
+             * Column
+             * @default
+             */
+            column: string;
+            /** Object */
+            object: string;
+            /** Text */
+            text: string;
+        };
         /** ObjectInfo */
         ObjectInfo: {
             /** Columns */
@@ -1838,7 +1948,15 @@ export interface components {
             kind: string;
             /** Name */
             name: string;
-            /** Notes */
+            /**
+             * Note
+             * @description The owner's note on this object (connection_notes)
+             */
+            note?: string | null;
+            /**
+             * Notes
+             * @description What introspection could not read of it
+             */
             notes?: string[];
             /**
              * Omitted Columns
@@ -1929,6 +2047,11 @@ export interface components {
              */
             error_code?: ("llm_unavailable" | "model_missing" | "llm_timeout" | "no_valid_query" | "db_error" | "db_timeout" | "query_refused" | "unknown_names") | null;
             /**
+             * Examples Used
+             * @description The verified examples the prompt carried as worked examples
+             */
+            examples_used?: components["schemas"]["VerifiedExampleRef"][];
+            /**
              * Executed
              * @description Whether the query ran against the database
              */
@@ -1942,6 +2065,11 @@ export interface components {
             language: "sql" | "mongo";
             /** Model */
             model: string;
+            /**
+             * Notes Used
+             * @description The owner's notes the prompt carried
+             */
+            notes_used?: components["schemas"]["NoteUsed"][];
             /**
              * Origin
              * @description Asked (the model wrote it), edited or typed by the person
@@ -1968,6 +2096,8 @@ export interface components {
              * @description Why the result is not whole, in a sentence
              */
             truncation?: string | null;
+            /** @description The verified example whose query answered, without the model; null: none */
+            verified_example?: components["schemas"]["VerifiedExampleRef"] | null;
         };
         /**
          * QueryRunIn
@@ -2017,6 +2147,11 @@ export interface components {
             indexed_at: string | null;
             /** Kind */
             kind: string;
+            /**
+             * Note
+             * @description The owner's note on the whole connection
+             */
+            note?: string | null;
             /** Objects */
             objects: components["schemas"]["ObjectInfo"][];
             /** Server Version */
@@ -2062,8 +2197,10 @@ export interface components {
         /**
          * Source
          * @description An object the question was answered with. ``via`` says how it was found: ``search``,
-         *     ``value`` (a stored value matched), ``join`` (bridges two hits), or ``query`` (the query
-         *     reads it though retrieval did not offer it). ``used``: the query that ran reads it.
+         *     ``value`` (a stored value matched), ``join`` (bridges two hits), ``example`` (a verified
+         *     example the prompt carried reads it, or the verified query that answered reads it), or
+         *     ``query`` (the query reads it though retrieval did not offer it). ``used``: the query that
+         *     ran reads it.
          */
         Source: {
             /** Kind */
@@ -2081,7 +2218,7 @@ export interface components {
              * Via
              * @enum {string}
              */
-            via: "search" | "value" | "join" | "query";
+            via: "search" | "value" | "join" | "example" | "query";
         };
         /** SourcesEvent */
         SourcesEvent: {
@@ -2285,6 +2422,31 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /**
+         * VerifiedExampleRef
+         * @description A verified example an answer used: reused as the answer's query, or shown to the model.
+         */
+        VerifiedExampleRef: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Question */
+            question: string;
+            /**
+             * Similarity
+             * @description How like the question it is (0..1); null: the same
+             */
+            similarity?: number | null;
+            /**
+             * Verified At
+             * Format: date-time
+             */
+            verified_at: string;
+            /** Verified By Email */
+            verified_by_email: string | null;
+        };
         /** RefusedLine */
         backend__schemas__evaluations__RefusedLine: {
             /**
@@ -2447,7 +2609,7 @@ export interface operations {
     audit_api_audit_get: {
         parameters: {
             query?: {
-                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use" | "example_create" | "example_update" | "example_delete" | "example_import") | null;
+                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use" | "example_create" | "example_update" | "example_delete" | "example_import" | "note_update" | "note_delete") | null;
                 actor_id?: string | null;
                 success?: boolean | null;
                 since?: string | null;
@@ -3301,6 +3463,102 @@ export interface operations {
             path: {
                 connection_id: string;
                 example_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_notes_api_connections__connection_id__notes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_note_api_connections__connection_id__notes_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteOut"] | null;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_note_api_connections__connection_id__notes__note_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+                note_id: string;
             };
             cookie?: never;
         };

@@ -21,6 +21,7 @@ import {
   type ExampleIn,
   type FeedbackIn,
   type Kind,
+  type NoteIn,
   type SettingsPatch,
   type SyncMode,
   type SyncStatus,
@@ -40,6 +41,8 @@ export const keys = {
   tokens: ["tokens"] as const,
   // Not under "connections": reloading the list does not ask every card's job again.
   syncStatus: (id: string) => ["sync", id] as const,
+  /** A connection's schema, with its notes on (a saved note refreshes it). */
+  schema: (id: string) => ["schema", id] as const,
   admin: ["admin"] as const,
   adminUsers: ["admin", "users"] as const,
   adminSettings: ["admin", "settings"] as const,
@@ -133,6 +136,12 @@ export function useSyncStatus(id: string) {
     queryFn: () => api.syncStatus(id),
     refetchInterval: (query) => (isActive(query.state.data) ? 400 : false),
   });
+}
+
+/** The indexed schema of a connection, notes included; fetched only while `enabled` (shown). */
+export function useSchema(id: string, enabled = true) {
+  const { api } = useAuth();
+  return useQuery({ queryKey: keys.schema(id), queryFn: () => api.schema(id), enabled });
 }
 
 export function useAdminUsers() {
@@ -418,5 +427,16 @@ export function useImportExamples() {
     mutationFn: (v: { connectionId: string; format: ExampleFormat; content: string }) =>
       api.importExamples(v.connectionId, v.format, v.content),
     onSuccess: (_, v) => invalidate(keys.examples(v.connectionId), keys.admin),
+  });
+}
+
+/** Sets (or, with empty text, deletes) the note on a connection, a table or a column; the schema
+ * showing it is fetched again, and the audit trail has one more event. */
+export function useSaveNote() {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { connectionId: string; note: NoteIn }) => api.saveNote(v.connectionId, v.note),
+    onSuccess: (_, v) => invalidate(keys.schema(v.connectionId), keys.admin),
   });
 }

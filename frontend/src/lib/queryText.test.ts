@@ -102,6 +102,9 @@ describe("a person's query as a turn", () => {
     error: null,
     error_code: null,
     origin: "edited",
+    verified_example: null,
+    examples_used: [],
+    notes_used: [],
   } as QueryResult;
 
   it("keeps only the steps that ran and says it was edited", () => {

@@ -27,9 +27,9 @@ function table(name: string, refs: string[] = [], schema = "public"): SchemaObje
     comment: null,
     row_estimate: null,
     columns: [
-      { name: `${name}_id`, type: "integer", nullable: false, default: null, generated: null, comment: null, values: null, pii: null },
-      { name: "title", type: "text", nullable: true, default: null, generated: null, comment: null, values: null, pii: null },
-      ...foreign_keys.map((f) => ({ name: f.columns[0], type: "integer", nullable: false, default: null, generated: null, comment: null, values: null, pii: null })),
+      { name: `${name}_id`, type: "integer", nullable: false, default: null, generated: null, comment: null, values: null, pii: null, note: null },
+      { name: "title", type: "text", nullable: true, default: null, generated: null, comment: null, values: null, pii: null, note: null },
+      ...foreign_keys.map((f) => ({ name: f.columns[0], type: "integer", nullable: false, default: null, generated: null, comment: null, values: null, pii: null, note: null })),
     ],
     primary_key: [`${name}_id`],
     foreign_keys,
@@ -38,6 +38,7 @@ function table(name: string, refs: string[] = [], schema = "public"): SchemaObje
     partitions: [],
     indexes: [],
     notes: [],
+    note: null,
     omitted_columns: 0,
   }; // prettier-ignore
 }

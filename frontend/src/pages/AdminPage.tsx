@@ -34,6 +34,8 @@ const ACTION_SEEN: Record<AuditAction, true> = {
   example_update: true,
   example_delete: true,
   example_import: true,
+  note_update: true,
+  note_delete: true,
 };
 const ACTIONS = ["", ...Object.keys(ACTION_SEEN)];
 const PAGE = 50;
@@ -50,6 +52,10 @@ function eventDetail(e: AuditEvent): string {
   }
   if (e.action === "example_import")
     return `imported ${String(d.imported)}, skipped ${String(d.skipped)}, refused ${String(d.refused)}`;
+  if (e.action === "note_update" || e.action === "note_delete") {
+    const target = [d.object, d.column].filter(Boolean).map(String).join(".") || "the connection";
+    return `note on ${target}` + (e.action === "note_delete" ? " deleted" : "");
+  }
   const what = String(d.query ?? d.name ?? "");
   const why = e.success ? "" : String(d.error ?? d.reason ?? "");
   return [what, why && `refused: ${why}`].filter(Boolean).join(" — ");

@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ApiError, type HistoryItem } from "../api";
 import { useAuth } from "../auth";
-import AnswerTurn, { emptyTurn, fromHistory, fromRun, LLM_DOWN, type Turn } from "../components/AnswerTurn";
+import AnswerTurn, { emptyTurn, fromHistory, fromRun, LLM_DOWN, taught, type Turn } from "../components/AnswerTurn";
 import HistoryPanel from "../components/HistoryPanel";
 import ModeToggle, { type ChatMode } from "../components/ModeToggle";
 import { EditorWithRun } from "../components/QueryBox";
@@ -112,6 +112,7 @@ export default function ChatPage() {
               executed: result.executed,
               historyId: result.history_id ?? null,
               done: true,
+              ...taught(result),
             });
             setConversationId(result.conversation_id);
             // The conversation is in the URL: a reload or a shared link reopens it.

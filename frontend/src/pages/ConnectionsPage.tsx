@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
-import { ApiError, type Connection, type Kind, type Schema, type SyncMode } from "../api";
+import { ApiError, type Connection, type Kind, type SyncMode } from "../api";
 import { Link } from "react-router-dom";
 import { useAuth } from "../auth";
 import { Alert, Button, Field, ProgressBar, SelectField, StatusBadge } from "../components/ui";
@@ -13,6 +13,7 @@ import {
   keys,
   useSync,
   useSyncStatus,
+  useSchema,
   useUpdateConnection,
 } from "../lib/queries";
 import SchemaBrowser from "../components/SchemaBrowser";
@@ -118,15 +119,19 @@ function AddConnection() {
 }
 
 function ConnectionCard({ connection, onChanged }: { connection: Connection; onChanged: () => void }) {
-  const { api } = useAuth();
   const statusQuery = useSyncStatus(connection.id);
   const status = statusQuery.data ?? null;
   const sync = useSync();
   const update = useUpdateConnection();
   const del = useDeleteConnection();
-  const [schema, setSchema] = useState<Schema | null>(null);
+  const [showSchema, setShowSchema] = useState(false);
+  const schemaQuery = useSchema(connection.id, showSchema);
+  const schema = showSchema ? (schemaQuery.data ?? null) : null;
   const [failed, setError] = useState<string | null>(null);
-  const error = failed ?? errorText(statusQuery.error, "Could not read the indexing status.");
+  const error =
+    failed ??
+    errorText(statusQuery.error, "Could not read the indexing status.") ??
+    (showSchema ? errorText(schemaQuery.error, "Could not load the schema.") : null);
   const [confirming, setConfirming] = useState(false);
   // A job started from this card: when it ends, the connection (index time, last check) is reloaded.
   const started = useRef(false);
@@ -164,13 +169,8 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
     }
   }
 
-  async function toggleSchema() {
-    if (schema) return setSchema(null);
-    try {
-      setSchema(await api.schema(connection.id));
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : "Could not load the schema.");
-    }
+  function toggleSchema() {
+    setShowSchema((shown) => !shown);
   }
 
   async function remove() {
@@ -206,7 +206,7 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
             onClick={toggleSchema}
             disabled={!connection.indexed_at && status?.status !== "succeeded"}
           >
-            {schema ? "Hide schema" : "Schema"}
+            {showSchema ? "Hide schema" : "Schema"}
           </Button>
           <Button
             variant="secondary"

@@ -34,6 +34,9 @@ const item: HistoryItem = {
   feedback_rating: null,
   feedback_comment: null,
   feedback_at: null,
+  verified_example: null,
+  examples_used: [],
+  notes_used: [],
   created_at: "2026-12-05T10:00:00Z",
 };
 

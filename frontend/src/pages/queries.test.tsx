@@ -32,6 +32,7 @@ function historyItem(id: string, question: string): HistoryItem {
     id, question, connection_id: "c1", conversation_id: `v-${id}`, answer: "", query: null, language: "sql",
     columns: [], rows: [], row_count: null, truncated: false, truncation: null, executed: false, sources: [],
     timings: { retrieve: 1, generate: 1, validate: 1, execute: 1, answer: 1 }, model: "llama3.2", error: null, error_code: null, created_at: "2026-12-05T10:00:00Z", origin: "asked", chart: null, feedback_rating: null, feedback_comment: null, feedback_at: null,
+    verified_example: null, examples_used: [], notes_used: [],
   }; // prettier-ignore
 }
 
