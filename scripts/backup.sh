@@ -5,7 +5,7 @@
 #
 # Which store: DATABASE_URL when the environment or the env file (default: .env beside
 # docker-compose.yml) sets it; else make run's embedded store under --data-dir (default
-# SEXTANT_DATA_DIR, else ./data), running or stopped; --compose: the compose stack's postgres
+# SEXTANT_DATA_DIR, else ./data; relative to the checkout, as make run), running or stopped; --compose: the compose stack's postgres
 # service (the default where there is no .venv but there is docker). The backend may keep
 # running: pg_dump reads one consistent snapshot.
 #

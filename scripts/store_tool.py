@@ -89,6 +89,9 @@ def settings_of(args: argparse.Namespace) -> Settings:
     settings = Settings.from_environment(env_file=env_file)
     if args.data_dir:
         settings = settings.model_copy(update={"data_dir": Path(args.data_dir)})
+    elif not settings.data_dir.is_absolute():
+        # make run's backend works in the checkout: its ./data (or a relative SEXTANT_DATA_DIR) is there.
+        settings = settings.model_copy(update={"data_dir": ROOT / settings.data_dir})
     return settings
 
 
@@ -294,7 +297,7 @@ def cmd_where(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", help="the data directory (default: SEXTANT_DATA_DIR, else ./data)")
+    parser.add_argument("--data-dir", help="default: SEXTANT_DATA_DIR, else ./data of the checkout")
     parser.add_argument(
         "--env-file", default=str(ROOT / ".env"), help="the .env the backend reads (default: ROOT/.env)"
     )
