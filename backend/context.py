@@ -26,6 +26,9 @@ from backend.services.ask_service import AskService
 from backend.services.audit_service import AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
+from backend.services.evaluation_runner import EvaluationRunner
+from backend.services.evaluation_scoring import Scorer
+from backend.services.evaluation_service import EvaluationService
 from backend.services.example_service import ExampleService
 from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
@@ -66,8 +69,11 @@ class AppContext:
     rate_limits: RateLimitService
     hasher: PasswordHasher
     metrics: Metrics
+    evaluations: EvaluationService
+    evaluation_runner: EvaluationRunner
 
     async def aclose(self) -> None:
+        await self.evaluation_runner.stop()
         await self.runner.stop()
         await self.embedder.aclose()
         await self.llm.aclose()
@@ -152,6 +158,14 @@ def build_context(
     query_run = QueryRunService(
         connections, dialects, history, user_settings, settings.query, audit, rate_limits, settings.security, metrics
     )
+    evaluation_runner = EvaluationRunner(
+        sessions,
+        ask,
+        Scorer(query_run, dialects, settings.query),
+        settings.indexing.job_stale_after_s,
+        settings.indexing.job_sweep_interval_s,
+    )
+    evaluations = EvaluationService(sessions, connections, user_settings, llm, dialects, evaluation_runner)
     examples = ExampleService(sessions, connections, query_run, history, embedding_client, audit)
     suggestions = SuggestionService(connections, examples, llm, user_settings)
     return AppContext(
@@ -179,4 +193,6 @@ def build_context(
         rate_limits=rate_limits,
         hasher=hasher,
         metrics=metrics,
+        evaluations=evaluations,
+        evaluation_runner=evaluation_runner,
     )

@@ -19,6 +19,7 @@ from backend.services.ask_service import AskService
 from backend.services.audit_service import Actor, AuditService
 from backend.services.auth_service import AuthService
 from backend.services.connection_service import ConnectionService
+from backend.services.evaluation_service import EvaluationService
 from backend.services.example_service import ExampleService
 from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
@@ -118,6 +119,13 @@ UserSettingsServiceDep = Annotated[UserSettingsService, Depends(get_user_setting
 ModelServiceDep = Annotated[ModelService, Depends(get_model_service)]
 ConnectionServiceDep = Annotated[ConnectionService, Depends(get_connection_service)]
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
+
+
+def get_evaluation_service(context: ContextDep) -> EvaluationService:
+    return context.evaluations
+
+
+EvaluationServiceDep = Annotated[EvaluationService, Depends(get_evaluation_service)]
 
 
 async def get_current_user(

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from backend.api.mcp import McpEndpoint, McpRoute
 from backend.api.route_template import route_template
-from backend.api.routes import admin, auth, connections, examples, health, history, query, tokens
+from backend.api.routes import admin, auth, connections, evaluations, examples, health, history, query, tokens
 from backend.api.routes import settings as settings_routes
 from backend.components.embedding_client import EmbeddingClient
 from backend.config import Settings, resolve_store_password
@@ -38,6 +38,10 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logging.basicConfig(level=cfg.log_level)
+        # The HTTP clients under the LLM and embedding clients log every request's URL at INFO,
+        # with any user:password@ written in LLM_BASE_URL or OLLAMA_URL: from WARNING only.
+        for name in ("httpx", "httpx2"):
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
         embedded: EmbeddedStore | None = None
         if cfg.database.database_url is not None:
             url = cfg.database.database_url.get_secret_value()
@@ -51,6 +55,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
             context = build_context(cfg, create_engine(url, cfg.database.pool_size), embedder)
             await context.embedder.health()
             await context.runner.start()
+            await context.evaluation_runner.start()
             app.state.context = context
             mcp = McpEndpoint(context)
             try:
@@ -93,6 +98,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api = APIRouter(prefix="/api")
     api.include_router(auth.router)
     api.include_router(connections.router)
+    api.include_router(evaluations.router)
     api.include_router(examples.router)
     api.include_router(query.router)
     api.include_router(history.router)
@@ -101,7 +107,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
     api.include_router(tokens.router)
     app.include_router(api)
     app.include_router(health.router)
-    # Streamable HTTP (POST, and GET/DELETE answered by the SDK), authenticated by API tokens.
+    # Streamable HTTP, stateless: POST (GET is 405, DELETE answered by the SDK), authenticated by API tokens.
     app.router.routes.append(Route("/mcp", endpoint=McpRoute(), include_in_schema=False))
     if (cfg.frontend_dir / "index.html").is_file():
         mount_frontend(app, cfg.frontend_dir)

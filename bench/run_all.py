@@ -20,6 +20,7 @@ BENCHES = [
     "bench.bench_result_memory",
     "bench.bench_login_flood",
     "bench.bench_bundle",
+    "bench.bench_evaluation",
 ]
 
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ListResourcesResult, Resource
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
@@ -32,12 +33,14 @@ from starlette.types import Receive, Scope, Send
 from backend.context import AppContext
 from backend.engines.registry import ENGINES
 from backend.errors import AppError
+from backend.schemas.connections import SearchIn
 from backend.schemas.query import QueryIn, QueryOut, QueryRunIn
 from backend.schemas.schema_snapshot import ObjectInfo
 from backend.services.api_token_service import TokenPrincipal, is_api_token
 from backend.services.audit_service import Actor
 
 PRINCIPAL = "sextant_principal"
+ModelT = TypeVar("ModelT", bound=BaseModel)
 # Rows a tool returns at most: an agent's context is small; the count says when there were more.
 TOOL_ROWS = 50
 INSTRUCTIONS = (
@@ -94,6 +97,15 @@ def _uuid(value: str) -> uuid.UUID:
         raise ToolError("Connection not found") from None
 
 
+def _valid(model: type[ModelT], **fields: Any) -> ModelT:
+    """The tool's arguments as the HTTP API's body model takes them (lengths, NUL...), or a tool error."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ToolError(f"Invalid arguments: {problems}") from None
+
+
 async def _call(coro: Any) -> Any:
     """An ``AppError`` (not found, conflict, rate limit...) becomes a tool error with its words."""
     try:
@@ -137,7 +149,8 @@ def build_mcp(context: AppContext) -> SextantMCP:
     @server.tool(description="The tables or collections that matter to a question, each with its description.")
     async def search_schema(connection_id: str, question: str, ctx: Context, k: int = 5) -> list[dict[str, Any]]:
         principal, _ = _caller(ctx)
-        found = await _call(context.search.search(principal.user.id, _uuid(connection_id), question, max(1, k)))
+        body = _valid(SearchIn, query=question, k=max(1, k))
+        found = await _call(context.search.search(principal.user.id, _uuid(connection_id), body.query, body.k))
         return [{"object": r.object, "kind": r.kind, "score": r.score, "text": r.text} for r in found.results]
 
     @server.tool(description="One table, view or collection: its columns, keys, references and sample values.")
@@ -227,6 +240,13 @@ class McpEndpoint:
             principal = await self._context.api_tokens.authenticate(credential.strip(), "read", client, "/mcp")
         except AppError as exc:
             await _refuse(scope, receive, send, exc.status_code, exc.detail)
+            return
+        if request.method == "GET":
+            # A stateless server has nothing to push: the SDK would hold this stream open forever
+            # (a connection per GET, for any token). The spec's answer is 405 (POST only).
+            await JSONResponse(
+                {"detail": "This MCP server is stateless: POST only"}, status_code=405, headers={"Allow": "POST"}
+            )(scope, receive, send)
             return
         scope.setdefault("state", {})[PRINCIPAL] = principal
         await self._transport(scope, receive, send)

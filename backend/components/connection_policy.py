@@ -385,7 +385,10 @@ def _hosts(url: str) -> list[str]:
 
 def build_policy(settings: Settings, store_url: str) -> ConnectionPolicy:
     """The policy of this appliance; raises ``ValueError`` for a malformed CONNECTION_ALLOW / DENY entry."""
-    services = [service_of(settings.embedding.embedding_url), service_of(settings.llm.server_url)]
+    # Both LLM servers: with LLM_PROVIDER=openai, the Ollama at OLLAMA_URL may still run (compose
+    # starts its profile by default) and is no less the appliance's own.
+    llm = settings.llm
+    services = [service_of(settings.embedding.embedding_url), service_of(llm.server_url), service_of(llm.ollama_url)]
     return ConnectionPolicy(
         store_url,
         str(settings.data_dir.resolve()),

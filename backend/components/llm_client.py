@@ -12,6 +12,7 @@ import ollama
 
 from backend.components.errors import UnavailableError
 from backend.components.metrics import Metrics
+from backend.components.url_redaction import redact_url
 
 LLMFailure = Literal["llm_unavailable", "llm_timeout", "model_missing"]
 
@@ -78,6 +79,8 @@ class OllamaLLMClient:
         metrics: Metrics | None = None,
     ):
         self.base_url = base_url
+        # What error sentences name: every user reads them, so never a password in the URL.
+        self._shown_url = redact_url(base_url)
         self._metrics = metrics
         self._client = ollama.AsyncClient(host=base_url, timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s))
         self._options = {"temperature": temperature}
@@ -90,8 +93,8 @@ class OllamaLLMClient:
                 )
             return LLMUnavailableError(f"The LLM server answered with an error: {exc.error}")
         if isinstance(exc, httpx.TimeoutException):
-            return LLMUnavailableError(f"The LLM server at {self.base_url} did not answer in time", "llm_timeout")
-        return LLMUnavailableError(f"The LLM server at {self.base_url} is unreachable")
+            return LLMUnavailableError(f"The LLM server at {self._shown_url} did not answer in time", "llm_timeout")
+        return LLMUnavailableError(f"The LLM server at {self._shown_url} is unreachable")
 
     def _failed(self, exc: BaseException, model: str, call: str) -> LLMUnavailableError:
         """``_unavailable``, counted in ``sextant_llm_errors_total``."""

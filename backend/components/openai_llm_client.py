@@ -3,7 +3,7 @@ server that speaks the OpenAI chat-completions API (vLLM, llama.cpp's server, LM
 
 JSON output: the query step asks for ``response_format={"type": "json_schema", ...}``. A server
 that refuses that (a 400 or 422 naming ``response_format``) is asked again without it, and from
-then on this client relies on the prompt alone, which already asks for JSON and is parsed
+then on this client relies on the prompt alone for that model, which already asks for JSON and is parsed
 tolerantly by the engines. ``json_mode`` pins either behaviour.
 """
 
@@ -18,6 +18,7 @@ import openai
 
 from backend.components.llm_client import ChatMessage, LLMUnavailableError, ModelInfo
 from backend.components.metrics import Metrics
+from backend.components.url_redaction import redact_url
 
 JsonMode = Literal["auto", "json_schema", "prompt"]
 # Sent when no key is configured: the client insists on one, local servers ignore it.
@@ -36,9 +37,12 @@ class OpenAILLMClient:
         metrics: Metrics | None = None,
     ):
         self.base_url = base_url
+        # What error sentences name: every user reads them, so never a password in the URL.
+        self._shown_url = redact_url(base_url)
         self._metrics = metrics
         self._temperature = temperature
         self._json_mode: JsonMode = json_mode
+        self._prompt_only: set[str] = set()  # models whose server refused a JSON schema
         # No retries: a timeout or refusal is reported to the person at once, as with Ollama.
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
@@ -51,12 +55,12 @@ class OpenAILLMClient:
         if isinstance(exc, openai.NotFoundError):
             return LLMUnavailableError(f"The model '{model}' is not available on the LLM server", "model_missing")
         if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
-            return LLMUnavailableError(f"The LLM server at {self.base_url} did not answer in time", "llm_timeout")
+            return LLMUnavailableError(f"The LLM server at {self._shown_url} did not answer in time", "llm_timeout")
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             return LLMUnavailableError("The LLM server refused Sextant's API key (LLM_API_KEY)")
         if isinstance(exc, openai.APIStatusError):
             return LLMUnavailableError(f"The LLM server answered with an error (HTTP {exc.status_code})")
-        return LLMUnavailableError(f"The LLM server at {self.base_url} is unreachable")
+        return LLMUnavailableError(f"The LLM server at {self._shown_url} is unreachable")
 
     @staticmethod
     def _messages(messages: list[ChatMessage]) -> list[Any]:
@@ -85,7 +89,7 @@ class OpenAILLMClient:
     async def _create(self, messages: list[ChatMessage], model: str, json_schema: dict[str, Any] | None) -> Any:
         chat = self._client.chat.completions
         wire = self._messages(messages)
-        if json_schema is None or self._json_mode == "prompt":
+        if json_schema is None or self._json_mode == "prompt" or model in self._prompt_only:
             return await chat.create(model=model, messages=wire, temperature=self._temperature)
         schema_format: Any = {"type": "json_schema", "json_schema": {"name": "reply", "schema": json_schema}}
         try:
@@ -95,9 +99,11 @@ class OpenAILLMClient:
         except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
             if self._json_mode == "json_schema" or "response_format" not in str(exc.message):
                 raise
-        # This server does not take a JSON schema: the prompt asks for JSON, from now on.
-        self._json_mode = "prompt"
-        return await chat.create(model=model, messages=wire, temperature=self._temperature)
+        answer = await chat.create(model=model, messages=wire, temperature=self._temperature)
+        # Remembered per model, and only once the same request went through without the schema:
+        # one odd error message cannot switch structured output off for every other model.
+        self._prompt_only.add(model)
+        return answer
 
     async def stream(self, messages: list[ChatMessage], model: str) -> AsyncIterator[str]:
         started = time.perf_counter()
@@ -105,10 +111,14 @@ class OpenAILLMClient:
             chunks = await self._client.chat.completions.create(
                 model=model, messages=self._messages(messages), temperature=self._temperature, stream=True
             )
-            async for chunk in chunks:
-                for choice in chunk.choices:
-                    if choice.delta and choice.delta.content:
-                        yield choice.delta.content
+            try:
+                async for chunk in chunks:
+                    for choice in chunk.choices:
+                        if choice.delta and choice.delta.content:
+                            yield choice.delta.content
+            finally:
+                # A caller that stops early (a cancelled question) frees the server's generation too.
+                await chunks.close()
         except (openai.OpenAIError, httpx2.HTTPError) as exc:
             raise self._failed(exc, model, "answer") from exc
         finally:

@@ -3,18 +3,20 @@
 A token is ``sxt_`` and 43 random URL-safe characters (256 bits). Only its SHA-256 is stored:
 with that much entropy a fast hash is enough, and the check is one indexed lookup, so a
 revoked token, an expired one or a disabled owner is refused on the very next request. Every
-accepted use is one ``api_token_use`` event in the audit trail, as the owner, naming the token.
+accepted use is one ``api_token_use`` event in the audit trail, as the owner, naming the token;
+a refused one (revoked, expired, disabled owner, wrong scope) at most once a minute per token.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.models import ApiToken, User
@@ -25,6 +27,8 @@ from backend.services.audit_service import Actor, AuditService
 
 TOKEN_PREFIX = "sxt_"  # noqa: S105 - the marker of an API token, not a secret
 MAX_ACTIVE_TOKENS = 50
+REFUSAL_AUDIT_INTERVAL_S = 60.0
+REFUSALS_REMEMBERED = 10_000
 # What each scope may do: ``ask`` includes ``read``.
 GRANTS: dict[TokenScope, frozenset[TokenScope]] = {"read": frozenset({"read"}), "ask": frozenset({"read", "ask"})}
 
@@ -54,6 +58,9 @@ class ApiTokenService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], audit: AuditService):
         self._sessions = sessions
         self._audit = audit
+        # When each refused token was last written to the trail: a leaked, revoked token sent in
+        # a loop leaves one refusal a minute per process, not one row per request.
+        self._refusals_logged: dict[uuid.UUID, float] = {}
 
     async def create(self, actor: Actor, body: ApiTokenIn) -> ApiTokenCreated:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -73,7 +80,11 @@ class ApiTokenService:
             active = await session.scalar(
                 select(func.count())
                 .select_from(ApiToken)
-                .where(ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None))
+                .where(
+                    ApiToken.user_id == actor.id,
+                    ApiToken.revoked_at.is_(None),
+                    or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+                )
             )
             if (active or 0) >= MAX_ACTIVE_TOKENS:
                 raise ConflictError(f"At most {MAX_ACTIVE_TOKENS} API tokens; revoke one first")
@@ -136,14 +147,29 @@ class ApiTokenService:
         actor = Actor(user.id, user.email, client_ip, token_id=row.id)
         details = {"token_name": row.name, "route": route, "scope": row.scope}
         if refusal is not None:
-            await self._audit.record(
-                actor, "api_token_use", success=False, target=f"token:{row.id}", details={**details, "error": refusal}
-            )
+            if self._first_refusal_this_minute(row.id):
+                await self._audit.record(
+                    actor,
+                    "api_token_use",
+                    success=False,
+                    target=f"token:{row.id}",
+                    details={**details, "error": refusal},
+                )
             if needed is None or "scope" in refusal:
                 raise ForbiddenError(refusal)
             raise UnauthorizedError(refusal)
         await self._audit.record(actor, "api_token_use", target=f"token:{row.id}", details=details)
         return principal
+
+    def _first_refusal_this_minute(self, token_id: uuid.UUID) -> bool:
+        now = time.monotonic()
+        if len(self._refusals_logged) > REFUSALS_REMEMBERED:
+            self._refusals_logged.clear()
+        last = self._refusals_logged.get(token_id)
+        if last is not None and now - last < REFUSAL_AUDIT_INTERVAL_S:
+            return False
+        self._refusals_logged[token_id] = now
+        return True
 
 
 def _refusal(row: ApiToken, user: User, now: datetime) -> str | None:

@@ -19,7 +19,7 @@ import anyio.to_thread
 
 from backend.components.metrics import Metrics
 from backend.config import QuerySettings, SecuritySettings
-from backend.engines.base import QueryDialect, QueryExecutionError, QueryRefusedError, QueryResult
+from backend.engines.base import QueryDialect, QueryExecutionError, QueryLimits, QueryRefusedError, QueryResult
 from backend.errors import ConflictError
 from backend.schemas.query import ErrorCode, Origin, QueryOut, QueryRunIn, Timings
 from backend.services.ask_plan import AskTarget
@@ -184,6 +184,29 @@ class QueryRunService:
         except QueryRefusedError:
             used = []
         out.sources = provenance([], used, target.snapshot)
+
+    async def run_readonly(
+        self, actor: Actor, target: AskTarget, dialect: QueryDialect, query: str, limits: QueryLimits
+    ) -> tuple[str, QueryResult]:
+        """``(checked query, result)`` of a query that is not a person's question (an evaluation's
+        expected or re-run query): the same guard off the event loop and the same read-only
+        runner, one ``query`` audit event per run. No history, no rate limit (the caller
+        decides). Raises ``QueryRefusedError`` (names the index lacks included) or
+        ``QueryExecutionError``."""
+        checked, problems = await anyio.to_thread.run_sync(dialect.check, query, target.snapshot)
+        if problems:
+            raise QueryRefusedError("; ".join(problems))
+        started = time.perf_counter()
+        try:
+            result = await dialect.run(target.url, checked, target.snapshot, limits)
+        except (QueryExecutionError, QueryRefusedError) as exc:
+            await self._audit_run(actor, target, dialect, checked, None, f"The database said: {exc}", started)
+            raise
+        except anyio.get_cancelled_exc_class():
+            await self._audit_run(actor, target, dialect, checked, None, "cancelled before it finished", started)
+            raise
+        await self._audit_run(actor, target, dialect, checked, result, None, started)
+        return checked, result
 
     async def _refused(
         self,

@@ -12,6 +12,7 @@ const AdminPage = lazy(() => import("./pages/AdminPage"));
 const ChatPage = lazy(() => import("./pages/ChatPage"));
 const ConnectionsPage = lazy(() => import("./pages/ConnectionsPage"));
 const DashboardPage = lazy(() => import("./pages/DashboardPage"));
+const EvaluatePage = lazy(() => import("./pages/EvaluatePage"));
 const ExamplesPage = lazy(() => import("./pages/ExamplesPage"));
 const SchemaMapPage = lazy(() => import("./pages/SchemaMapPage"));
 const SettingsPage = lazy(() => import("./pages/SettingsPage"));
@@ -157,6 +158,14 @@ export default function App() {
         element={
           <RequireAuth>
             <SchemaMapPage />
+          </RequireAuth>
+        }
+      />
+      <Route
+        path="/connections/:id/evaluate"
+        element={
+          <RequireAuth>
+            <EvaluatePage />
           </RequireAuth>
         }
       />

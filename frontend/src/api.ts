@@ -83,6 +83,24 @@ export type ExampleFormat = Schemas["ExampleImportIn"]["format"];
 export type ExampleImport = Sent<Schemas["ExampleImportOut"]>;
 export type Suggestion = Sent<Schemas["Suggestion"]>;
 
+/** A connection's evaluation set and its import (JSONL or CSV text, read in the browser). */
+export type EvaluationSet = Sent<Schemas["EvaluationSetOut"]>;
+export type EvaluationImport = Schemas["EvaluationImportIn"];
+export type EvaluationImportResult = Sent<Schemas["EvaluationImportOut"]>;
+export type EvaluationRunRequest = Schemas["EvaluationRunIn"];
+export type EvaluationRun = Sent<Schemas["EvaluationRunOut"]>;
+export type RunStatus = EvaluationRun["status"];
+/** What the screen shows of a comparison, its rows typed as JSON cells. */
+export type EvaluationDiff = Omit<Sent<Schemas["EvaluationDiff"]>, "only_expected" | "only_generated"> & {
+  only_expected: Cell[][];
+  only_generated: Cell[][];
+};
+export type EvaluationResult = Omit<Sent<Schemas["EvaluationResultOut"]>, "diff"> & { diff: EvaluationDiff };
+export type Outcome = EvaluationResult["outcome"];
+export type EvaluationRunDetail = Omit<Sent<Schemas["EvaluationRunDetail"]>, "results"> & {
+  results: EvaluationResult[];
+};
+
 type Rows<T> = Omit<T, "rows"> & { rows: Cell[][] };
 /** One event of /api/query/stream: the backend's AskEvent union, discriminated by `event`. */
 export type AskEvent =
@@ -226,6 +244,20 @@ export class Api {
   saveAdminSettings = (allow_signup: boolean) =>
     this.request<AdminSettings>("PUT", "/api/admin/settings", { allow_signup });
   adminConnections = () => this.request<AdminConnection[]>("GET", "/api/admin/connections");
+  evaluationSet = (id: string) => this.request<EvaluationSet>("GET", `/api/connections/${id}/evaluation-set`);
+  importEvaluationSet = (id: string, body: EvaluationImport) =>
+    this.request<EvaluationImportResult>("PUT", `/api/connections/${id}/evaluation-set`, body);
+  clearEvaluationSet = (id: string) => this.request<void>("DELETE", `/api/connections/${id}/evaluation-set`);
+  evaluations = (id: string) =>
+    this.request<{ runs: EvaluationRun[] }>("GET", `/api/connections/${id}/evaluations`).then((r) => r.runs);
+  startEvaluation = (id: string, body: EvaluationRunRequest) =>
+    this.request<{ id: string }>("POST", `/api/connections/${id}/evaluations`, body);
+  evaluation = (id: string, run: string) =>
+    this.request<EvaluationRunDetail>("GET", `/api/connections/${id}/evaluations/${run}`);
+  cancelEvaluation = (id: string, run: string) =>
+    this.request<void>("POST", `/api/connections/${id}/evaluations/${run}/cancel`);
+  deleteEvaluation = (id: string, run: string) =>
+    this.request<void>("DELETE", `/api/connections/${id}/evaluations/${run}`);
   audit = (params: { action?: string; actor_id?: string; limit?: number; offset?: number } = {}) => {
     return this.request<AuditPage>("GET", `/api/audit?${queryString({ limit: 50, ...params })}`);
   };

@@ -184,3 +184,22 @@ def test_questions_by_token_count_against_the_owner(
         assert client.post("/api/query", json=question, headers=headers).status_code == 200
         limited = client.post("/api/query", json=question, headers=_bearer(token))
         assert limited.status_code == 429
+
+
+def test_a_revoked_token_in_a_loop_leaves_one_refusal_a_minute(client: TestClient, owner: dict[str, Any]) -> None:
+    token = _token(client, owner["headers"], "read")
+    assert client.delete(f"/api/tokens/{token['id']}", headers=owner["headers"]).status_code == 204
+    for _ in range(5):
+        assert client.get("/api/connections", headers=_bearer(token)).status_code == 401
+    refused = [e for e in _uses(client, owner["admin"], token["id"]) if not e["success"]]
+    assert len(refused) == 1
+
+
+def test_expired_tokens_do_not_count_against_the_cap(client: TestClient, owner: dict[str, Any], store_dsn: str) -> None:
+    headers = owner["headers"]
+    for _ in range(50):
+        _token(client, headers, "read", expires_in_days=1)
+    assert client.post("/api/tokens", json={"name": "one more", "scope": "read"}, headers=headers).status_code == 409
+    with psycopg.connect(store_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE api_tokens SET expires_at = now() - interval '1 minute'")
+    assert client.post("/api/tokens", json={"name": "one more", "scope": "read"}, headers=headers).status_code == 201

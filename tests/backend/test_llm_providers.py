@@ -168,16 +168,20 @@ def test_a_server_without_json_schema_is_asked_in_the_prompt(
     llm = LLMSettings(
         llm_provider="openai", llm_base_url=f"{openai_servers['no_schema'].url}/v1", llm_model=OPENAI_MODEL
     )
-    ollama.reply_sql(COUNT, COUNT)
+    ollama.reply_sql(COUNT, COUNT, COUNT)
     with _app(settings_factory, llm) as client:
         headers = register_and_login(client)
         cid = connect(client, headers, sakila_url)["id"]
         for question in ("films?", "how many films?"):
             out = client.post("/api/query", json={"connection_id": cid, "question": question}, headers=headers)
             assert out.json()["rows"] == [[1000]], out.text
+        # Another model on the same server is still asked with the schema first: the fallback is per model.
+        assert client.put("/api/settings", json={"model": "llama3.2:latest"}, headers=headers).status_code == 200
+        out = client.post("/api/query", json={"connection_id": cid, "question": "films again?"}, headers=headers)
+        assert out.json()["rows"] == [[1000]], out.text
     sent = ollama.chat_requests(streaming=False)
     # Refused once with the schema, then plain JSON prompting for the retry and every later question.
-    assert ["response_format" in r for r in sent] == [True, False, False]
+    assert ["response_format" in r for r in sent] == [True, False, False, True, False]
     assert 'Answer with JSON: {"sql"' in sent[-1]["messages"][0]["content"]
 
 

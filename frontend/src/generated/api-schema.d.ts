@@ -273,6 +273,92 @@ export interface paths {
         patch: operations["update_connection_api_connections__connection_id__patch"];
         trace?: never;
     };
+    "/api/connections/{connection_id}/evaluation-set": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Evaluation Set */
+        get: operations["get_evaluation_set_api_connections__connection_id__evaluation_set_get"];
+        /**
+         * Import Evaluation Set
+         * @description Imports questions with their expected query (JSONL or CSV); each query is checked by the
+         *     guard, and refused lines come back with their line number and reason, not stored.
+         */
+        put: operations["import_evaluation_set_api_connections__connection_id__evaluation_set_put"];
+        post?: never;
+        /** Clear Evaluation Set */
+        delete: operations["clear_evaluation_set_api_connections__connection_id__evaluation_set_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{connection_id}/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Evaluations */
+        get: operations["list_evaluations_api_connections__connection_id__evaluations_get"];
+        put?: never;
+        /**
+         * Start Evaluation
+         * @description Starts a run in the background (409 while one of this connection's runs is going; 422
+         *     for a model the LLM server does not list, or an empty source).
+         */
+        post: operations["start_evaluation_api_connections__connection_id__evaluations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{connection_id}/evaluations/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Evaluation */
+        get: operations["get_evaluation_api_connections__connection_id__evaluations__run_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Evaluation
+         * @description Deletes a run with its results (a running one is stopped first).
+         */
+        delete: operations["delete_evaluation_api_connections__connection_id__evaluations__run_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{connection_id}/evaluations/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Evaluation
+         * @description Stops a running run; the questions already scored stay (status ``cancelled``).
+         */
+        post: operations["cancel_evaluation_api_connections__connection_id__evaluations__run_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/connections/{connection_id}/examples": {
         parameters: {
             query?: never;
@@ -1109,6 +1195,338 @@ export interface components {
              */
             event: "error";
         };
+        /** EvaluationCaseOut */
+        EvaluationCaseOut: {
+            /** Expected Query */
+            expected_query: string;
+            /** Position */
+            position: number;
+            /** Question */
+            question: string;
+        };
+        /**
+         * EvaluationDiff
+         * @description What the screen shows of a comparison: both sides' columns and row counts and a few rows
+         *     only one side has (the generated ones in the expected columns' order when a column
+         *     permutation lines them up).
+         */
+        EvaluationDiff: {
+            /** Column Map */
+            column_map?: number[] | null;
+            /** Expected Columns */
+            expected_columns?: string[];
+            /** Expected Row Count */
+            expected_row_count?: number | null;
+            /** Generated Columns */
+            generated_columns?: string[];
+            /** Generated Row Count */
+            generated_row_count?: number | null;
+            /**
+             * Note
+             * @description How the rows were obtained, when not plainly
+             */
+            note?: string | null;
+            /** Only Expected */
+            only_expected?: unknown[][];
+            /** Only Generated */
+            only_generated?: unknown[][];
+            /**
+             * Ordered
+             * @default false
+             */
+            ordered: boolean;
+            /** Reason */
+            reason?: string | null;
+        };
+        /**
+         * EvaluationImportIn
+         * @description An evaluation set as a file's text: JSONL lines ``{"question", "query"}`` (``expected_query``
+         *     or ``sql`` also name the query; for MongoDB it may be the ``{collection, pipeline}`` object
+         *     itself), or CSV with a ``question,query`` header.
+         */
+        EvaluationImportIn: {
+            /** Content */
+            content: string;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "jsonl" | "csv";
+            /**
+             * Mode
+             * @default replace
+             * @enum {string}
+             */
+            mode: "replace" | "append";
+        };
+        /** EvaluationImportOut */
+        EvaluationImportOut: {
+            /** Added */
+            added: number;
+            /**
+             * Refused
+             * @description Lines not imported, with why; the others were
+             */
+            refused: components["schemas"]["backend__schemas__evaluations__RefusedLine"][];
+            /**
+             * Total
+             * @description Questions in the set after the import
+             */
+            total: number;
+        };
+        /** EvaluationResultOut */
+        EvaluationResultOut: {
+            /** Context Recall */
+            context_recall: number | null;
+            /** Correct */
+            correct: boolean;
+            diff: components["schemas"]["EvaluationDiff"];
+            /** Error */
+            error: string | null;
+            /** Expected Query */
+            expected_query: string;
+            /** Generated Query */
+            generated_query: string | null;
+            /**
+             * Missing Objects
+             * @description Objects of the expected query the retrieval did not offer
+             */
+            missing_objects: string[];
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "match" | "mismatch" | "refused" | "no_query" | "error" | "expected_failed";
+            /** Position */
+            position: number;
+            /** Question */
+            question: string;
+            timings: components["schemas"]["EvaluationTimings"];
+        };
+        /** EvaluationRunCreated */
+        EvaluationRunCreated: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
+        /** EvaluationRunDetail */
+        EvaluationRunDetail: {
+            /**
+             * Accuracy
+             * @description correct / scored, 0..1
+             */
+            accuracy: number | null;
+            /**
+             * Connection Id
+             * Format: uuid
+             */
+            connection_id: string;
+            /**
+             * Context Recall
+             * @description Mean share of the expected query's objects retrieved, 0..1
+             */
+            context_recall: number | null;
+            /** Correct */
+            correct: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Done */
+            done: number;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Median Ms
+             * @description Median wall time of a question through the ask flow
+             */
+            median_ms: number | null;
+            /** Model */
+            model: string;
+            /** Results */
+            results: components["schemas"]["EvaluationResultOut"][];
+            /**
+             * Scored
+             * @description Questions counted in accuracy: done minus expected_failed
+             */
+            scored: number;
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "set" | "examples";
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "running" | "done" | "failed" | "cancelled";
+            /** Total */
+            total: number;
+        };
+        /** EvaluationRunIn */
+        EvaluationRunIn: {
+            /**
+             * Model
+             * @description Default: your model
+             */
+            model?: string | null;
+            /** Sample Rows */
+            sample_rows?: number | null;
+            /**
+             * Source
+             * @default set
+             * @enum {string}
+             */
+            source: "set" | "examples";
+            /** Top K */
+            top_k?: number | null;
+            /**
+             * Use Examples
+             * @description Verified examples go into the prompt, as when asking
+             * @default true
+             */
+            use_examples: boolean;
+        };
+        /** EvaluationRunOut */
+        EvaluationRunOut: {
+            /**
+             * Accuracy
+             * @description correct / scored, 0..1
+             */
+            accuracy: number | null;
+            /**
+             * Connection Id
+             * Format: uuid
+             */
+            connection_id: string;
+            /**
+             * Context Recall
+             * @description Mean share of the expected query's objects retrieved, 0..1
+             */
+            context_recall: number | null;
+            /** Correct */
+            correct: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Done */
+            done: number;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Median Ms
+             * @description Median wall time of a question through the ask flow
+             */
+            median_ms: number | null;
+            /** Model */
+            model: string;
+            /**
+             * Scored
+             * @description Questions counted in accuracy: done minus expected_failed
+             */
+            scored: number;
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "set" | "examples";
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "running" | "done" | "failed" | "cancelled";
+            /** Total */
+            total: number;
+        };
+        /** EvaluationRunsOut */
+        EvaluationRunsOut: {
+            /** Runs */
+            runs: components["schemas"]["EvaluationRunOut"][];
+        };
+        /** EvaluationSetOut */
+        EvaluationSetOut: {
+            /** Cases */
+            cases: components["schemas"]["EvaluationCaseOut"][];
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "sql" | "mongo";
+            /**
+             * Max Cases
+             * @default 1000
+             */
+            max_cases: number;
+            /** Total */
+            total: number;
+        };
+        /** EvaluationTimings */
+        EvaluationTimings: {
+            /**
+             * Execute
+             * @default 0
+             */
+            execute: number;
+            /**
+             * Expected
+             * @description Time of running the expected query
+             * @default 0
+             */
+            expected: number;
+            /**
+             * Generate
+             * @default 0
+             */
+            generate: number;
+            /**
+             * Retrieve
+             * @default 0
+             */
+            retrieve: number;
+            /**
+             * Total
+             * @description Wall time of the question through the ask flow
+             * @default 0
+             */
+            total: number;
+            /**
+             * Validate Ms
+             * @description The guard's time (the ask's 'validate' step)
+             * @default 0
+             */
+            validate_ms: number;
+        };
         /** ExampleCheckIn */
         ExampleCheckIn: {
             /** Query */
@@ -1167,7 +1585,7 @@ export interface components {
             /** Imported */
             imported: number;
             /** Refused */
-            refused: components["schemas"]["RefusedLine"][];
+            refused: components["schemas"]["backend__schemas__examples__RefusedLine"][];
             /**
              * Skipped
              * @description Lines whose question is already a verified example (or repeated)
@@ -1570,18 +1988,6 @@ export interface components {
             /** Query */
             query: string;
         };
-        /** RefusedLine */
-        RefusedLine: {
-            /**
-             * Line
-             * @description The line of the file (1 is the first; a CSV's header is line 1)
-             */
-            line: number;
-            /** Question */
-            question: string;
-            /** Reason */
-            reason: string;
-        };
         /** RowsEvent */
         RowsEvent: {
             /** Columns */
@@ -1878,6 +2284,28 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** RefusedLine */
+        backend__schemas__evaluations__RefusedLine: {
+            /**
+             * Line
+             * @description 1-based line of the file (CSV: where the record starts)
+             */
+            line: number;
+            /** Reason */
+            reason: string;
+        };
+        /** RefusedLine */
+        backend__schemas__examples__RefusedLine: {
+            /**
+             * Line
+             * @description The line of the file (1 is the first; a CSV's header is line 1)
+             */
+            line: number;
+            /** Question */
+            question: string;
+            /** Reason */
+            reason: string;
         };
     };
     responses: never;
@@ -2395,6 +2823,259 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ConnectionOut"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_evaluation_set_api_connections__connection_id__evaluation_set_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationSetOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    import_evaluation_set_api_connections__connection_id__evaluation_set_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluationImportIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationImportOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    clear_evaluation_set_api_connections__connection_id__evaluation_set_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_evaluations_api_connections__connection_id__evaluations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationRunsOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_evaluation_api_connections__connection_id__evaluations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluationRunIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationRunCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_evaluation_api_connections__connection_id__evaluations__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationRunDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_evaluation_api_connections__connection_id__evaluations__run_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_evaluation_api_connections__connection_id__evaluations__run_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

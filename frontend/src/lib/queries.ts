@@ -15,6 +15,8 @@ import {
   type Api,
   type ApiTokenIn,
   type ConnectionUpdate,
+  type EvaluationImport,
+  type EvaluationRunRequest,
   type ExampleFormat,
   type ExampleIn,
   type FeedbackIn,
@@ -43,6 +45,10 @@ export const keys = {
   adminSettings: ["admin", "settings"] as const,
   adminConnections: ["admin", "connections"] as const,
   audit: (params: AuditParams) => ["admin", "audit", params] as const,
+  evaluationSet: (id: string) => ["evaluation-set", id] as const,
+  /** A connection's runs, and under it each run's detail: starting or deleting a run refreshes both. */
+  evaluations: (id: string) => ["evaluations", id] as const,
+  evaluation: (id: string, run: string) => ["evaluations", id, run] as const,
   /** A connection's verified examples, and the suggestions made from them. */
   examples: (connectionId: string) => ["examples", connectionId] as const,
   suggestions: (connectionId: string) => ["examples", connectionId, "suggestions"] as const,
@@ -276,6 +282,85 @@ export function useRevokeApiToken() {
   const { api } = useAuth();
   const invalidate = useInvalidate();
   return useMutation({ mutationFn: (id: string) => api.revokeToken(id), onSuccess: () => invalidate(keys.tokens) });
+}
+
+// Evaluation: a connection's evaluation set and its runs. A run going on is polled every second.
+
+const RUNNING: ReadonlySet<string> = new Set(["pending", "running"]);
+
+export function runIsActive(run: { status: string } | null | undefined): boolean {
+  return !!run && RUNNING.has(run.status);
+}
+
+export function useEvaluationSet(id: string) {
+  const { api } = useAuth();
+  return useQuery({ queryKey: keys.evaluationSet(id), queryFn: () => api.evaluationSet(id) });
+}
+
+export function useEvaluations(id: string) {
+  const { api } = useAuth();
+  return useQuery({
+    queryKey: keys.evaluations(id),
+    queryFn: () => api.evaluations(id),
+    refetchInterval: (query) => ((query.state.data ?? []).some(runIsActive) ? 1000 : false),
+  });
+}
+
+export function useEvaluation(id: string, run: string | null) {
+  const { api } = useAuth();
+  return useQuery({
+    queryKey: keys.evaluation(id, run ?? ""),
+    queryFn: () => api.evaluation(id, run ?? ""),
+    enabled: !!run,
+    refetchInterval: (query) => (runIsActive(query.state.data) ? 1000 : false),
+  });
+}
+
+export function useImportEvaluationSet(id: string) {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (body: EvaluationImport) => api.importEvaluationSet(id, body),
+    onSuccess: () => invalidate(keys.evaluationSet(id)),
+  });
+}
+
+export function useClearEvaluationSet(id: string) {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: () => api.clearEvaluationSet(id),
+    onSuccess: () => invalidate(keys.evaluationSet(id)),
+  });
+}
+
+/** Starts a run; the list (and so its polling) picks it up. */
+export function useStartEvaluation(id: string) {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (body: EvaluationRunRequest) => api.startEvaluation(id, body),
+    onSuccess: () => invalidate(keys.evaluations(id)),
+  });
+}
+
+/** Stops a running run (its scored questions stay); the list and the run's detail refresh. */
+export function useCancelEvaluation(id: string) {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (run: string) => api.cancelEvaluation(id, run),
+    onSuccess: () => invalidate(keys.evaluations(id)),
+  });
+}
+
+export function useDeleteEvaluation(id: string) {
+  const { api } = useAuth();
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (run: string) => api.deleteEvaluation(id, run),
+    onSuccess: () => invalidate(keys.evaluations(id)),
+  });
 }
 
 /** A connection's verified examples, newest first. */

@@ -266,6 +266,11 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
           </Link>
         </div>
       )}
+      {connection.indexed_at && (
+        <Link className="self-start text-sm text-blue-700 underline" to={`/connections/${connection.id}/evaluate`}>
+          Evaluate models
+        </Link>
+      )}
       <Freshness connection={connection} onSchedule={schedule} />
       {error && <Alert>{error}</Alert>}
       {schema && <SchemaBrowser schema={schema} connectionId={connection.id} />}
