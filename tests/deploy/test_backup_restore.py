@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tarfile
 import uuid
 from pathlib import Path
@@ -44,6 +45,7 @@ def run_script(name: str, *args: str | Path, cwd: Path, **env: str) -> subproces
     for name_ in ("DATABASE_URL", "ENCRYPTION_KEY", "JWT_SECRET", "SEXTANT_DATA_DIR"):
         clean.pop(name_, None)
     command = ["bash", str(ROOT / "scripts" / name), "--env-file", str(cwd / "no.env"), *map(str, args)]
+    clean["PYTHON"] = sys.executable  # the scripts' default is the checkout's .venv
     return subprocess.run(command, cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=600)
 
 
@@ -190,7 +192,7 @@ def test_a_running_embedded_store_backs_up_and_restores_into_a_fresh_one(
 def run_script_tool(data_dir: Path, cwd: Path, query: str) -> str:
     """One value from the embedded store under ``data_dir``, read through scripts/store_tool.py."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "DATABASE_URL"}
-    tool = [str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/store_tool.py"), "--env-file", str(cwd / "no.env")]
+    tool = [sys.executable, str(ROOT / "scripts/store_tool.py"), "--env-file", str(cwd / "no.env")]
     result = subprocess.run(
         [*tool, "--data-dir", str(data_dir), "exec", "--", "psql", "-XAtc", query],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
@@ -202,7 +204,7 @@ def run_script_tool(data_dir: Path, cwd: Path, query: str) -> str:
 def test_without_a_key_the_backup_says_so_and_an_environment_key_is_used(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     made = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/store_tool.py"), "--env-file", str(tmp_path / "no.env"),
+        [sys.executable, str(ROOT / "scripts/store_tool.py"), "--env-file", str(tmp_path / "no.env"),
          "--data-dir", str(data_dir), "exec", "--create", "--", "psql", "-Xqc", "CREATE TABLE users (id int)"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
