@@ -40,6 +40,16 @@ def _chunk(model: str, content: str | None, finish: str | None) -> bytes:
     return f"data: {json.dumps(body)}\n\n".encode()
 
 
+def _asks_for_suggestions(body: dict[str, Any]) -> bool:
+    """The empty chat's suggested-questions call (kept apart, as the fake Ollama does): by its
+    JSON schema, or, where the server took no schema, by the reply shape its prompt asks for."""
+    schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema") or {}
+    if "questions" in (schema.get("properties") or {}):
+        return True
+    system = next((m.get("content", "") for m in body.get("messages", []) if m.get("role") == "system"), "")
+    return '{"questions": [...]}' in str(system)
+
+
 def create_fake_openai(
     script: Callable[[], OllamaScript], json_schema: bool = True, api_key: str | None = None
 ) -> FastAPI:
@@ -63,8 +73,16 @@ def create_fake_openai(
             return denied
         s = script()
         body: dict[str, Any] = await request.json()
-        s.requests.append(body)
         model = body.get("model", "")
+        if _asks_for_suggestions(body):
+            s.suggestion_requests.append(body)
+            content = json.dumps({"questions": s.suggestions})
+            return JSONResponse(
+                {"id": "chatcmpl-scripted", "object": "chat.completion", "created": CREATED, "model": model,
+                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                              "finish_reason": "stop"}]}
+            )  # fmt: skip
+        s.requests.append(body)
         if s.status != 200:
             return _error(s.status, "scripted failure", "server_error")
         if model not in s.models:
