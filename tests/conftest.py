@@ -302,3 +302,16 @@ def connect(client: TestClient, headers: dict[str, str], url: str, name: str | N
     status = wait_for_sync(client, headers, body["id"])
     assert status["status"] == "succeeded", status
     return body
+
+
+def connect_mongo(client: TestClient, headers: dict[str, str], server_url: str, database: str = "shop") -> str:
+    """A sample MongoDB database as an indexed connection (named after it); its id."""
+    created = client.post(
+        "/api/connections",
+        json={"name": database, "kind": "mongodb", "url": mongo_db_url(server_url, database)},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    cid: str = created.json()["id"]
+    assert wait_for_sync(client, headers, cid)["status"] == "succeeded"
+    return cid

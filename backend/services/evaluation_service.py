@@ -6,6 +6,7 @@ only: anyone else gets 404, as for a missing connection."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import anyio.to_thread
@@ -73,13 +74,7 @@ class EvaluationService:
     async def get_set(self, owner_id: uuid.UUID, connection_id: uuid.UUID) -> EvaluationSetOut:
         connection = await self._connections.get(owner_id, connection_id)
         async with self._sessions() as session:
-            rows = (
-                await session.scalars(
-                    select(EvaluationCase)
-                    .where(EvaluationCase.connection_id == connection_id)
-                    .order_by(EvaluationCase.position)
-                )
-            ).all()
+            rows = await _cases(session, connection_id)
         cases = [
             EvaluationCaseOut(position=r.position, question=r.question, expected_query=r.expected_query) for r in rows
         ]
@@ -210,13 +205,7 @@ class EvaluationService:
             if source == "examples":
                 # An example must not answer itself: it is left out of its own question's prompt.
                 return [RunCase(e.question, e.query, frozenset({e.id})) for e in examples]
-            rows = (
-                await session.scalars(
-                    select(EvaluationCase)
-                    .where(EvaluationCase.connection_id == connection_id)
-                    .order_by(EvaluationCase.position)
-                )
-            ).all()
+            rows = await _cases(session, connection_id)
         # A verified example of the very same question would hand the model its answer.
         by_norm: dict[str, set[uuid.UUID]] = {}
         for e in examples:
@@ -331,3 +320,11 @@ def _result_out(r: EvaluationResult) -> EvaluationResultOut:
         diff=EvaluationDiff.model_validate(r.diff or {}),
         error=r.error,
     )
+
+
+async def _cases(session: AsyncSession, connection_id: uuid.UUID) -> Sequence[EvaluationCase]:
+    """A connection's evaluation set, in order."""
+    found = await session.scalars(
+        select(EvaluationCase).where(EvaluationCase.connection_id == connection_id).order_by(EvaluationCase.position)
+    )
+    return found.all()

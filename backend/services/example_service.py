@@ -37,13 +37,13 @@ from backend.schemas.examples import (
     ExampleUpdate,
     RefusedLine,
 )
-from backend.schemas.query import QueryOut, Timings
+from backend.schemas.query import QueryOut
 from backend.services.ask_plan import AskTarget
 from backend.services.audit_service import Actor, AuditService
 from backend.services.connection_service import ConnectionService
 from backend.services.example_io import export_text, parse_import
 from backend.services.history_service import HistoryService
-from backend.services.query_run_service import QueryRunService
+from backend.services.query_run_service import QueryRunService, unanswered
 
 DUPLICATE = "A verified example with this question already exists on this connection"
 
@@ -131,23 +131,7 @@ class ExampleService:
     async def _run(self, actor: Actor, target: AskTarget, query: str) -> tuple[QueryOut, list[str]]:
         """The query checked and run read-only (audited as any person's query); the used objects."""
         dialect = self._runs.dialect(target.kind)
-        out = QueryOut(
-            answer="",
-            query=query.strip(),
-            language=dialect.language,
-            columns=[],
-            rows=[],
-            row_count=0,
-            truncated=False,
-            sources=[],
-            timings=Timings(),
-            model="",
-            history_id=None,
-            conversation_id=uuid.uuid4(),
-            executed=False,
-            error=None,
-            origin="typed",
-        )
+        out = unanswered(query, dialect.language, uuid.uuid4(), "typed")
         # Verifying is running: the person asks for it explicitly, whatever their answers do.
         await self._runs.check_and_run(actor, target, dialect, out, execute=True)
         used: list[str] = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Literal
 
 import anyio
 import anyio.to_thread
@@ -42,6 +43,27 @@ def rows_sentence(result: QueryResult) -> str:
     if result.truncated:
         return f"{counted[:-1]} shown; the result has more."
     return counted
+
+
+def unanswered(query: str, language: Literal["sql", "mongo"], conversation_id: uuid.UUID, origin: Origin) -> QueryOut:
+    """A person's query before it is checked: nothing run, nothing answered yet."""
+    return QueryOut(
+        answer="",
+        query=query.strip(),
+        language=language,
+        columns=[],
+        rows=[],
+        row_count=0,
+        truncated=False,
+        sources=[],
+        timings=Timings(),
+        model="",
+        history_id=None,
+        conversation_id=conversation_id,
+        executed=False,
+        error=None,
+        origin=origin,
+    )
 
 
 class QueryRunService:
@@ -87,23 +109,7 @@ class QueryRunService:
             await self._history.check_conversation(actor.id, conversation_id)
         prefs = await self._user_settings.get(actor.id)
         dialect = self._dialects[target.kind]
-        out = QueryOut(
-            answer="",
-            query=body.query.strip(),
-            language=dialect.language,
-            columns=[],
-            rows=[],
-            row_count=0,
-            truncated=False,
-            sources=[],
-            timings=Timings(),
-            model="",
-            history_id=None,
-            conversation_id=conversation_id,
-            executed=False,
-            error=None,
-            origin=origin,
-        )
+        out = unanswered(body.query, dialect.language, conversation_id, origin)
         await self.check_and_run(actor, target, dialect, out, prefs.execute_queries)
         out.history_id = await self._history.record(actor.id, target.connection_id, question, out)
         return out

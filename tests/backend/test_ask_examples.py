@@ -24,7 +24,7 @@ from backend.services import example_retrieval
 from backend.services.ask_plan import AskOptions
 from backend.services.audit_service import Actor
 from embedding_service.embedder import Embedder
-from tests.conftest import connect, mongo_db_url, register_and_login, wait_for_sync
+from tests.conftest import connect, connect_mongo, register_and_login
 from tests.fake_ollama import OllamaScript
 
 HORROR = "How many films are in the Horror category?"
@@ -263,14 +263,7 @@ def test_a_mongo_example_on_the_sample_data(
     client: TestClient, mongo_url: str, ollama: OllamaScript, add_example: AddExample
 ) -> None:
     headers = register_and_login(client)
-    response = client.post(
-        "/api/connections",
-        json={"name": "shop", "kind": "mongodb", "url": mongo_db_url(mongo_url, "shop")},
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    shop = {"headers": headers, "id": response.json()["id"]}
-    assert wait_for_sync(client, headers, shop["id"])["status"] == "succeeded"
+    shop = {"headers": headers, "id": connect_mongo(client, headers, mongo_url)}
     query = json.dumps({"collection": "orders", "pipeline": [{"$match": {"status": "paid"}}, {"$count": "paid"}]})
     example_id = add_example(shop["id"], "How many orders are paid?", query, ["shop.orders"], "mongo")
     body = _ask(client, shop, "how many orders are paid")

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from backend.config import QuerySettings, Settings
 from backend.engines.mongo import dialect as mongo_dialect
 from backend.main import create_app
-from tests.conftest import connect, mongo_db_url, register_and_login, wait_for_sync
+from tests.conftest import connect, connect_mongo, register_and_login
 from tests.fake_ollama import OllamaScript
 
 ALL_RENTALS = "SELECT rental_id, rental_date, return_date FROM rental ORDER BY rental_id"
@@ -97,21 +97,9 @@ def test_nothing_to_export_and_other_peoples_answers_are_refused(
     assert _rows(ok.text) == [["n"], ["1000"]]
 
 
-def _shop(client: TestClient, headers: dict[str, str], mongo_url: str) -> str:
-    """The sample shop database as an indexed MongoDB connection; its id."""
-    created = client.post(
-        "/api/connections",
-        json={"name": "shop", "kind": "mongodb", "url": mongo_db_url(mongo_url, "shop")},
-        headers=headers,
-    )
-    cid: str = created.json()["id"]
-    assert wait_for_sync(client, headers, cid)["status"] == "succeeded"
-    return cid
-
-
 def test_a_mongo_answer_exports_its_documents(client: TestClient, mongo_url: str, ollama: OllamaScript) -> None:
     headers = register_and_login(client)
-    cid = _shop(client, headers, mongo_url)
+    cid = connect_mongo(client, headers, mongo_url)
     pipeline = [{"$project": {"_id": 0, "status": 1, "items.sku": 1}}]
     ollama.reply_raw(json.dumps({"collection": "orders", "pipeline": pipeline}))
     body = _ask(client, headers, cid, "status and skus of every order")
@@ -127,7 +115,7 @@ def test_a_mongo_export_stops_at_its_own_byte_cap(
     # A MongoDB export is collected in memory, so it has a cap of its own below EXPORT_MAX_BYTES.
     monkeypatch.setattr(mongo_dialect, "MONGO_EXPORT_BYTES", 200)
     headers = register_and_login(client)
-    cid = _shop(client, headers, mongo_url)
+    cid = connect_mongo(client, headers, mongo_url)
     ollama.reply_raw(json.dumps({"collection": "orders", "pipeline": [{"$project": {"_id": 0, "status": 1}}]}))
     body = _ask(client, headers, cid, "status of every order")
     rows = _rows(client.get(f"/api/history/{body['history_id']}/export.csv", headers=headers).text)

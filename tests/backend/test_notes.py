@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import connect, mongo_db_url, register_and_login, wait_for_sync
+from tests.conftest import connect, connect_mongo, register_and_login, wait_for_sync
 from tests.fake_ollama import OllamaScript
 
 REVENUE = "Revenue means sum(amount) in payment, refunds excluded."
@@ -164,14 +164,7 @@ def test_notes_go_into_the_prompt_next_to_their_object(
 
 def test_a_mongo_collection_note(client: TestClient, mongo_url: str, ollama: OllamaScript) -> None:
     headers = register_and_login(client)
-    response = client.post(
-        "/api/connections",
-        json={"name": "shop", "kind": "mongodb", "url": mongo_db_url(mongo_url, "shop")},
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    shop = {"headers": headers, "id": response.json()["id"]}
-    assert wait_for_sync(client, headers, shop["id"])["status"] == "succeeded"
+    shop = {"headers": headers, "id": connect_mongo(client, headers, mongo_url)}
     question = "robot telemetry from the warehouse"
     assert _search(client, shop, question, 1) != ["shop.events"]
     note = "Audit trail of the warehouse robots: each payload is one robot's telemetry."
