@@ -31,6 +31,9 @@ class ConnectionOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mask_pii: bool = Field(default=True, description="Mask personal data in samples before indexing")
+    answer_cache: bool = Field(
+        default=True, description="Keep answers to first questions in the answer cache (when Redis is configured)"
+    )
 
 
 class ConnectionIn(BaseModel):
@@ -47,7 +50,12 @@ class ConnectionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reindex_interval_minutes: ReindexInterval | None = Field(
-        description="Check the catalog for changes every N minutes and re-index when it changed; null turns it off"
+        default=None,
+        description="Check the catalog for changes every N minutes and re-index when it changed; null turns it off;"
+        " left out: unchanged",
+    )
+    answer_cache: bool | None = Field(
+        default=None, description="Serve and keep cached answers for this connection; left out: unchanged"
     )
 
 
