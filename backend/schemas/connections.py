@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.schemas.common import SafeStr
 from backend.schemas.schema_snapshot import ObjectInfo
@@ -57,6 +57,14 @@ class ConnectionUpdate(BaseModel):
     answer_cache: bool | None = Field(
         default=None, description="Serve and keep cached answers for this connection; left out: unchanged"
     )
+
+    @model_validator(mode="after")
+    def _names_a_change(self) -> ConnectionUpdate:
+        if not self.model_fields_set:
+            raise ValueError("Name what to change: reindex_interval_minutes and/or answer_cache")
+        if "answer_cache" in self.model_fields_set and self.answer_cache is None:
+            raise ValueError("answer_cache is true or false")
+        return self
 
 
 class SyncIn(BaseModel):

@@ -251,6 +251,8 @@ def test_the_connection_switch_turns_the_cache_off(
         on = app_client.patch(url, json={"answer_cache": True}, headers=headers)
     assert on.json()["options"]["answer_cache"] is True
     assert on.json()["reindex_interval_minutes"] is None  # left out: unchanged
+    for bad in ({}, {"answer_cache": None}, {"answer_cache": "sometimes"}):
+        assert app_client.patch(url, json=bad, headers=headers).status_code == 422, bad
     other = register_and_login(app_client)
     assert app_client.patch(url, json={"answer_cache": False}, headers=other).status_code == 404
 
