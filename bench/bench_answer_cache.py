@@ -42,7 +42,10 @@ def run() -> dict[str, Any]:
     sakila_url = load_samples.load(USER_PG_ADMIN, "sakila")
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
     plain = redis.Redis.from_url(REDIS_URL)
-    plain.ping()
+    try:
+        plain.ping()
+    except redis.RedisError as exc:
+        return {"skipped": f"no Redis at {REDIS_URL} ({type(exc).__name__})"}
     script = OllamaScript(answer="The rows show the answer.")
     timings: dict[str, list[float]] = {"cold_miss": [], "warm_miss": [], "hit": []}
     try:

@@ -314,7 +314,8 @@ def test_bundle_lists_every_image_of_the_stack(tmp_path: Path) -> None:
     result = _bundle(f"images_of {ROOT}/docker-compose.yml", tmp_path)
     assert result.stdout.split() == [
         "grafana/grafana:11.4.0", "ollama/ollama:0.12.6", "pgvector/pgvector:0.8.0-pg17",
-        "prom/prometheus:v2.53.3", "redis:7.4.1-alpine", "sextant/backend:0.1.0", "sextant/embedding:0.1.0", "sextant/nginx:0.1.0",
+        "prom/prometheus:v2.53.3", "redis:7.4.1-alpine", "sextant/backend:0.1.0", "sextant/embedding:0.1.0",
+        "sextant/nginx:0.1.0",
     ]  # fmt: skip
 
 
