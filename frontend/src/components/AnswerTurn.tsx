@@ -251,6 +251,11 @@ export function Provenance({
   );
 }
 
+/** The answer without the sentence the server adds to a cached one: the note above says it. */
+export function withoutCachedSentence(answer: string): string {
+  return answer.replace(/\n\n\(Cached answer from [^)]*\)$/, "");
+}
+
 /** Says that an answer came from the answer cache, and offers to ask anew. */
 export function CachedNote({ cachedAt, onRunAgain }: { cachedAt: string; onRunAgain?: () => void }) {
   return (
@@ -303,7 +308,7 @@ export default function AnswerTurn({
         </p>
       )}
       {turn.cachedAt && <CachedNote cachedAt={turn.cachedAt} onRunAgain={onRunAgain} />}
-      {turn.answer ? <AnswerText text={turn.answer} /> : null}
+      {turn.answer ? <AnswerText text={turn.cachedAt ? withoutCachedSentence(turn.answer) : turn.answer} /> : null}
       {!turn.done && <Progress step={turn.step} startedAt={turn.startedAt} />}
       {/* Said once: an answer from before the answers stopped repeating the error does not get it twice. */}
       {turn.error && !turn.answer.includes(turn.error) && <Alert kind="warning">{turn.error}</Alert>}

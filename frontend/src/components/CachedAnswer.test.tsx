@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { Connection } from "../api";
 import { AnswerCacheSwitch } from "../pages/ConnectionsPage";
-import { CachedNote } from "./AnswerTurn";
+import { CachedNote, withoutCachedSentence } from "./AnswerTurn";
 
 const connection: Connection = {
   id: "c1",
@@ -28,6 +28,15 @@ describe("a cached answer", () => {
     expect(screen.getByTestId("cached")).toHaveTextContent(/^Cached answer from .*2026.*no model and no query ran now/);
     await userEvent.click(screen.getByRole("button", { name: "Run again" }));
     expect(onRunAgain).toHaveBeenCalledOnce();
+  });
+
+  it("drops the server's sentence that the note repeats, and nothing else", () => {
+    const sentence =
+      "(Cached answer from 2026-12-06 08:42 UTC: no query ran now. Run it again for the database as it is now.)";
+    expect(withoutCachedSentence(`1,000 films.\n\n${sentence}`)).toBe("1,000 films.");
+    expect(withoutCachedSentence("1,000 films (cached answer from nowhere)")).toBe(
+      "1,000 films (cached answer from nowhere)",
+    );
   });
 
   it("offers no Run again while another question runs", () => {
