@@ -20,6 +20,7 @@ against their database, so there is no ``query`` event.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -40,6 +41,12 @@ def cached_sentence(cached_at: datetime) -> str:
         f"(Cached answer from {cached_at:%Y-%m-%d %H:%M} UTC: no query ran now. "
         "Run it again for the database as it is now.)"
     )
+
+
+@dataclass(frozen=True)
+class Lookup:
+    key: str | None  # None: this question is not served from the cache nor kept in it
+    answer: QueryOut | None  # the kept answer, marked as cached
 
 
 class AnswerKeeper:
@@ -73,11 +80,19 @@ class AnswerKeeper:
         }
         return digest(json.dumps(parts, sort_keys=True))
 
-    async def find(self, plan: AskPlan) -> QueryOut | None:
-        """The kept answer to this question, marked as cached (not yet recorded), or None."""
-        if not self.usable(plan) or plan.fresh:
-            return None
-        raw = await self._cache.get_answer(str(plan.target.connection_id), await self._key(plan))
+    async def find(self, plan: AskPlan) -> Lookup:
+        """The key of this question (None when the cache is not for it) and the kept answer,
+        marked as cached (not yet recorded), or None. The key is made once, before the answer:
+        an example added while the model writes must not file this answer under the new stamp."""
+        if not self.usable(plan):
+            return Lookup(None, None)
+        key = await self._key(plan)
+        if plan.fresh:
+            return Lookup(key, None)
+        return Lookup(key, await self._kept(plan, key))
+
+    async def _kept(self, plan: AskPlan, key: str) -> QueryOut | None:
+        raw = await self._cache.get_answer(str(plan.target.connection_id), key)
         if raw is None:
             return None
         try:
@@ -97,16 +112,17 @@ class AnswerKeeper:
         out.answer = f"{out.answer}\n\n{cached_sentence(cached_at)}".strip()
         return out
 
-    async def keep(self, plan: AskPlan, out: QueryOut) -> None:
-        """Keep ``out`` when it is whole: executed, no error, the model's own query and answer."""
-        if not self.usable(plan) or not out.executed or out.error is not None or out.error_code is not None:
+    async def keep(self, plan: AskPlan, lookup: Lookup, out: QueryOut) -> None:
+        """Keep ``out`` under ``lookup.key`` when it is whole: executed, no error, the model's
+        own query and answer."""
+        if lookup.key is None or not out.executed or out.error is not None or out.error_code is not None:
             return
         if out.verified_example is not None or out.query is None or not out.answer:
             return
         kept = json.loads(out.model_dump_json(exclude=NOT_KEPT))
         kept["cached_at"] = datetime.now(UTC).isoformat()
         value = json.dumps(kept, separators=(",", ":")).encode()
-        await self._cache.put_answer(str(plan.target.connection_id), await self._key(plan), value)
+        await self._cache.put_answer(str(plan.target.connection_id), lookup.key, value)
 
     async def audit_hit(self, plan: AskPlan, out: QueryOut) -> None:
         assert out.cached_at is not None

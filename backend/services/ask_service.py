@@ -165,9 +165,9 @@ class AskService:
                     yield DoneEvent(result=await self._record(plan, reused, sources, reused.final_sql))
                     return
                 # The database failed the verified query: the model writes one, as for any question.
-            cached = await self._answers.find(plan)
-            if cached is not None:
-                async for event in self._serve_cached(plan, cached):
+            lookup = await self._answers.find(plan)
+            if lookup.answer is not None:
+                async for event in self._serve_cached(plan, lookup.answer):
                     yield event
                 return
             vector = await embedding
@@ -207,7 +207,7 @@ class AskService:
         if state.error and state.code:
             yield ErrorEvent(detail=state.error, code=state.code)
         out = await self._record(plan, state, sources, final_sql)
-        await self._answers.keep(plan, out)
+        await self._answers.keep(plan, lookup, out)
         yield DoneEvent(result=out)
 
     async def _serve_cached(self, plan: AskPlan, out: QueryOut) -> AsyncIterator[AskEvent]:

@@ -23,6 +23,7 @@ from backend.components.question_text import normalise_question
 from backend.components.vector_store import vector_literal
 from backend.config import CacheSettings
 from backend.main import create_app
+from backend.services import example_retrieval
 from embedding_service.embedder import Embedder
 from tests.conftest import ServerThread, backend_settings, connect, register_and_login, wait_for_sync
 from tests.fake_ollama import OllamaScript
@@ -199,6 +200,36 @@ def test_a_changed_note_or_verified_example_is_a_miss(
     before = len(ollama.requests)
     assert _ask(app_client, sakila, FILMS)["cached_at"] is not None and len(ollama.requests) == before
     # A verified example of another question: the prompt would carry it now, so a miss.
+    _add_example(store_dsn, embedder, sakila["id"])
+    _fresh_answer(app_client, sakila, ollama, FILMS, FILMS_SQL)
+
+
+def test_an_example_added_while_the_model_writes_does_not_file_the_answer_under_the_new_examples(
+    app_client: TestClient,
+    sakila: dict[str, Any],
+    ollama: OllamaScript,
+    store_dsn: str,
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The key is made before the answer: the answer written from the old examples is not
+    served to a question asked with the new ones. (A real model takes longer than the
+    examples' stamp is reused for; here every stamp is read anew.)"""
+    monkeypatch.setattr(example_retrieval, "STAMP_FRESH_S", 0.0)
+
+    def add_while_generating(body: dict[str, Any]) -> str | None:
+        if not body.get("stream", True):
+            _add_example(store_dsn, embedder, sakila["id"])
+            return json.dumps({"sql": ACTORS_SQL})
+        return None
+
+    ollama.handler = add_while_generating
+    assert _ask(app_client, sakila, ACTORS)["cached_at"] is None
+    ollama.handler = None
+    _fresh_answer(app_client, sakila, ollama, ACTORS, ACTORS_SQL)
+
+
+def _add_example(store_dsn: str, embedder: Embedder, connection_id: str) -> None:
     question = f"How many customers are there ({uuid.uuid4().hex[:4]})?"
     with psycopg.connect(store_dsn) as conn:
         conn.execute(
@@ -207,14 +238,13 @@ def test_a_changed_note_or_verified_example_is_a_miss(
             " 'manual', %s::vector)",
             (
                 uuid.uuid4(),
-                sakila["id"],
+                connection_id,
                 question,
                 normalise_question(question),
                 "SELECT count(*) FROM customer",
                 vector_literal(embedder.embed([question])[0]),
             ),
         )
-    _fresh_answer(app_client, sakila, ollama, FILMS, FILMS_SQL)
 
 
 def test_a_follow_up_is_not_served_nor_kept_and_fresh_asks_again(
