@@ -68,6 +68,22 @@ class EmbeddingSettings(_Group):
     embedding_timeout_s: float = 120.0
     embedding_batch_size: int = Field(default=64, ge=1, le=256)
     embedding_dimension: int = 384
+    embedding_model_name: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="The embedding service's model (the same setting): part of the embedding cache's key.",
+    )
+
+
+class CacheSettings(_Group):
+    """Redis, optional: the answer cache and the question-embedding cache. Unset: no cache."""
+
+    redis_url: SecretStr | None = Field(
+        default=None, description="redis://host:port/db of a Redis for the caches; unset means no cache."
+    )
+    redis_key_prefix: str = Field(default="sextant:", description="Prefix of every key Sextant writes in Redis.")
+    redis_timeout_s: float = Field(default=0.5, gt=0, le=30)
+    answer_cache_ttl_s: int = Field(default=86_400, ge=1, description="How long a cached answer is served.")
+    embedding_cache_ttl_s: int = Field(default=604_800, ge=1)
 
 
 class IndexingSettings(_Group):
@@ -249,6 +265,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     crypto: CryptoSettings = Field(default_factory=CryptoSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     indexing: IndexingSettings = Field(default_factory=IndexingSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from backend.components.answer_cache import AnswerCache, build_answer_cache
 from backend.components.connection_policy import build_policy
 from backend.components.embedding_client import EmbeddingClient, HttpEmbeddingClient
 from backend.components.index_cache import IndexCache
@@ -74,12 +75,14 @@ class AppContext:
     metrics: Metrics
     evaluations: EvaluationService
     evaluation_runner: EvaluationRunner
+    cache: AnswerCache
 
     async def aclose(self) -> None:
         await self.evaluation_runner.stop()
         await self.runner.stop()
         await self.embedder.aclose()
         await self.llm.aclose()
+        await self.cache.aclose()
         await self.engine.dispose()
         self.hasher.close()
 
@@ -139,11 +142,15 @@ def build_context(
         settings.connections,
         IndexCache(),
     )
-    search = SearchService(connections, embedding_client, store, settings.search)
+    cache = build_answer_cache(settings.cache, metrics)  # NoCache without REDIS_URL
+    search = SearchService(
+        connections, embedding_client, store, settings.search, cache=cache, embedding_model=emb.embedding_model_name
+    )
     llm = build_llm_client(settings.llm, metrics)
     history = HistoryService(sessions, settings.query.history_preview_rows, settings.query.history_preview_bytes)
     user_settings = UserSettingsService(sessions, settings.llm, settings.query)
     dialects: dict[str, QueryDialect] = {kind: engine.dialect() for kind, engine in ENGINES.items()}
+    examples_retriever = ExampleRetriever(engine)
     ask = AskService(
         connections,
         search,
@@ -156,7 +163,8 @@ def build_context(
         rate_limits,
         settings.security,
         metrics,
-        ExampleRetriever(engine),
+        examples_retriever,
+        cache,
     )
     notes = NoteService(sessions, connections, indexing, store, audit)
     export = ExportService(connections, history, dialects, settings.query, audit)
@@ -201,4 +209,5 @@ def build_context(
         metrics=metrics,
         evaluations=evaluations,
         evaluation_runner=evaluation_runner,
+        cache=cache,
     )

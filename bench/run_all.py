@@ -16,6 +16,7 @@ BENCHES = [
     "bench.bench_embedding",
     "bench.bench_index_search",
     "bench.bench_ask",
+    "bench.bench_answer_cache",
     "bench.bench_load",
     "bench.bench_result_memory",
     "bench.bench_login_flood",

@@ -14,6 +14,8 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+# The answer-cache tests run against a real Redis on 127.0.0.1:6379 (.ci/run starts it).
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # promtool checks and unit-tests the alert rules; only Debian's prometheus package has it.
 lean=()
 command -v promtool >/dev/null 2>&1 || lean+=(prometheus)

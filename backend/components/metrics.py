@@ -98,6 +98,18 @@ class Metrics:
         )
         self.embedding_batches = Counter("sextant_embedding_batches_total", "Batches sent to embed", registry=r)
         self.embedding_texts = Counter("sextant_embedding_texts_total", "Texts sent to embed", registry=r)
+        self.cache_lookups = Counter(
+            "sextant_cache_lookups_total",
+            "Redis cache lookups by cache (answer, embedding) and result (hit, miss)",
+            ["cache", "result"],
+            registry=r,
+        )
+        self.cache_errors = Counter(
+            "sextant_cache_errors_total",
+            "Redis calls that failed or timed out (the request went on without the cache), by cache",
+            ["cache"],
+            registry=r,
+        )
         self.dependency_up = Gauge(
             "sextant_dependency_up",
             "1 when the dependency answered its health check at the last scrape, else 0",
@@ -109,6 +121,8 @@ class Metrics:
         # at 1 would hide its first event from increase() and rate().
         for status in ("succeeded", "failed"):
             self.index_jobs.labels(status)
+        for cache in ("answer", "embedding"):
+            self.cache_errors.labels(cache)
         for call in ("generate", "answer"):
             for reason in ("llm_unavailable", "llm_timeout", "model_missing"):
                 self.llm_errors.labels(call, reason)

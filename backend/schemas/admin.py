@@ -53,6 +53,7 @@ AuditAction = Literal[
     "connection_sync",
     "query",
     "query_refused",
+    "answer_cache_hit",
     "feedback",
     "api_token_create",
     "api_token_revoke",

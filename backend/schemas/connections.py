@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.schemas.common import SafeStr
 from backend.schemas.schema_snapshot import ObjectInfo
@@ -31,6 +31,9 @@ class ConnectionOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mask_pii: bool = Field(default=True, description="Mask personal data in samples before indexing")
+    answer_cache: bool = Field(
+        default=True, description="Keep answers to first questions in the answer cache (when Redis is configured)"
+    )
 
 
 class ConnectionIn(BaseModel):
@@ -47,8 +50,21 @@ class ConnectionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reindex_interval_minutes: ReindexInterval | None = Field(
-        description="Check the catalog for changes every N minutes and re-index when it changed; null turns it off"
+        default=None,
+        description="Check the catalog for changes every N minutes and re-index when it changed; null turns it off;"
+        " left out: unchanged",
     )
+    answer_cache: bool | None = Field(
+        default=None, description="Serve and keep cached answers for this connection; left out: unchanged"
+    )
+
+    @model_validator(mode="after")
+    def _names_a_change(self) -> ConnectionUpdate:
+        if not self.model_fields_set:
+            raise ValueError("Name what to change: reindex_interval_minutes and/or answer_cache")
+        if "answer_cache" in self.model_fields_set and self.answer_cache is None:
+            raise ValueError("answer_cache is true or false")
+        return self
 
 
 class SyncIn(BaseModel):

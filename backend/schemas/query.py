@@ -13,6 +13,9 @@ class QueryIn(BaseModel):
     connection_id: uuid.UUID
     question: SafeStr = Field(min_length=1, max_length=4000)
     conversation_id: uuid.UUID | None = None
+    fresh: bool = Field(
+        default=False, description="Ask anew even when the answer cache (Redis) holds an answer: 'Run again'"
+    )
 
 
 # How a history entry's query came to be: written by the model for a question, edited by the
@@ -118,6 +121,10 @@ class QueryOut(BaseModel):
         default_factory=list, description="The verified examples the prompt carried as worked examples"
     )
     notes_used: list[NoteUsed] = Field(default_factory=list, description="The owner's notes the prompt carried")
+    cached_at: datetime | None = Field(
+        default=None,
+        description="When the answer cache kept this answer (no model and no query ran now); null: answered now",
+    )
 
 
 ChartKind = Literal["bar", "line", "pie"]

@@ -27,6 +27,8 @@ class AskTarget:
     url: str
     snapshot: SchemaSnapshot
     index: SearchIndex
+    version: str = ""  # indexed_at, catalog hash and notes stamp: part of the answer cache's key
+    answer_cache: bool = True  # the connection's switch (``options.answer_cache``)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ class AskPlan:
     prefs: UserSettingsOut
     dialect: QueryDialect
     options: AskOptions = field(default_factory=AskOptions)
+    # The answer cache: only a conversation's first question may be served from it or kept in
+    # it (a follow-up's answer depends on the turns before), and ``fresh`` ("Run again") skips it.
+    first_question: bool = False
+    fresh: bool = False
 
 
 @dataclass

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 
+from backend.components.answer_cache import AnswerCache, NoCache
 from backend.components.llm_client import LLMClient, LLMUnavailableError
 from backend.components.metrics import Metrics
 from backend.components.prompt_budget import fit_to_budget, focus_columns
@@ -33,6 +34,7 @@ from backend.schemas.ask_events import (
 )
 from backend.schemas.query import NoteUsed, QueryIn, QueryOut, Source, Step
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
+from backend.services.answer_keeper import AnswerKeeper
 from backend.services.ask_plan import AskPlan, AskState, Failure
 from backend.services.audit_service import Actor, AuditService
 from backend.services.connection_service import ConnectionService
@@ -96,8 +98,10 @@ class AskService:
         security: SecuritySettings,
         metrics: Metrics | None = None,
         examples: ExampleRetriever | None = None,
+        answers: AnswerCache | None = None,
     ):
         self._connections = connections
+        self._answers = AnswerKeeper(answers or NoCache(), examples, audit)
         self._examples = examples
         self._verified = VerifiedAnswerer(examples, settings, audit) if examples else None
         self._search = search
@@ -124,7 +128,16 @@ class AskService:
         if body.conversation_id is not None:
             await self._history.check_conversation(user_id, conversation_id)
         prefs = await self._user_settings.get(user_id)
-        return AskPlan(actor, body.question.strip(), conversation_id, target, prefs, self._dialects[target.kind])
+        return AskPlan(
+            actor,
+            body.question.strip(),
+            conversation_id,
+            target,
+            prefs,
+            self._dialects[target.kind],
+            first_question=body.conversation_id is None,
+            fresh=body.fresh,
+        )
 
     async def ask(self, actor: Actor, body: QueryIn) -> QueryOut:
         plan = await self.prepare(actor, body)
@@ -152,6 +165,11 @@ class AskService:
                     yield DoneEvent(result=await self._record(plan, reused, sources, reused.final_sql))
                     return
                 # The database failed the verified query: the model writes one, as for any question.
+            lookup = await self._answers.find(plan)
+            if lookup.answer is not None:
+                async for event in self._serve_cached(plan, lookup.answer):
+                    yield event
+                return
             vector = await embedding
             state.add("retrieve", started)  # the embedding (and the lookup beside it); then retrieval
             sources, objects = await self._retrieve(plan, state, vector)
@@ -188,7 +206,27 @@ class AskService:
             )
         if state.error and state.code:
             yield ErrorEvent(detail=state.error, code=state.code)
-        yield DoneEvent(result=await self._record(plan, state, sources, final_sql))
+        out = await self._record(plan, state, sources, final_sql)
+        await self._answers.keep(plan, lookup, out)
+        yield DoneEvent(result=out)
+
+    async def _serve_cached(self, plan: AskPlan, out: QueryOut) -> AsyncIterator[AskEvent]:
+        """The events of an answer from the cache: no model, no query against the database."""
+        yield SourcesEvent(sources=out.sources)
+        if out.query is not None:
+            yield QueryEvent(query=out.query, language=out.language, valid=True)
+        yield RowsEvent(
+            columns=out.columns,
+            rows=out.rows,
+            row_count=out.row_count,
+            truncated=out.truncated,
+            truncation=out.truncation,
+        )
+        yield TokenEvent(text=out.answer)
+        if plan.options.record:
+            out.history_id = await self._history.record(plan.actor.id, plan.target.connection_id, plan.question, out)
+        await self._answers.audit_hit(plan, out)
+        yield DoneEvent(result=out)
 
     async def _reuse(self, plan: AskPlan, checked: CheckedExample, state: AskState) -> AsyncIterator[AskEvent]:
         """The events of a question answered by a verified example's query; ``state.final_sql`` is

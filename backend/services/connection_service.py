@@ -218,16 +218,18 @@ class ConnectionService:
         )
 
     async def update(self, actor: Actor, connection_id: uuid.UUID, body: ConnectionUpdate) -> ConnectionOut:
-        """Change the re-index schedule; the next check is due one interval after the latest job."""
+        """Change what the body names: the re-index schedule (the next check is due one interval
+        after the latest job) and the answer-cache switch (``options.answer_cache``)."""
+        changed = body.model_dump(include=body.model_fields_set)
         async with self._sessions() as session, session.begin():
             connection = await self._owned(session, actor.id, connection_id)
-            connection.reindex_interval_minutes = body.reindex_interval_minutes
-        await self._audit.record(
-            actor,
-            "connection_update",
-            target=f"connection:{connection_id}",
-            details={"reindex_interval_minutes": body.reindex_interval_minutes},
-        )
+            if "reindex_interval_minutes" in changed:
+                connection.reindex_interval_minutes = body.reindex_interval_minutes
+            if body.answer_cache is not None:
+                connection.options = {**(connection.options or {}), "answer_cache": body.answer_cache}
+            else:
+                changed.pop("answer_cache", None)
+        await self._audit.record(actor, "connection_update", target=f"connection:{connection_id}", details=changed)
         return await self.get(actor.id, connection_id)
 
     async def start_sync(self, actor: Actor, connection_id: uuid.UUID, mode: SyncMode = "full") -> uuid.UUID:
@@ -288,9 +290,11 @@ class ConnectionService:
         notes = await load_notes(session, connection.id)
         return (connection.id, connection.indexed_at, notes_stamp(notes)), notes
 
-    async def _snapshot(self, session: AsyncSession, connection: Connection) -> SchemaSnapshot:
+    async def _snapshot(
+        self, session: AsyncSession, connection: Connection, keyed: tuple[Key, Sequence[NoteTarget]] | None = None
+    ) -> SchemaSnapshot:
         """The indexed snapshot with the owner's notes on (``schema_notes.apply_notes``)."""
-        key, notes = await self._key(session, connection)
+        key, notes = keyed or await self._key(session, connection)
 
         async def load() -> SchemaSnapshot:
             await session.refresh(connection, ["schema_snapshot"])
@@ -299,17 +303,19 @@ class ConnectionService:
 
         return await self._cache.snapshot(key, load)
 
-    async def _search_index(self, session: AsyncSession, connection: Connection) -> SearchIndex:
-        key, _ = await self._key(session, connection)
+    async def _search_index(
+        self, session: AsyncSession, connection: Connection, keyed: tuple[Key, Sequence[NoteTarget]] | None = None
+    ) -> SearchIndex:
+        keyed = keyed or await self._key(session, connection)
 
         async def load() -> SearchIndex:
-            snapshot = await self._snapshot(session, connection)
+            snapshot = await self._snapshot(session, connection, keyed)
             # Thousands of tables take a moment to index: off the event loop.
             return await asyncio.to_thread(
                 lambda: SearchIndex(JoinGraph.from_snapshot(snapshot), LexicalIndex.from_snapshot(snapshot))
             )
 
-        return await self._cache.search_index(key, load)
+        return await self._cache.search_index(keyed[0], load)
 
     def forget_cached(self, connection_id: uuid.UUID) -> None:
         """Drop the cached snapshot and keyword index of a connection whose notes changed."""
@@ -332,8 +338,10 @@ class ConnectionService:
         """
         async with self._sessions() as session:
             connection = await self._indexed(session, owner_id, connection_id)
-            index = await self._search_index(session, connection)
-            snapshot = await self._snapshot(session, connection)
+            keyed = await self._key(session, connection)  # the notes are read once for both
+            index = await self._search_index(session, connection, keyed)
+            snapshot = await self._snapshot(session, connection, keyed)
+        (_, indexed_at, notes), _ = keyed
         url = self._cipher.decrypt(connection.url_encrypted)
         try:
             # Checked at every question: the policy or DNS may have changed since the connection was made.
@@ -348,4 +356,7 @@ class ConnectionService:
             url=target.url,
             snapshot=snapshot,
             index=index,
+            # What the index and notes are now: a re-index or a changed note changes it.
+            version=f"{indexed_at.isoformat()}|{connection.catalog_hash or ''}|{notes}",
+            answer_cache=bool((connection.options or {}).get("answer_cache", True)),
         )

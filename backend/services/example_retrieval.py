@@ -153,6 +153,16 @@ class ExampleRetriever:
             await self._read_stamp(conn, connection_id)
         return _found(tuple(row)) if row is not None else None
 
+    async def stamp(self, connection_id: uuid.UUID) -> str:
+        """The examples' stamp (count and newest row version): changes with any insert, update
+        or delete. The one the exact-twin lookup has just read, else read now."""
+        recent = self._stamps.get(connection_id)
+        if recent is not None and time.monotonic() - recent[2] <= STAMP_FRESH_S:
+            return recent[0]
+        async with self._engine.connect() as conn:
+            stamp, _ = await self._read_stamp(conn, connection_id)
+        return stamp
+
     async def _matrix(self, connection_id: uuid.UUID) -> _Matrix | None:
         """The connection's examples in memory, as of now; None when there are too many."""
         recent = self._stamps.get(connection_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from backend.components.answer_cache import AnswerCache, NoCache
 from backend.components.embedding_client import EmbeddingClient
 from backend.components.index_cache import SearchIndex
 from backend.components.lexical_index import ValueHit
@@ -44,7 +45,11 @@ class SearchService:
         store: VectorStore,
         settings: SearchSettings,
         weights: RankingWeights | None = None,
+        cache: AnswerCache | None = None,
+        embedding_model: str = "",
     ):
+        self._cache = cache or NoCache()
+        self._embedding_model = embedding_model
         self._connections = connections
         self._embedder = embedder
         self._store = store
@@ -63,8 +68,14 @@ class SearchService:
         return SearchOut(results=await self._results(connection_id, index, items, ranking))
 
     async def embed(self, question: str) -> list[float]:
-        """The question's embedding, for callers that use it twice (retrieval and examples)."""
-        return (await self._embedder.embed([question]))[0]
+        """The question's embedding, for callers that use it twice (retrieval and examples); from
+        the embedding cache (Redis, keyed by the model and the text) when it has it."""
+        found = await self._cache.get_embedding(self._embedding_model, question)
+        if found is not None:
+            return found
+        vector = (await self._embedder.embed([question]))[0]
+        await self._cache.put_embedding(self._embedding_model, question, vector)
+        return vector
 
     async def retrieve(
         self,
@@ -92,7 +103,7 @@ class SearchService:
         return await self._results(connection_id, index, items, ranking)
 
     async def _rank(self, connection_id: uuid.UUID, index: SearchIndex, question: str) -> Ranking:
-        vector = (await self._embedder.embed([question]))[0]
+        vector = await self.embed(question)
         return await self.rank(connection_id, index, question, vector)
 
     async def rank(self, connection_id: uuid.UUID, index: SearchIndex, question: str, vector: list[float]) -> Ranking:

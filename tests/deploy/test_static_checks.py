@@ -74,7 +74,7 @@ def test_ollama_is_a_profile_on_by_default_that_the_backend_does_not_require() -
 def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published() -> None:
     services: dict[str, dict[str, Any]] = compose()["services"]
     assert set(services) == {
-        "postgres", "embedding", "ollama", "ollama-pull", "backend", "nginx", "prometheus", "grafana",
+        "postgres", "embedding", "redis", "ollama", "ollama-pull", "backend", "nginx", "prometheus", "grafana",
     }  # fmt: skip
     for name, service in services.items():
         assert "mem_limit" in service, name
@@ -95,6 +95,12 @@ def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published(
     # environment beats env_file: .env's make-run data directory must not move the store's files off the volume.
     assert backend_env["SEXTANT_DATA_DIR"] == "/data" and "backend-data:/data" in services["backend"]["volumes"]
     assert services["postgres"]["image"].startswith("pgvector/pgvector:")
+    # Redis: a pinned image, nothing kept on disk, memory bounded, the backend pointed at it.
+    redis = services["redis"]
+    assert re.fullmatch(r"redis:\d+\.\d+\.\d+-alpine", redis["image"]), redis["image"]
+    assert redis["command"][redis["command"].index("--save") + 1] == "" and "--maxmemory" in redis["command"]
+    assert backend_env["REDIS_URL"] == "${REDIS_URL-redis://redis:6379/0}"
+    assert services["backend"]["depends_on"]["redis"] == {"condition": "service_healthy"}
 
 
 def test_metrics_stay_closed_unless_allowed(tmp_path: Path) -> None:
@@ -308,7 +314,8 @@ def test_bundle_lists_every_image_of_the_stack(tmp_path: Path) -> None:
     result = _bundle(f"images_of {ROOT}/docker-compose.yml", tmp_path)
     assert result.stdout.split() == [
         "grafana/grafana:11.4.0", "ollama/ollama:0.12.6", "pgvector/pgvector:0.8.0-pg17",
-        "prom/prometheus:v2.53.3", "sextant/backend:0.1.0", "sextant/embedding:0.1.0", "sextant/nginx:0.1.0",
+        "prom/prometheus:v2.53.3", "redis:7.4.1-alpine", "sextant/backend:0.1.0", "sextant/embedding:0.1.0",
+        "sextant/nginx:0.1.0",
     ]  # fmt: skip
 
 

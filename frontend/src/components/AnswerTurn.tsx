@@ -53,6 +53,8 @@ export interface Turn {
   verifiedExample?: VerifiedExampleRef | null;
   examplesUsed?: VerifiedExampleRef[];
   notesUsed?: NoteUsed[];
+  /** When the answer cache kept this answer (it was served without the model); absent or null: answered now. */
+  cachedAt?: string | null;
 }
 
 // Error codes that mean the language model cannot answer at all (the banner says so).
@@ -249,15 +251,40 @@ export function Provenance({
   );
 }
 
+/** The answer without the sentence the server adds to a cached one: the note above says it. */
+export function withoutCachedSentence(answer: string): string {
+  return answer.replace(/\n\n\(Cached answer from [^)]*\)$/, "");
+}
+
+/** Says that an answer came from the answer cache, and offers to ask anew. */
+export function CachedNote({ cachedAt, onRunAgain }: { cachedAt: string; onRunAgain?: () => void }) {
+  return (
+    <p
+      className="flex flex-wrap items-center gap-2 rounded border border-amber-300 bg-amber-50 px-2 py-1 text-xs text-amber-900"
+      data-testid="cached"
+    >
+      <span>Cached answer from {new Date(cachedAt).toLocaleString()}: no model and no query ran now.</span>
+      {onRunAgain && (
+        <button type="button" className="rounded border border-amber-400 px-2 py-0.5 font-medium" onClick={onRunAgain}>
+          Run again
+        </button>
+      )}
+    </p>
+  );
+}
+
 export default function AnswerTurn({
   turn,
   exportCap,
   ref,
   onRun,
+  onRunAgain,
 }: {
   turn: Turn;
   exportCap: number;
   ref?: React.Ref<HTMLElement>;
+  /** "Run again" on a cached answer: asks anew, skipping the cache. */
+  onRunAgain?: () => void;
   /** "Edit and run": runs the edited query as a new turn, edited from this one. */
   onRun?: (query: string, editedFrom: string, connectionId: string) => Promise<void>;
 }) {
@@ -280,7 +307,8 @@ export default function AnswerTurn({
           {turn.origin === "edited" && <span className="text-sm text-slate-600">from: {turn.question}</span>}
         </p>
       )}
-      {turn.answer ? <AnswerText text={turn.answer} /> : null}
+      {turn.cachedAt && <CachedNote cachedAt={turn.cachedAt} onRunAgain={onRunAgain} />}
+      {turn.answer ? <AnswerText text={turn.cachedAt ? withoutCachedSentence(turn.answer) : turn.answer} /> : null}
       {!turn.done && <Progress step={turn.step} startedAt={turn.startedAt} />}
       {/* Said once: an answer from before the answers stopped repeating the error does not get it twice. */}
       {turn.error && !turn.answer.includes(turn.error) && <Alert kind="warning">{turn.error}</Alert>}

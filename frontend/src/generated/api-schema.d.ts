@@ -1010,7 +1010,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use" | "example_create" | "example_update" | "example_delete" | "example_import" | "note_update" | "note_delete";
+            action: "signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "answer_cache_hit" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use" | "example_create" | "example_update" | "example_delete" | "example_import" | "note_update" | "note_delete";
             /** Actor Email */
             actor_email: string | null;
             /** Actor Id */
@@ -1119,6 +1119,12 @@ export interface components {
         /** ConnectionOptions */
         ConnectionOptions: {
             /**
+             * Answer Cache
+             * @description Keep answers to first questions in the answer cache (when Redis is configured)
+             * @default true
+             */
+            answer_cache: boolean;
+            /**
              * Mask Pii
              * @description Mask personal data in samples before indexing
              * @default true
@@ -1199,10 +1205,15 @@ export interface components {
         /** ConnectionUpdate */
         ConnectionUpdate: {
             /**
-             * Reindex Interval Minutes
-             * @description Check the catalog for changes every N minutes and re-index when it changed; null turns it off
+             * Answer Cache
+             * @description Serve and keep cached answers for this connection; left out: unchanged
              */
-            reindex_interval_minutes: number | null;
+            answer_cache?: boolean | null;
+            /**
+             * Reindex Interval Minutes
+             * @description Check the catalog for changes every N minutes and re-index when it changed; null turns it off; left out: unchanged
+             */
+            reindex_interval_minutes?: number | null;
         };
         /** Credentials */
         Credentials: {
@@ -2022,6 +2033,12 @@ export interface components {
             connection_id: string;
             /** Conversation Id */
             conversation_id?: string | null;
+            /**
+             * Fresh
+             * @description Ask anew even when the answer cache (Redis) holds an answer: 'Run again'
+             * @default false
+             */
+            fresh: boolean;
             /** Question */
             question: string;
         };
@@ -2029,6 +2046,11 @@ export interface components {
         QueryOut: {
             /** Answer */
             answer: string;
+            /**
+             * Cached At
+             * @description When the answer cache kept this answer (no model and no query ran now); null: answered now
+             */
+            cached_at?: string | null;
             /** Columns */
             columns: string[];
             /**
@@ -2609,7 +2631,7 @@ export interface operations {
     audit_api_audit_get: {
         parameters: {
             query?: {
-                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use" | "example_create" | "example_update" | "example_delete" | "example_import" | "note_update" | "note_delete") | null;
+                action?: ("signup" | "login" | "logout" | "password_change" | "user_update" | "settings_update" | "connection_create" | "connection_update" | "connection_delete" | "connection_sync" | "query" | "query_refused" | "answer_cache_hit" | "feedback" | "api_token_create" | "api_token_revoke" | "api_token_use" | "example_create" | "example_update" | "example_delete" | "example_import" | "note_update" | "note_delete") | null;
                 actor_id?: string | null;
                 success?: boolean | null;
                 since?: string | null;

@@ -103,6 +103,7 @@ describe("a person's query as a turn", () => {
     error_code: null,
     origin: "edited",
     verified_example: null,
+    cached_at: null,
     examples_used: [],
     notes_used: [],
   } as QueryResult;

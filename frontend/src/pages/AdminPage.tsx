@@ -26,6 +26,7 @@ const ACTION_SEEN: Record<AuditAction, true> = {
   connection_sync: true,
   query: true,
   query_refused: true,
+  answer_cache_hit: true,
   feedback: true,
   api_token_create: true,
   api_token_revoke: true,

@@ -72,21 +72,30 @@ export default function ChatPage() {
   async function ask(event: FormEvent) {
     event.preventDefault();
     if (!question.trim() || !connectionId) return;
-    const index = turns.length;
+    await send(question, false);
+  }
+
+  /** Asks ``question``; ``fresh`` ("Run again" on a cached answer): anew, skipping the answer
+   * cache, as the first question of a new conversation (only first questions are cached). */
+  async function send(question: string, fresh: boolean) {
+    if (!connectionId) return;
+    const index = fresh ? 0 : turns.length;
     const update = (patch: Partial<Turn> | ((t: Turn) => Partial<Turn>)) =>
       setTurns((all) =>
         all.map((t, i) => (i === index ? { ...t, ...(typeof patch === "function" ? patch(t) : patch) } : t)),
       );
-    setTurns((all) => [...all, emptyTurn(question, "asked", connectionId)]);
+    const first = emptyTurn(question, "asked", connectionId);
+    setTurns((all) => (fresh ? [first] : [...all, first]));
+    const inConversation = fresh ? undefined : (conversationId ?? undefined);
     const controller = new AbortController();
     abort.current = controller;
-    setQuestion("");
+    if (!fresh) setQuestion("");
     setBusy(true);
     setError(null);
     setNotice(null);
     try {
       await api.ask(
-        { connection_id: connectionId, question, conversation_id: conversationId ?? undefined },
+        { connection_id: connectionId, question, conversation_id: inConversation, fresh },
         (event) => {
           if (event.event === "step") update({ step: event.step });
           else if (event.event === "sources") update({ sources: event.sources });
@@ -112,6 +121,7 @@ export default function ChatPage() {
               executed: result.executed,
               historyId: result.history_id ?? null,
               done: true,
+              cachedAt: result.cached_at ?? null,
               ...taught(result),
             });
             setConversationId(result.conversation_id);
@@ -201,6 +211,7 @@ export default function ChatPage() {
             exportCap={exportCap}
             ref={i === turns.length - 1 ? lastTurn : undefined}
             onRun={(query, editedFrom, runOn) => runQuery(query, editedFrom, runOn)}
+            onRunAgain={busy ? undefined : () => send(t.question, true)}
           />
         ))}
         <form

@@ -169,6 +169,15 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
     }
   }
 
+  async function setAnswerCache(on: boolean) {
+    setError(null);
+    try {
+      await update.mutateAsync({ id: connection.id, patch: { answer_cache: on } });
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Could not change the answer cache.");
+    }
+  }
+
   function toggleSchema() {
     setShowSchema((shown) => !shown);
   }
@@ -272,9 +281,30 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
         </Link>
       )}
       <Freshness connection={connection} onSchedule={schedule} />
+      <AnswerCacheSwitch connection={connection} onChange={setAnswerCache} />
       {error && <Alert>{error}</Alert>}
       {schema && <SchemaBrowser schema={schema} connectionId={connection.id} />}
     </article>
+  );
+}
+
+/** The connection's answer-cache switch (``options.answer_cache``, on unless turned off). */
+export function AnswerCacheSwitch({
+  connection,
+  onChange,
+}: {
+  connection: Connection;
+  onChange: (on: boolean) => void;
+}) {
+  const id = `answer-cache-${connection.id}`;
+  const on = connection.options.answer_cache !== false;
+  return (
+    <div className="flex items-center gap-2 text-xs text-slate-600">
+      <input id={id} type="checkbox" checked={on} onChange={(event) => onChange(event.target.checked)} />
+      <label htmlFor={id}>
+        Answer cache: repeat a first question&apos;s answer without asking the model again (when the server has Redis)
+      </label>
+    </div>
   );
 }
 
