@@ -40,6 +40,10 @@ REL_TOL = 1e-7
 ABS_TOL = 1e-9
 KEY_DIGITS = 6
 MAX_PERMUTATIONS = 1_000
+# Steps of the search for those orders: columns alike enough to stand for several others (a
+# dozen columns of zeros) but with no complete order among them would otherwise be searched
+# for factorially long.
+MAX_SEARCH_STEPS = 50_000
 # Rows the diff keeps of each side's surplus: what the screen shows, not the whole result.
 DIFF_ROWS = 5
 
@@ -152,7 +156,7 @@ def _alike(have: list[Counter[Any]], wanted: Counter[Any], i: int) -> Callable[[
 def candidate_permutations(expected: Table, generated: Table) -> list[tuple[int, ...]]:
     """Orders of the generated columns (``perm[i]``: the generated column standing for expected
     column ``i``) whose columns each hold the same values as the expected one, the identity
-    first; at most ``MAX_PERMUTATIONS``."""
+    first; at most ``MAX_PERMUTATIONS``, found in at most ``MAX_SEARCH_STEPS`` steps."""
     width = len(expected.columns)
     wanted = [_column_signature(expected.rows, i) for i in range(width)]
     have = [_column_signature(generated.rows, j) for j in range(width)]
@@ -166,9 +170,12 @@ def candidate_permutations(expected: Table, generated: Table) -> list[tuple[int,
     found: list[tuple[int, ...]] = []
     chosen: list[int] = []
     used: set[int] = set()
+    steps = 0
 
     def extend(i: int) -> None:
-        if len(found) >= MAX_PERMUTATIONS:
+        nonlocal steps
+        steps += 1
+        if len(found) >= MAX_PERMUTATIONS or steps > MAX_SEARCH_STEPS:
             return
         if i == width:
             found.append(tuple(chosen))
