@@ -52,7 +52,11 @@ typecheck: $(VENV)/.dev
 pytest: $(VENV)/.dev
 	$(PY) -m pytest
 
-test: system-deps $(VENV)/.dev lint typecheck frontend-test frontend pytest
+# The static checks run two at a time (mypy and the frontend's checks each keep one core busy),
+# then the build and pytest; each group's output stays together.
+test: system-deps $(VENV)/.dev frontend/node_modules/.installed
+	$(MAKE) -j2 --output-sync=target lint typecheck frontend-test
+	$(MAKE) frontend pytest
 
 bench: $(VENV)/.dev
 	$(PY) bench/run_all.py
