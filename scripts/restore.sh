@@ -76,24 +76,9 @@ if [[ "$mode" == compose ]]; then
     docker compose stop backend
     if ((!force)); then
         # shellcheck disable=SC2016  # expanded by the container's shell
-        # The same test as store_tool.py's: rows in users or audit_events.
-        used=$(docker compose exec -T postgres sh -c 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAq -v ON_ERROR_STOP=1' <<'SQL'
-CREATE FUNCTION pg_temp.sextant_used() RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    used boolean := false;
-    t regclass;
-BEGIN
-    FOREACH t IN ARRAY ARRAY[to_regclass('public.users'), to_regclass('public.audit_events')] LOOP
-        IF t IS NOT NULL THEN
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', t) INTO used;
-            IF used THEN RETURN true; END IF;
-        END IF;
-    END LOOP;
-    RETURN false;
-END $$;
-SELECT pg_temp.sextant_used();
-SQL
-        )
+        # The same test as store_tool.py's (scripts/lib/store_used.sql): rows in users or audit_events.
+        used=$( { cat "$here/scripts/lib/store_used.sql"; echo "SELECT pg_temp.sextant_used();"; } |
+            docker compose exec -T postgres sh -c 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAq -v ON_ERROR_STOP=1')
         if [[ "$used" == t ]]; then
             echo "the store is not empty (it has users or audit events): --force replaces its content" >&2
             docker compose start backend

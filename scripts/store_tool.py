@@ -60,22 +60,8 @@ LIBPQ_ENV = {
     "sslnegotiation": "PGSSLNEGOTIATION", "requiressl": "PGREQUIRESSL", "gssencmode": "PGGSSENCMODE",
     "target_session_attrs": "PGTARGETSESSIONATTRS", "channel_binding": "PGCHANNELBINDING",
 }  # fmt: skip
-# Rows in either table: a store someone has used (a freshly migrated store has none).
-USED_FUNCTION_SQL = """
-CREATE FUNCTION pg_temp.sextant_used() RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    used boolean := false;
-    t regclass;
-BEGIN
-    FOREACH t IN ARRAY ARRAY[to_regclass('public.users'), to_regclass('public.audit_events')] LOOP
-        IF t IS NOT NULL THEN
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', t) INTO used;
-            IF used THEN RETURN true; END IF;
-        END IF;
-    END LOOP;
-    RETURN false;
-END $$
-"""
+# Rows in either table: a store someone has used (the same SQL as restore.sh's compose path).
+USED_FUNCTION_SQL = (Path(__file__).resolve().parent / "lib" / "store_used.sql").read_text()
 
 
 class ToolError(Exception):
