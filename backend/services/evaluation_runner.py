@@ -30,6 +30,7 @@ from backend.schemas.query import QueryOut, UserSettingsOut
 from backend.services.ask_plan import AskOptions, AskPlan, AskTarget
 from backend.services.ask_service import AskService
 from backend.services.audit_service import Actor
+from backend.services.background_tasks import BackgroundTasks
 from backend.services.evaluation_scoring import QuestionScore, Scorer
 
 logger = logging.getLogger(__name__)
@@ -100,45 +101,24 @@ class EvaluationRunner:
         self._scorer = scorer
         self._stale_after_s = stale_after_s
         self._sweep_interval_s = sweep_interval_s
-        self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
-        self._sweeper: asyncio.Task[None] | None = None
+        self._background = BackgroundTasks("evaluation")
 
     async def start(self) -> None:
         swept = await self.fail_stale_runs()
         if swept:
             logger.warning("marked %d interrupted evaluation run(s) as failed", swept)
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="evaluation-sweeper")
+        self._background.start_sweeper(self.fail_stale_runs, self._sweep_interval_s)
 
     async def stop(self) -> None:
-        if self._sweeper:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-        running = list(self._tasks)
-        for task in list(self._tasks.values()):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        running = await self._background.stop()
         await self._fail(running, "Interrupted: the backend shut down during the evaluation")
 
     def submit(self, job: RunJob) -> None:
-        task = asyncio.create_task(self._run(job), name=f"evaluation-{job.run_id}")
-        self._tasks[job.run_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job.run_id, None))
+        self._background.submit(job.run_id, lambda: self._run(job))
 
     async def cancel(self, run_id: uuid.UUID) -> None:
         """Stop the run if this process runs it; its row is the caller's to change."""
-        task = self._tasks.get(run_id)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._sweep_interval_s)
-            try:
-                await self.fail_stale_runs()
-            except Exception:  # the sweeper must outlive a passing store outage
-                logger.exception("evaluation sweep failed")
+        await self._background.cancel(run_id)
 
     async def fail_stale_runs(self) -> int:
         """Fail runs whose runner stopped beating; returns how many."""
