@@ -42,6 +42,13 @@ class ModelInfo:
     parameter_size: str | None
 
 
+def counted(error: LLMUnavailableError, metrics: Metrics | None, call: str) -> LLMUnavailableError:
+    """``error``, counted in ``sextant_llm_errors_total`` (every provider's clients give up through here)."""
+    if metrics:
+        metrics.llm_errors.labels(call, error.code).inc()
+    return error
+
+
 class LLMClient(Protocol):
     base_url: str
 
@@ -97,11 +104,7 @@ class OllamaLLMClient:
         return LLMUnavailableError(f"The LLM server at {self._shown_url} is unreachable")
 
     def _failed(self, exc: BaseException, model: str, call: str) -> LLMUnavailableError:
-        """``_unavailable``, counted in ``sextant_llm_errors_total``."""
-        error = self._unavailable(exc, model)
-        if self._metrics:
-            self._metrics.llm_errors.labels(call, error.code).inc()
-        return error
+        return counted(self._unavailable(exc, model), self._metrics, call)
 
     async def complete(self, messages: list[ChatMessage], model: str, json_schema: dict[str, Any] | None) -> str:
         started = time.perf_counter()

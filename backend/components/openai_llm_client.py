@@ -16,7 +16,7 @@ from typing import Any, Literal
 import httpx2
 import openai
 
-from backend.components.llm_client import ChatMessage, LLMUnavailableError, ModelInfo
+from backend.components.llm_client import ChatMessage, LLMUnavailableError, ModelInfo, counted
 from backend.components.metrics import Metrics
 from backend.components.url_redaction import redact_url
 
@@ -67,11 +67,7 @@ class OpenAILLMClient:
         return [{"role": m.role, "content": m.content} for m in messages]
 
     def _failed(self, exc: BaseException, model: str, call: str) -> LLMUnavailableError:
-        """``_unavailable``, counted in ``sextant_llm_errors_total``."""
-        error = self._unavailable(exc, model)
-        if self._metrics:
-            self._metrics.llm_errors.labels(call, error.code).inc()
-        return error
+        return counted(self._unavailable(exc, model), self._metrics, call)
 
     async def complete(self, messages: list[ChatMessage], model: str, json_schema: dict[str, Any] | None) -> str:
         started = time.perf_counter()
