@@ -94,8 +94,35 @@ class IndexingSettings(_Group):
     index_statement_timeout_ms: int = Field(default=15_000, ge=100)
     index_connect_timeout_s: int = Field(default=5, ge=1)
     index_max_columns_per_chunk: int = Field(default=40, ge=5)
-    job_stale_after_s: int = Field(default=120, ge=5)
-    job_sweep_interval_s: float = Field(default=30.0, gt=0)
+    job_stale_after_s: int = Field(
+        default=120,
+        ge=5,
+        description="A worker's lease on a job: a running job not renewed for this long is taken back and retried.",
+    )
+    job_sweep_interval_s: float = Field(
+        default=30.0, gt=0, description="How often a backend takes back expired leases and starts due change checks."
+    )
+    worker_enabled: bool = Field(
+        default=True,
+        description="Run indexing jobs in this process. Off: this backend only queues them for other workers"
+        " (`python -m backend.worker`, or backends with the worker on).",
+    )
+    worker_name: str = Field(
+        default="",
+        max_length=200,
+        description="This worker's name in the queue (index_jobs.worker), unique among live processes; a worker"
+        " started under a name takes that name's unfinished jobs back at once. Empty: host:pid and a random tag.",
+    )
+    worker_concurrency: int = Field(default=2, ge=1, le=32, description="Jobs one worker runs at once.")
+    job_poll_interval_s: float = Field(
+        default=2.0, gt=0, description="How often an idle worker looks for jobs queued by other processes."
+    )
+    job_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="Runs of one job before it fails: a lost worker or an unavailable service."
+    )
+    job_retry_backoff_s: float = Field(
+        default=10.0, ge=0, description="The wait before a retry, doubled at each further attempt."
+    )
 
 
 class SearchSettings(_Group):

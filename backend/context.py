@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
+from secrets import token_hex
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -18,7 +20,7 @@ from backend.components.openai_llm_client import OpenAILLMClient
 from backend.components.security import PasswordHasher, TokenIssuer
 from backend.components.url_cipher import UrlCipher
 from backend.components.vector_store import PgVectorStore
-from backend.config import LLMSettings, Settings, resolve_secrets
+from backend.config import IndexingSettings, LLMSettings, Settings, resolve_secrets
 from backend.engines.base import QueryDialect
 from backend.engines.registry import ENGINES
 from backend.services.admin_service import AdminService
@@ -35,7 +37,9 @@ from backend.services.example_service import ExampleService
 from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
 from backend.services.history_service import HistoryService
+from backend.services.index_worker import IndexWorker
 from backend.services.indexing_service import IndexingService, introspect_options
+from backend.services.job_queue import JobQueue
 from backend.services.job_runner import JobRunner
 from backend.services.model_service import ModelService
 from backend.services.note_service import NoteService
@@ -103,6 +107,17 @@ def build_llm_client(cfg: LLMSettings, metrics: Metrics | None) -> LLMClient:
     return OllamaLLMClient(cfg.ollama_url, cfg.llm_timeout_s, cfg.llm_connect_timeout_s, cfg.llm_temperature, metrics)
 
 
+def build_worker(cfg: IndexingSettings, queue: JobQueue, indexing: IndexingService) -> IndexWorker | None:
+    """This process's worker of the indexing queue, or None with ``WORKER_ENABLED`` off."""
+    if not cfg.worker_enabled:
+        return None
+    # Unnamed workers get a name no later process has, so only a named one recovers its jobs at start.
+    name = cfg.worker_name or f"{socket.gethostname()}:{os.getpid()}:{token_hex(3)}"
+    return IndexWorker(
+        queue, indexing, name, cfg.worker_concurrency, cfg.job_poll_interval_s, float(cfg.job_stale_after_s)
+    )
+
+
 def build_context(
     settings: Settings,
     engine: AsyncEngine,
@@ -129,8 +144,11 @@ def build_context(
     hasher = PasswordHasher(settings.security.password_hash_workers or os.cpu_count() or 1)
     # Where user connections may not go: the store (this engine's server), metadata, our own services.
     policy = build_policy(settings, engine.url.render_as_string(hide_password=True))
-    indexing = IndexingService(engine, sessions, cipher, embedding_client, store, settings.indexing, policy, metrics)
-    runner = JobRunner(indexing, settings.indexing.job_sweep_interval_s)
+    queue = JobQueue(sessions, settings.indexing)
+    indexing = IndexingService(
+        engine, sessions, cipher, embedding_client, store, settings.indexing, policy, queue, metrics
+    )
+    runner = JobRunner(queue, build_worker(settings.indexing, queue, indexing), settings.indexing.job_sweep_interval_s)
     connections = ConnectionService(
         sessions,
         cipher,

@@ -239,7 +239,8 @@ def backend_settings(store_url: str, embedding_url: str, ollama_url: str, data_d
         "auth": AuthSettings(jwt_secret=SecretStr(TEST_JWT_SECRET)),
         "crypto": CryptoSettings(),
         "embedding": EmbeddingSettings(embedding_url=embedding_url),
-        "indexing": IndexingSettings(job_sweep_interval_s=3600),
+        # One attempt: a failing job fails at once (the retries have tests of their own).
+        "indexing": IndexingSettings(job_sweep_interval_s=3600, job_max_attempts=1),
         "llm": LLMSettings(ollama_url=ollama_url, ollama_model="llama3.2", llm_timeout_s=10),
         # Every test signs up and logs in from the same address; the limits have tests of their own.
         "security": SecuritySettings(

@@ -119,7 +119,7 @@ class Metrics:
 
         # Series that alerts take increase() of exist from the start at 0: a counter first seen
         # at 1 would hide its first event from increase() and rate().
-        for status in ("succeeded", "failed"):
+        for status in ("succeeded", "failed", "retried", "interrupted"):
             self.index_jobs.labels(status)
         for cache in ("answer", "embedding"):
             self.cache_errors.labels(cache)

@@ -96,6 +96,10 @@ class IndexJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The queue (migration 0011): who holds the lease, how many runs began, and when a retry may start.
+    worker: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    run_after: Mapped[datetime] = _now_column()
 
 
 class QueryHistory(Base):

@@ -20,6 +20,10 @@ class BackgroundTasks:
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
+    def __len__(self) -> int:
+        """How many tasks run now."""
+        return len(self._tasks)
+
     def start_sweeper(self, sweep: Callable[[], Awaitable[object]], interval_s: float) -> None:
         """Run ``sweep`` every ``interval_s``; a failed sweep is logged and the next one still runs."""
 

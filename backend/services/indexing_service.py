@@ -1,5 +1,8 @@
 """Indexing jobs: hash the catalog -> introspect -> chunk -> embed what changed -> swap the index
-in one transaction. A ``check`` job stops after the hash when it equals the indexed one."""
+in one transaction. A ``check`` job stops after the hash when it equals the indexed one.
+
+A run holds a lease from the queue (``JobQueue``); every write to its job is fenced by it, and
+the swap commits only while the lease holds, so a run cut off by a reaper changes nothing."""
 
 from __future__ import annotations
 
@@ -10,17 +13,17 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.components.chunker import chunk_object, chunk_snapshot
 from backend.components.connection_policy import ConnectionPolicy
 from backend.components.connection_targets import describe_failure
 from backend.components.embedding_client import EmbeddingClient
-from backend.components.errors import ComponentError
+from backend.components.errors import ComponentError, UnavailableError
 from backend.components.metrics import Metrics
 from backend.components.pii import tag_and_mask
 from backend.components.schema_notes import apply_notes
@@ -34,19 +37,11 @@ from backend.engines.registry import engine_for
 from backend.errors import AppError
 from backend.schemas.connections import SyncMode
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
+from backend.services.job_queue import JobQueue, Lease, LeaseLost
 from backend.services.note_reader import load_notes
 
 logger = logging.getLogger(__name__)
 
-ACTIVE_STATUSES = ("pending", "running")
-DUE_CHECKS_SQL = """
-SELECT c.id FROM connections c
- WHERE c.reindex_interval_minutes IS NOT NULL
-   AND NOT EXISTS (SELECT 1 FROM index_jobs j WHERE j.connection_id = c.id AND j.status IN ('pending', 'running'))
-   AND greatest(c.created_at, (SELECT max(j.created_at) FROM index_jobs j WHERE j.connection_id = c.id))
-       + make_interval(mins => c.reindex_interval_minutes) <= now()
- ORDER BY c.id
-"""
 # Texts per embedding call during indexing; also how often progress moves.
 EMBED_BATCH = 64
 
@@ -97,8 +92,10 @@ class IndexingService:
         store: VectorStore,
         settings: IndexingSettings,
         policy: ConnectionPolicy,
+        queue: JobQueue,
         metrics: Metrics | None = None,
     ):
+        self._queue = queue
         self._metrics = metrics
         self._policy = policy
         self._engine = engine
@@ -108,61 +105,38 @@ class IndexingService:
         self._store = store
         self._settings = settings
 
-    async def enqueue(self, connection_id: uuid.UUID, mode: SyncMode = "full") -> tuple[uuid.UUID, bool]:
-        """Return ``(job_id, created)``: an active job of the connection is reused, not doubled;
-        a ``full`` request upgrades a still-pending ``check``."""
-        async with self._sessions() as session, session.begin():
-            # Row lock on the connection serialises two concurrent sync requests.
-            await session.execute(select(Connection.id).where(Connection.id == connection_id).with_for_update())
-            active = await session.scalar(
-                select(IndexJob).where(IndexJob.connection_id == connection_id, IndexJob.status.in_(ACTIVE_STATUSES))
-            )
-            if active:
-                if mode == "full" and active.status == "pending":
-                    active.mode = "full"
-                return active.id, False
-            job = IndexJob(id=uuid.uuid4(), connection_id=connection_id, status="pending", mode=mode, counts={})
-            session.add(job)
-            return job.id, True
-
-    async def due_checks(self) -> list[uuid.UUID]:
-        """Connections whose schedule is due: no active job, and the latest job (or the
-        connection's creation) is at least one interval old, so a failing check is retried
-        once per interval, not at every sweep."""
-        async with self._sessions() as session:
-            rows = await session.execute(text(DUE_CHECKS_SQL))
-            return [row[0] for row in rows]
-
-    async def _set_job(self, job_id: uuid.UUID, **values: Any) -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(update(IndexJob).where(IndexJob.id == job_id).values(**values))
-
-    async def run(self, job_id: uuid.UUID) -> None:
-        """Run one job to ``succeeded`` or ``failed``; never raises for a job-level failure."""
-        now = datetime.now(UTC)
+    async def run(self, lease: Lease) -> None:
+        """Run one leased job to an end: ``succeeded``, ``failed``, or queued again when a service
+        it needs is unavailable and attempts remain. Never raises for a job-level failure; a
+        cancelled run (lost lease, shutdown) leaves the job to whoever cancelled it."""
         started = time.monotonic()
-        await self._set_job(job_id, status="running", started_at=now, heartbeat_at=now)
-        status = "failed"
+        outcome = "interrupted"
         try:
-            counts = await self._index(job_id)
-            status = "succeeded"
+            counts = await self._index(lease)
+            outcome = "succeeded"
+        except LeaseLost:
+            logger.warning("indexing job %s: the lease was taken back; this run's work is dropped", lease.job_id)
+        except UnavailableError as exc:  # the embedding service may come back: retried after a backoff
+            status = await self._queue.retry_or_fail(lease, str(exc))
+            outcome = "retried" if status == "pending" else "failed"
         except (ConnectorError, ComponentError, AppError) as exc:
-            await self._fail(job_id, str(exc))
+            outcome = await self._fail(lease, str(exc))
         except _Crash as exc:
-            logger.error("indexing job %s crashed:\n%s", job_id, exc.text)
-            await self._fail(job_id, f"Internal error: {exc.kind}")
+            logger.error("indexing job %s crashed:\n%s", lease.job_id, exc.text)
+            outcome = await self._fail(lease, f"Internal error: {exc.kind}")
         except Exception as exc:  # a job must end in a state, whatever broke
-            logger.exception("indexing job %s crashed", job_id)
-            await self._fail(job_id, f"Internal error: {type(exc).__name__}")
+            logger.exception("indexing job %s crashed", lease.job_id)
+            outcome = await self._fail(lease, f"Internal error: {type(exc).__name__}")
         else:
-            logger.info("indexing job %s succeeded: %s", job_id, counts)
+            logger.info("indexing job %s succeeded: %s", lease.job_id, counts)
         finally:
             if self._metrics:
-                self._metrics.index_jobs.labels(status).inc()
+                self._metrics.index_jobs.labels(outcome).inc()
                 self._metrics.index_job_seconds.observe(time.monotonic() - started)
 
-    async def _fail(self, job_id: uuid.UUID, reason: str) -> None:
-        await self._set_job(job_id, status="failed", error=reason, finished_at=datetime.now(UTC))
+    async def _fail(self, lease: Lease, reason: str) -> str:
+        await self._queue.fail(lease, reason)
+        return "failed"
 
     async def _load(self, job_id: uuid.UUID) -> _JobTarget:
         async with self._sessions() as session:
@@ -218,8 +192,8 @@ class IndexingService:
         bound = json.dumps({"catalog": catalog, "model": self._embedder.model, "mask_pii": mask_pii, **shaping})
         return hashlib.sha256(bound.encode()).hexdigest()
 
-    async def _index(self, job_id: uuid.UUID) -> dict[str, Any]:
-        job = await self._load(job_id)
+    async def _index(self, lease: Lease) -> dict[str, Any]:
+        job = await self._load(lease.job_id)
         connection_id = job.connection_id
         last_beat = 0.0
 
@@ -227,7 +201,7 @@ class IndexingService:
             nonlocal last_beat
             if force or time.monotonic() - last_beat >= 0.5:
                 last_beat = time.monotonic()
-                await self._set_job(job_id, done=done, total=total, heartbeat_at=datetime.now(UTC))
+                await self._queue.progress(lease, done, total)
 
         url = self._cipher.decrypt(job.url_token)
         clock = time.monotonic()
@@ -236,7 +210,7 @@ class IndexingService:
             await self._embedder.health()
         digest, snapshot = await self._read(job, url, report)
         if snapshot is None:
-            return await self._unchanged(job_id, job, time.monotonic() - clock)
+            return await self._unchanged(lease, job, time.monotonic() - clock)
         # Before anything leaves this function: chunks, embeddings and the stored schema see masked samples.
         pii_columns = tag_and_mask(snapshot, mask=job.mask_pii)
         seconds = {"introspect": time.monotonic() - clock}
@@ -302,7 +276,7 @@ class IndexingService:
             )
             seconds["store"] = time.monotonic() - clock
             counts["seconds"] = {step: round(value, 2) for step, value in seconds.items()}
-            await self._succeed(conn, job_id, total, counts, finished)
+            await self._succeed(conn, lease, total, counts, finished)
         # Fresh statistics so the planner sees the new rows.
         async with self._engine.connect() as conn:
             await conn.execute(text("ANALYZE chunks"))
@@ -328,7 +302,7 @@ class IndexingService:
             for d, h in zip(drafts, hashes, strict=True)
         ]
 
-    async def _unchanged(self, job_id: uuid.UUID, job: _JobTarget, elapsed: float) -> dict[str, Any]:
+    async def _unchanged(self, lease: Lease, job: _JobTarget, elapsed: float) -> dict[str, Any]:
         """A ``check`` that found the indexed catalog: the index stays, the connection says when it was checked."""
         counts: dict[str, Any] = {
             "objects": job.object_count,
@@ -343,7 +317,7 @@ class IndexingService:
                 .where(Connection.id == job.connection_id)
                 .values(checked_at=finished, last_check="unchanged")
             )
-            await self._succeed(conn, job_id, job.object_count, counts, finished)
+            await self._succeed(conn, lease, job.object_count, counts, finished)
         return counts
 
     @staticmethod
@@ -354,13 +328,14 @@ class IndexingService:
         if still_there.first() is None:
             raise AppError("The connection was deleted during indexing")
 
-    @staticmethod
     async def _succeed(
-        conn: AsyncConnection, job_id: uuid.UUID, total: int, counts: dict[str, Any], finished: datetime
+        self, conn: AsyncConnection, lease: Lease, total: int, counts: dict[str, Any], finished: datetime
     ) -> None:
+        """Inside the swap's transaction: ``LeaseLost`` (the swap rolls back) unless the lease holds."""
+        await self._queue.hold(conn, lease)
         await conn.execute(
             update(IndexJob)
-            .where(IndexJob.id == job_id)
+            .where(IndexJob.id == lease.job_id)
             .values(
                 status="succeeded",
                 done=total,
@@ -371,31 +346,3 @@ class IndexingService:
                 error=None,
             )
         )
-
-    async def fail_stale_jobs(self) -> int:
-        """Mark jobs whose runner stopped beating as failed; returns how many."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.job_stale_after_s)
-        async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                update(IndexJob)
-                .where(
-                    IndexJob.status.in_(ACTIVE_STATUSES),
-                    text("coalesce(heartbeat_at, created_at) < :cutoff").bindparams(cutoff=cutoff),
-                )
-                .values(
-                    status="failed",
-                    error="Interrupted: the backend stopped while indexing; start a new sync",
-                    finished_at=datetime.now(UTC),
-                )
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
-
-    async def fail_jobs(self, job_ids: list[uuid.UUID], reason: str) -> None:
-        if not job_ids:
-            return
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(IndexJob)
-                .where(IndexJob.id.in_(job_ids), IndexJob.status.in_(ACTIVE_STATUSES))
-                .values(status="failed", error=reason, finished_at=datetime.now(UTC))
-            )

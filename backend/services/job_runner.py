@@ -1,8 +1,8 @@
-"""Runs indexing jobs as background tasks of this process, sweeps jobs left by dead ones, and
-starts the scheduled change checks that are due.
+"""Queues indexing jobs, wakes this process's worker (when it has one), and runs the periodic
+sweep: expired leases are taken back, and the scheduled change checks that are due start.
 
-The jobs themselves live in Postgres, so any replica can report on them; a job whose
-runner died stops beating and the sweeper of any replica marks it failed.
+The queue lives in Postgres (``JobQueue``), so any replica can queue, any worker can run and
+any sweeper can take back a job whose worker died; the sweep is safe to run everywhere at once.
 """
 
 from __future__ import annotations
@@ -12,49 +12,59 @@ import uuid
 
 from backend.schemas.connections import SyncMode
 from backend.services.background_tasks import BackgroundTasks
-from backend.services.indexing_service import IndexingService
+from backend.services.index_worker import IndexWorker
+from backend.services.job_queue import JobQueue
 
 logger = logging.getLogger(__name__)
 
 
 class JobRunner:
-    def __init__(self, indexing: IndexingService, sweep_interval_s: float):
-        self._indexing = indexing
+    def __init__(self, queue: JobQueue, worker: IndexWorker | None, sweep_interval_s: float):
+        self._queue = queue
+        self._worker = worker
         self._sweep_interval_s = sweep_interval_s
         self._background = BackgroundTasks("index")
 
     async def start(self) -> None:
-        swept = await self._indexing.fail_stale_jobs()
-        if swept:
-            logger.warning("marked %d interrupted indexing job(s) as failed", swept)
+        await self.reap()
+        if self._worker is not None:
+            await self._worker.start()
         self._background.start_sweeper(self._sweep, self._sweep_interval_s)
 
     async def start_job(self, connection_id: uuid.UUID, mode: SyncMode = "full") -> tuple[uuid.UUID, bool]:
-        """Queue an index run of the connection and run it here; ``(job_id, created)``.
+        """Queue an index run of the connection; ``(job_id, created)``. A worker takes it: this
+        process's at once when it has one, else the next idle worker's poll.
 
         A connection with an active job keeps it (``created`` False) and nothing new starts;
         a ``full`` request turns a still-pending ``check`` into a full run.
         """
-        job_id, created = await self._indexing.enqueue(connection_id, mode)
-        if created:
-            self._submit(job_id)
+        job_id, created = await self._queue.enqueue(connection_id, mode)
+        if created and self._worker is not None:
+            self._worker.wake()
         return job_id, created
 
-    def _submit(self, job_id: uuid.UUID) -> None:
-        self._background.submit(job_id, lambda: self._indexing.run(job_id))
+    async def reap(self) -> tuple[int, int]:
+        """Take back the jobs whose lease expired; ``(requeued, failed)``."""
+        requeued, failed = await self._queue.reap()
+        if requeued or failed:
+            logger.warning("took back %d indexing job(s) of stopped workers; %d failed for good", requeued, failed)
+        if requeued and self._worker is not None:
+            self._worker.wake()
+        return requeued, failed
 
     async def _sweep(self) -> None:
-        await self._indexing.fail_stale_jobs()
+        await self.reap()
         await self.start_due_checks()
 
     async def start_due_checks(self) -> int:
-        """Start a ``check`` job for every connection whose schedule is due; returns how many."""
+        """Queue a ``check`` job for every connection whose schedule is due; returns how many."""
         started = 0
-        for connection_id in await self._indexing.due_checks():
+        for connection_id in await self._queue.due_checks():
             _, created = await self.start_job(connection_id, "check")
             started += created
         return started
 
     async def stop(self) -> None:
-        running = await self._background.stop()
-        await self._indexing.fail_jobs(running, "Interrupted: the backend shut down while indexing")
+        await self._background.stop()
+        if self._worker is not None:
+            await self._worker.stop()

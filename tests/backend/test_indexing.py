@@ -11,7 +11,7 @@ import psycopg
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from backend.config import EmbeddingSettings, Settings
+from backend.config import EmbeddingSettings, IndexingSettings, Settings
 from backend.main import create_app
 from tests.conftest import USER_PG_ADMIN, connect, free_port, register_and_login, wait_for_sync
 
@@ -134,34 +134,57 @@ def test_unreachable_embedding_service_fails_the_job_with_a_reason(
         assert search.status_code == 409
 
 
-def test_a_job_cut_off_by_a_restart_is_marked_failed(
+def _crashed_job(store_dsn: str, cid: str, attempts: int) -> uuid.UUID:
+    """What a crash leaves behind: a job still "running" under a worker that stopped beating."""
+    job_id = uuid.uuid4()
+    with psycopg.connect(store_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO index_jobs (id, connection_id, status, created_at, started_at, heartbeat_at, worker, attempts)"
+            " VALUES (%s, %s, 'running', now(), now() - interval '1 hour', now() - interval '1 hour', 'gone:1', %s)",
+            (job_id, cid, attempts),
+        )
+    return job_id
+
+
+def test_a_job_cut_off_by_a_restart_runs_again_from_a_clean_state(
     settings_factory: Callable[..., Settings], scratch_db: Callable[[str], str], store_dsn: str
 ) -> None:
     url = scratch_db(SMALL_SCHEMA)
-    settings = settings_factory()
+    settings = settings_factory(indexing=IndexingSettings(job_max_attempts=3, job_retry_backoff_s=0))
     with TestClient(create_app(settings)) as client:
         headers = register_and_login(client, email=f"restart-{uuid.uuid4().hex[:6]}@example.com")
         cid = connect(client, headers, url)["id"]
-    # What a crash leaves behind: a job still "running" whose runner stopped beating.
-    with psycopg.connect(store_dsn, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO index_jobs (id, connection_id, status, created_at, started_at, heartbeat_at)"
-            " VALUES (%s, %s, 'running', now(), now() - interval '1 hour',"
-            " now() - interval '1 hour')",
-            (uuid.uuid4(), cid),
-        )
+    job_id = _crashed_job(store_dsn, cid, attempts=1)
+    with TestClient(create_app(settings)) as client:
+        status = wait_for_sync(client, headers, cid)
+    assert status["job_id"] == str(job_id) and status["status"] == "succeeded", status
+    assert status["progress"]["done"] == status["progress"]["total"] > 0
+    with psycopg.connect(store_dsn) as conn:
+        row = conn.execute("SELECT attempts, worker, error FROM index_jobs WHERE id = %s", (job_id,)).fetchone()
+    assert row is not None and row[0] == 2 and row[1] != "gone:1" and row[2] is None
+
+
+def test_a_job_whose_attempts_are_used_up_fails_saying_why(
+    settings_factory: Callable[..., Settings], scratch_db: Callable[[str], str], store_dsn: str
+) -> None:
+    url = scratch_db(SMALL_SCHEMA)
+    settings = settings_factory(indexing=IndexingSettings(job_max_attempts=3, job_retry_backoff_s=0))
+    with TestClient(create_app(settings)) as client:
+        headers = register_and_login(client, email=f"restart-{uuid.uuid4().hex[:6]}@example.com")
+        cid = connect(client, headers, url)["id"]
+    _crashed_job(store_dsn, cid, attempts=3)
     with TestClient(create_app(settings)) as client:
         status = client.get(f"/api/connections/{cid}/sync", headers=headers).json()
     assert status["status"] == "failed"
-    assert "Interrupted" in status["error"]
+    assert status["error"] == "Interrupted: the worker running this job stopped (3 time(s))"
 
 
 async def test_concurrent_sync_requests_share_one_job(client: TestClient, sakila_url: str) -> None:
     headers = register_and_login(client)
     cid = uuid.UUID(connect(client, headers, sakila_url)["id"])
-    indexing = client.app.state.context.indexing  # type: ignore[attr-defined]
-    first = client.portal.call(indexing.enqueue, cid)  # type: ignore[union-attr]
-    second = client.portal.call(indexing.enqueue, cid)  # type: ignore[union-attr]
+    runner = client.app.state.context.runner  # type: ignore[attr-defined]
+    first = client.portal.call(runner.start_job, cid)  # type: ignore[union-attr]
+    second = client.portal.call(runner.start_job, cid)  # type: ignore[union-attr]
     assert first[1] is True and second == (first[0], False)
-    client.portal.call(indexing.run, first[0])  # type: ignore[union-attr]
-    assert wait_for_sync(client, headers, str(cid))["status"] == "succeeded"
+    status = wait_for_sync(client, headers, str(cid))
+    assert status["status"] == "succeeded" and status["job_id"] == str(first[0])

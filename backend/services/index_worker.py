@@ -1,0 +1,113 @@
+"""A worker of the indexing queue: claims due jobs up to its concurrency, runs each under a lease
+it renews, and gives its jobs back when it stops. Any number of workers, in backends or in
+``python -m backend.worker`` processes, share one queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Protocol
+
+from backend.services.background_tasks import BackgroundTasks
+from backend.services.job_queue import JobQueue, Lease
+
+logger = logging.getLogger(__name__)
+
+
+class JobRun(Protocol):
+    async def run(self, lease: Lease) -> None:
+        """Run the leased job to an end state; never raises for a job-level failure."""
+
+
+class IndexWorker:
+    def __init__(
+        self,
+        queue: JobQueue,
+        jobs: JobRun,
+        name: str,
+        concurrency: int,
+        poll_interval_s: float,
+        lease_s: float,
+    ):
+        self.name = name
+        self._queue = queue
+        self._jobs = jobs
+        self._concurrency = concurrency
+        self._poll_interval_s = poll_interval_s
+        # Renewed four times per lease: three beats may be lost to a slow store before it expires.
+        self._beat_every_s = lease_s / 4
+        self._tasks = BackgroundTasks(f"worker-{name}")
+        self._leases: dict[uuid.UUID, Lease] = {}
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Queue again what a dead process of this name held, then start claiming."""
+        recovered = await self._queue.recover(self.name)
+        if recovered:
+            logger.warning("worker %s queued %d job(s) of its previous run again", self.name, recovered)
+        self._loop = asyncio.create_task(self._claim_forever(), name=f"worker-{self.name}")
+
+    def wake(self) -> None:
+        """Look for work now (a job was queued here), instead of at the next poll."""
+        self._wake.set()
+
+    async def _claim_forever(self) -> None:
+        while True:
+            self._wake.clear()
+            await self._claim_while_free()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+
+    async def _claim_while_free(self) -> None:
+        while len(self._tasks) < self._concurrency:
+            try:
+                lease = await self._queue.claim(self.name)
+            except Exception:  # the worker must outlive a passing store outage
+                logger.exception("worker %s could not claim a job", self.name)
+                return
+            if lease is None:
+                return
+            self._leases[lease.job_id] = lease
+            self._tasks.submit(lease.job_id, lambda lease=lease: self._run(lease))  # type: ignore[misc]
+
+    async def _run(self, lease: Lease) -> None:
+        run = asyncio.create_task(self._jobs.run(lease))
+        try:
+            while True:
+                done, _ = await asyncio.wait({run}, timeout=self._beat_every_s)
+                if done:
+                    return
+                if not await self._beat(lease):
+                    logger.warning("worker %s lost its lease on job %s; stopping that run", self.name, lease.job_id)
+                    run.cancel()
+                    await asyncio.gather(run, return_exceptions=True)
+                    return
+        finally:
+            if not run.done():  # this task was cancelled (shutdown): the run goes with it
+                run.cancel()
+                await asyncio.gather(run, return_exceptions=True)
+            self._leases.pop(lease.job_id, None)
+            self._wake.set()  # a slot is free
+
+    async def _beat(self, lease: Lease) -> bool:
+        try:
+            return await self._queue.beat(lease)
+        except Exception:  # an unreachable store: keep running; the fenced writes decide later
+            logger.exception("worker %s could not renew its lease on job %s", self.name, lease.job_id)
+            return True
+
+    async def stop(self) -> None:
+        """Stop claiming, cancel the running jobs and give them back to the queue."""
+        if self._loop is not None:
+            self._loop.cancel()
+            await asyncio.gather(self._loop, return_exceptions=True)
+        leases = dict(self._leases)
+        running = await self._tasks.stop()
+        given_back = [leases[key] for key in running if key in leases]
+        try:
+            await self._queue.release(given_back)
+        except Exception:  # the store is gone too: the leases run out and a reaper takes them back
+            logger.exception("worker %s could not give back %d job(s)", self.name, len(given_back))

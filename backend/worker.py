@@ -1,0 +1,96 @@
+"""``python -m backend.worker``: a process that only runs indexing jobs from the store's queue.
+
+Beside backends with ``WORKER_ENABLED=false`` (they queue jobs and answer questions) it takes
+indexing off the machines that serve users. It reads the backend's settings (environment and
+``.env``), needs the shared store (``DATABASE_URL``) and the backends' ``ENCRYPTION_KEY`` (or
+their ``secrets.json`` in ``SEXTANT_DATA_DIR``) to read connection URLs, and reaches the
+embedding service at ``EMBEDDING_URL``. On SIGTERM or SIGINT it gives its jobs back to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from backend.components.connection_policy import build_policy
+from backend.components.embedding_client import HttpEmbeddingClient
+from backend.components.metrics import Metrics
+from backend.components.url_cipher import UrlCipher
+from backend.components.vector_store import PgVectorStore
+from backend.config import Settings, resolve_secrets
+from backend.context import build_worker
+from backend.db.store import create_engine
+from backend.services.indexing_service import IndexingService
+from backend.services.job_queue import JobQueue
+from backend.services.job_runner import JobRunner
+
+logger = logging.getLogger("backend.worker")
+
+
+class WorkerConfigError(SystemExit):
+    """The settings cannot make a worker; the message says which one to set."""
+
+
+def check(settings: Settings) -> str:
+    """The store's URL, or ``WorkerConfigError`` naming what is missing."""
+    if settings.database.database_url is None:
+        raise WorkerConfigError(
+            "DATABASE_URL is not set: a worker runs the jobs of a shared store; the embedded store"
+            " belongs to the one backend that starts it (`make run` indexes in that backend)"
+        )
+    if not settings.indexing.worker_enabled:
+        raise WorkerConfigError("WORKER_ENABLED is false: this process would do nothing")
+    if settings.crypto.encryption_key is None and not (settings.data_dir / "secrets.json").exists():
+        raise WorkerConfigError(
+            "ENCRYPTION_KEY is not set and SEXTANT_DATA_DIR has no secrets.json: set the backends' key,"
+            " or the worker cannot read any connection URL"
+        )
+    return settings.database.database_url.get_secret_value()
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Run the worker and the sweep until ``stop`` is set, then give back what still runs."""
+    url = check(settings)
+    engine = create_engine(url, settings.database.pool_size)
+    emb = settings.embedding
+    metrics = Metrics()
+    embedder = HttpEmbeddingClient(
+        emb.embedding_url, emb.embedding_batch_size, emb.embedding_timeout_s, emb.embedding_dimension, metrics
+    )
+    # Only read from secrets.json when not given: resolving would write a new JWT secret there.
+    key = settings.crypto.encryption_key or resolve_secrets(settings).encryption_key
+    cipher = UrlCipher(key.get_secret_value())
+    policy = build_policy(settings, engine.url.render_as_string(hide_password=True))
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    queue = JobQueue(sessions, settings.indexing)
+    indexing = IndexingService(
+        engine, sessions, cipher, embedder, PgVectorStore(engine), settings.indexing, policy, queue, metrics
+    )
+    worker = build_worker(settings.indexing, queue, indexing)
+    runner = JobRunner(queue, worker, settings.indexing.job_sweep_interval_s)
+    try:
+        await runner.start()
+        logger.info("worker %s is running", worker.name if worker else "?")
+        await stop.wait()
+    finally:
+        await runner.stop()
+        await embedder.aclose()
+        await engine.dispose()
+
+
+async def main(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop)
+
+
+if __name__ == "__main__":
+    configured = Settings.from_environment()
+    logging.basicConfig(level=configured.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    asyncio.run(main(configured))
