@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
-import { ApiError, type Connection, type Kind, type SyncMode } from "../api";
+import { ApiError, type Connection, type Kind, type SyncMode, type SyncStatus } from "../api";
 import { Link } from "react-router-dom";
 import { useAuth } from "../auth";
 import { Alert, Button, Field, ProgressBar, SelectField, StatusBadge } from "../components/ui";
@@ -245,7 +245,7 @@ function ConnectionCard({ connection, onChanged }: { connection: Connection; onC
         </div>
       </div>
       <p className="mono break-all text-xs text-slate-500">{connection.url}</p>
-      {status?.status === "failed" && <Alert>Indexing failed: {status.error}</Alert>}
+      <JobProblem status={status} />
       {status?.status === "succeeded" &&
         (status.counts.embedded === undefined ? (
           <p className="text-xs text-slate-600">
@@ -383,4 +383,12 @@ export default function ConnectionsPage() {
 /** A job's count: the schema types `counts` as a dict of anything. */
 function count(value: unknown): number {
   return typeof value === "number" ? value : 0;
+}
+
+/** A failed job's reason, or why a job queued again waits (a service down, a worker lost). */
+export function JobProblem({ status }: { status: SyncStatus | null }) {
+  if (status?.status === "failed") return <Alert>Indexing failed: {status.error}</Alert>;
+  if (status?.status === "pending" && status.error)
+    return <p className="text-xs text-amber-700">{status.error}; it will start again shortly.</p>;
+  return null;
 }

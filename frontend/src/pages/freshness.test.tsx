@@ -1,8 +1,8 @@
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import type { Connection } from "../api";
-import { Freshness, sampleColumns } from "./ConnectionsPage";
+import type { Connection, SyncStatus } from "../api";
+import { Freshness, JobProblem, sampleColumns } from "./ConnectionsPage";
 
 const base: Connection = {
   id: "c1",
@@ -55,5 +55,31 @@ describe("sampleColumns", () => {
   it("follows the column list, with keys of no column last", () => {
     const samples = [{ b: "2", a: "1", extra: "x" }, { a: "3" }];
     expect(sampleColumns(["a", "b", "c"], samples)).toEqual(["a", "b", "extra"]);
+  });
+});
+
+describe("JobProblem", () => {
+  const job: SyncStatus = {
+    job_id: "j1",
+    mode: "full",
+    status: "pending",
+    progress: { done: 0, total: 0 },
+    counts: {},
+    error: null,
+    started_at: null,
+    finished_at: null,
+  };
+
+  it("says why a failed job failed and why a queued-again job waits, and nothing otherwise", () => {
+    const { container, rerender } = render(<JobProblem status={job} />);
+    expect(container).toBeEmptyDOMElement();
+    rerender(<JobProblem status={{ ...job, error: "Retrying after: the embedding service is unreachable" }} />);
+    expect(container).toHaveTextContent(
+      "Retrying after: the embedding service is unreachable; it will start again shortly.",
+    );
+    rerender(<JobProblem status={{ ...job, status: "failed", error: "password authentication failed" }} />);
+    expect(screen.getByRole("alert")).toHaveTextContent("Indexing failed: password authentication failed");
+    rerender(<JobProblem status={{ ...job, status: "running", error: "Retrying after: x" }} />);
+    expect(container).toBeEmptyDOMElement();
   });
 });
