@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from backend.api.routes.health import STORE_CHECK_TIMEOUT_S
 from backend.config import LLMSettings, Settings
+from backend.db.store import create_engine
 from backend.main import create_app
 from tests.conftest import free_port
 from tests.fake_ollama import OllamaScript
@@ -28,3 +32,25 @@ def test_health_is_degraded_without_the_llm_or_its_model(
     with TestClient(create_app(settings_factory())) as client:
         body = client.get("/health").json()
     assert body["status"] == "degraded" and body["components"]["llm"] == "unavailable"
+
+
+def test_a_store_that_stops_answering_makes_health_degraded_in_seconds_not_minutes(
+    client: TestClient, ollama: OllamaScript
+) -> None:
+    # A listener that accepts and never speaks: what a store behind a dropped network looks like
+    # to a new connection (the TCP handshake is done by the kernel, then silence).
+    silent = socket.create_server(("127.0.0.1", 0))
+    context = client.app.state.context  # type: ignore[attr-defined]
+    healthy_engine = context.engine
+    context.engine = create_engine(f"postgresql://sextant@127.0.0.1:{silent.getsockname()[1]}/sextant", 1)
+    try:
+        started = time.monotonic()
+        body = client.get("/health").json()
+        elapsed = time.monotonic() - started
+    finally:
+        client.portal.call(context.engine.dispose)  # type: ignore[union-attr]
+        context.engine = healthy_engine
+        silent.close()
+    assert body["status"] == "degraded" and body["components"]["database"] == "unavailable"
+    # The check gives up after STORE_CHECK_TIMEOUT_S (3 s); asyncpg alone would wait 60 s.
+    assert elapsed < STORE_CHECK_TIMEOUT_S + 5

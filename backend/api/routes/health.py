@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from fastapi import APIRouter
@@ -11,6 +12,9 @@ from backend.deps import ContextDep
 router = APIRouter(tags=["health"])
 
 ComponentState = Literal["ok", "unavailable"]
+# A store cut off by the network (no RST, packets dropped) would hold the check until TCP gives
+# up, minutes later; a load balancer's health check needs the answer now.
+STORE_CHECK_TIMEOUT_S = 3.0
 
 
 class HealthOut(BaseModel):
@@ -22,7 +26,7 @@ class HealthOut(BaseModel):
 async def health(context: ContextDep) -> HealthOut:
     """``degraded`` when the store, the embedding service or the LLM (with its default model) fails."""
     try:
-        async with context.engine.connect() as conn:
+        async with asyncio.timeout(STORE_CHECK_TIMEOUT_S), context.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         database: ComponentState = "ok"
     except Exception:  # any failure of the store means it is unavailable
