@@ -5,13 +5,21 @@ indexing off the machines that serve users. It reads the backend's settings (env
 ``.env``), needs the shared store (``DATABASE_URL``) and the backends' ``ENCRYPTION_KEY`` (or
 their ``secrets.json`` in ``SEXTANT_DATA_DIR``) to read connection URLs, and reaches the
 embedding service at ``EMBEDDING_URL``. On SIGTERM or SIGINT it gives its jobs back to the queue.
+
+Liveness: while its claims reach the queue, it touches ``ALIVE_FILE`` every few seconds; the
+container's healthcheck fails when the file is older than a minute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -28,6 +36,8 @@ from backend.services.job_queue import JobQueue
 from backend.services.job_runner import JobRunner
 
 logger = logging.getLogger("backend.worker")
+ALIVE_FILE = Path(tempfile.gettempdir()) / "sextant-worker-alive"
+ALIVE_EVERY_S = 5.0
 
 
 class WorkerConfigError(SystemExit):
@@ -71,14 +81,29 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     )
     worker = build_worker(settings.indexing, queue, indexing)
     runner = JobRunner(queue, worker, settings.indexing.job_sweep_interval_s)
+    alive: asyncio.Task[None] | None = None
     try:
         await runner.start()
-        logger.info("worker %s is running", worker.name if worker else "?")
+        assert worker is not None  # check() refused WORKER_ENABLED=false
+        logger.info("worker %s is running", worker.name)
+        stale_after = max(30.0, 3 * settings.indexing.job_poll_interval_s)
+        alive = asyncio.create_task(_touch_while_polling(lambda: time.monotonic() - worker.last_poll_ok < stale_after))
         await stop.wait()
     finally:
+        if alive is not None:
+            alive.cancel()
+            await asyncio.gather(alive, return_exceptions=True)
         await runner.stop()
         await embedder.aclose()
         await engine.dispose()
+
+
+async def _touch_while_polling(polling: Callable[[], bool]) -> None:
+    while True:
+        if polling():
+            with contextlib.suppress(OSError):
+                ALIVE_FILE.touch()
+        await asyncio.sleep(ALIVE_EVERY_S)
 
 
 async def main(settings: Settings) -> None:

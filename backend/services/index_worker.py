@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from typing import Protocol
 
@@ -42,6 +43,8 @@ class IndexWorker:
         self._leases: dict[uuid.UUID, Lease] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
+        # When a claim last reached the queue (``time.monotonic``): what a liveness check reads.
+        self.last_poll_ok = time.monotonic()
 
     async def start(self) -> None:
         """Queue again what a dead process of this name held, then start claiming."""
@@ -68,6 +71,7 @@ class IndexWorker:
             except Exception:  # the worker must outlive a passing store outage
                 logger.exception("worker %s could not claim a job", self.name)
                 return
+            self.last_poll_ok = time.monotonic()
             if lease is None:
                 return
             self._leases[lease.job_id] = lease

@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from backend.config import AuthSettings, CryptoSettings, Settings, resolve_secrets
+from backend.worker import ALIVE_FILE
 from tests.deploy.nginx_harness import metrics_include, nginx_binary, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +57,8 @@ def test_the_gpu_override_reserves_nvidia_gpus_for_ollama_only() -> None:
 def test_ollama_is_a_profile_on_by_default_that_the_backend_does_not_require() -> None:
     services: dict[str, dict[str, Any]] = compose()["services"]
     in_profile = {name for name, service in services.items() if service.get("profiles")}
-    assert in_profile == {"ollama", "ollama-pull", "prometheus", "grafana"}
+    assert in_profile == {"ollama", "ollama-pull", "prometheus", "grafana", "worker"}
+    assert services["worker"]["profiles"] == ["workers"]
     assert all(services[name]["profiles"] == ["ollama"] for name in ("ollama", "ollama-pull"))
     assert all(services[name]["profiles"] == ["monitoring"] for name in ("prometheus", "grafana"))
     # Left out (COMPOSE_PROFILES empty), Ollama is not waited for; present, it must be healthy first.
@@ -74,7 +76,8 @@ def test_ollama_is_a_profile_on_by_default_that_the_backend_does_not_require() -
 def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published() -> None:
     services: dict[str, dict[str, Any]] = compose()["services"]
     assert set(services) == {
-        "postgres", "embedding", "redis", "ollama", "ollama-pull", "backend", "nginx", "prometheus", "grafana",
+        "postgres", "embedding", "redis", "ollama", "ollama-pull", "backend", "worker", "nginx", "prometheus",
+        "grafana",
     }  # fmt: skip
     for name, service in services.items():
         assert "mem_limit" in service, name
@@ -101,6 +104,12 @@ def test_compose_services_are_healthchecked_limited_and_only_nginx_is_published(
     assert redis["command"][redis["command"].index("--save") + 1] == "" and "--maxmemory" in redis["command"]
     assert backend_env["REDIS_URL"] == "${REDIS_URL-redis://redis:6379/0}"
     assert services["backend"]["depends_on"]["redis"] == {"condition": "service_healthy"}
+    # The worker: the backend's image and store, its own command, on whatever .env says of the backend.
+    worker = services["worker"]
+    assert worker["image"] == services["backend"]["image"] and worker["command"] == ["python", "-m", "backend.worker"]
+    assert worker["environment"]["DATABASE_URL"] == backend_env["DATABASE_URL"]
+    assert worker["environment"]["WORKER_ENABLED"] == "true" and "ports" not in worker
+    assert f"/tmp/{ALIVE_FILE.name}" in worker["healthcheck"]["test"][-1]  # noqa: S108 (the container's /tmp)
 
 
 def test_metrics_stay_closed_unless_allowed(tmp_path: Path) -> None:

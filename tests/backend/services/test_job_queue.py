@@ -26,7 +26,7 @@ from backend.config import DatabaseSettings, EmbeddingSettings, IndexingSettings
 from backend.db.store import create_engine, migrate, sqlalchemy_url
 from backend.main import create_app
 from backend.services.job_queue import JobQueue, LeaseLost
-from backend.worker import WorkerConfigError, check
+from backend.worker import ALIVE_FILE, WorkerConfigError, check
 from embedding_service.config import EmbeddingServiceSettings
 from embedding_service.embedder import Embedder
 from embedding_service.main import create_app as create_embedding_app
@@ -230,7 +230,7 @@ def test_a_worker_process_alone_runs_the_queue_and_stops_cleanly_on_sigterm(
             **os.environ, "DATABASE_URL": queue_store[0], "EMBEDDING_URL": embedding_server.url,
             # The backend's secrets.json: the worker reads connection URLs with the same key.
             "SEXTANT_DATA_DIR": str(settings.data_dir), "WORKER_NAME": "solo", "JOB_POLL_INTERVAL_S": "0.2",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path),  # where its liveness file goes
         }  # fmt: skip
         env.pop("WORKER_ENABLED", None)
         worker = subprocess.Popen([sys.executable, "-m", "backend.worker"], cwd=tmp_path, env=env)
@@ -242,6 +242,7 @@ def test_a_worker_process_alone_runs_the_queue_and_stops_cleanly_on_sigterm(
     assert status["status"] == "succeeded"
     assert [j["worker"] for j in _jobs(queue_store[1], cid)] == ["solo"]
     assert code == 0
+    assert (tmp_path / ALIVE_FILE.name).is_file()  # touched while its claims reached the queue
 
 
 def test_the_worker_refuses_settings_it_cannot_work_with(tmp_path: Path) -> None:
