@@ -146,14 +146,18 @@ def _crashed_job(store_dsn: str, cid: str, attempts: int) -> uuid.UUID:
     return job_id
 
 
+def _indexed(settings: Settings, url: str) -> tuple[dict[str, str], str]:
+    """A connection indexed by a backend that has stopped since: ``(headers, connection id)``."""
+    with TestClient(create_app(settings)) as client:
+        headers = register_and_login(client, email=f"restart-{uuid.uuid4().hex[:6]}@example.com")
+        return headers, connect(client, headers, url)["id"]
+
+
 def test_a_job_cut_off_by_a_restart_runs_again_from_a_clean_state(
     settings_factory: Callable[..., Settings], scratch_db: Callable[[str], str], store_dsn: str
 ) -> None:
-    url = scratch_db(SMALL_SCHEMA)
     settings = settings_factory(indexing=IndexingSettings(job_max_attempts=3, job_retry_backoff_s=0))
-    with TestClient(create_app(settings)) as client:
-        headers = register_and_login(client, email=f"restart-{uuid.uuid4().hex[:6]}@example.com")
-        cid = connect(client, headers, url)["id"]
+    headers, cid = _indexed(settings, scratch_db(SMALL_SCHEMA))
     job_id = _crashed_job(store_dsn, cid, attempts=1)
     with TestClient(create_app(settings)) as client:
         status = wait_for_sync(client, headers, cid)
@@ -167,11 +171,8 @@ def test_a_job_cut_off_by_a_restart_runs_again_from_a_clean_state(
 def test_a_job_whose_attempts_are_used_up_fails_saying_why(
     settings_factory: Callable[..., Settings], scratch_db: Callable[[str], str], store_dsn: str
 ) -> None:
-    url = scratch_db(SMALL_SCHEMA)
     settings = settings_factory(indexing=IndexingSettings(job_max_attempts=3, job_retry_backoff_s=0))
-    with TestClient(create_app(settings)) as client:
-        headers = register_and_login(client, email=f"restart-{uuid.uuid4().hex[:6]}@example.com")
-        cid = connect(client, headers, url)["id"]
+    headers, cid = _indexed(settings, scratch_db(SMALL_SCHEMA))
     _crashed_job(store_dsn, cid, attempts=3)
     with TestClient(create_app(settings)) as client:
         status = client.get(f"/api/connections/{cid}/sync", headers=headers).json()

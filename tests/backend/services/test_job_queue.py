@@ -78,6 +78,14 @@ def _create(client: TestClient, headers: dict[str, str], url: str) -> str:
     return str(response.json()["id"])
 
 
+def _queued(make_settings: Callable[..., Settings], url: str, count: int = 1) -> list[str]:
+    """``count`` connections to ``url`` made through a backend without a worker: their first
+    jobs wait in the queue. Returns their ids."""
+    with TestClient(create_app(make_settings(worker_enabled=False))) as front:
+        headers = register_and_login(front, email=f"queued-{uuid.uuid4().hex[:6]}@example.com")
+        return [_create(front, headers, url) for _ in range(count)]
+
+
 def _until(predicate: Callable[[], bool], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -103,10 +111,7 @@ def test_a_backend_without_a_worker_only_queues_and_a_backend_with_one_runs_it(
 async def test_two_workers_never_claim_the_same_job(
     make_settings: Callable[..., Settings], scratch_db: Callable[[str], str], queue_store: tuple[str, str]
 ) -> None:
-    url = scratch_db(SCHEMA)
-    with TestClient(create_app(make_settings(worker_enabled=False))) as front:
-        headers = register_and_login(front, email=f"claims-{uuid.uuid4().hex[:6]}@example.com")
-        created = {_create(front, headers, url) for _ in range(8)}
+    created = set(_queued(make_settings, scratch_db(SCHEMA), 8))
     settings = IndexingSettings()
     engines = [create_engine(queue_store[0], 4) for _ in range(2)]
     queues = [JobQueue(async_sessionmaker(e, expire_on_commit=False), settings) for e in engines]
@@ -136,10 +141,7 @@ async def test_two_workers_never_claim_the_same_job(
 async def test_an_expired_lease_is_taken_back_and_its_old_holder_can_no_longer_write(
     make_settings: Callable[..., Settings], scratch_db: Callable[[str], str], queue_store: tuple[str, str]
 ) -> None:
-    url = scratch_db(SCHEMA)
-    with TestClient(create_app(make_settings(worker_enabled=False))) as front:
-        headers = register_and_login(front, email=f"lease-{uuid.uuid4().hex[:6]}@example.com")
-        cid = _create(front, headers, url)
+    [cid] = _queued(make_settings, scratch_db(SCHEMA))
     engine = create_engine(queue_store[0], 2)
     queue = JobQueue(
         async_sessionmaker(engine, expire_on_commit=False),
