@@ -14,6 +14,8 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+# The replica tests (tests/cluster) cut one host off from the store with iptables in its namespace.
+command -v iptables >/dev/null 2>&1 || [[ -x /usr/sbin/iptables ]] || need+=(iptables)
 # The answer-cache tests run against a real Redis on 127.0.0.1:6379 (.ci/run starts it).
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # promtool checks and unit-tests the alert rules; only Debian's prometheus package has it.
