@@ -119,6 +119,7 @@ def test_a_replica_cut_off_from_the_store_is_routed_around_and_comes_back(replic
         }, health.text
         assert health_s < 15, f"/health took {health_s:.1f} s on the cut-off replica"
         mark = replicas.log_mark()
+        started = time.monotonic()
         with replicas.client() as http:
             statuses = [http.post("/api/auth/login", json={"email": email, "password": PASSWORD}).status_code]
             statuses += [http.get("/api/connections", headers=headers).status_code for _ in range(5)]
