@@ -43,9 +43,6 @@ LB = Host("lb", f"{SUBNET}.30")
 OLLAMA_PORT, USER_PG_PORT, EMBED_PORT, BACKEND_PORT, LB_PORT = 18401, 18402, 18403, 18410, 18480
 # How long nginx leaves a replica alone after a failed attempt (its passive health check).
 FAIL_TIMEOUT_S = 3
-# Bounds on the store's TCP connection, without which a replica cut off from the store hangs
-# for the kernel's whole retransmission time (about 15 min) on a pooled connection.
-STORE_PARAMS = {"connect_timeout": "3", "tcp_user_timeout": "3000"}
 # The worker queue's settings (issue 17); a backend without the queue ignores the names.
 WORKER_ENV = {
     "JOB_STALE_AFTER_S": "6",
@@ -133,7 +130,8 @@ class Cluster:
     def backend_env(self, name: str) -> dict[str, str]:
         return {
             **base_env(),
-            "DATABASE_URL": self.store.dsn(**STORE_PARAMS),
+            # No timeouts in the URL: the backend's own (db/store.py NETWORK_DEFAULTS) are under test.
+            "DATABASE_URL": self.store.dsn(),
             # Migrated once by the harness: three replicas migrating at once is not what this tests.
             "MIGRATE_ON_START": "false",
             "JWT_SECRET": self.jwt_secret,

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.deps import ContextDep
 
@@ -22,17 +24,47 @@ class HealthOut(BaseModel):
     components: dict[str, ComponentState]
 
 
+class ReadyOut(BaseModel):
+    status: Literal["ready", "unavailable"]
+    database: ComponentState
+
+
+async def _select_one(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def store_state(engine: AsyncEngine) -> ComponentState:
+    """``ok`` when the store answers within ``STORE_CHECK_TIMEOUT_S``. The check itself is not
+    cancelled at the limit (cancelling a query on a dead connection makes the driver wait for
+    its cancel request, seconds more): it ends on its own, by the engine's network timeouts."""
+    check = asyncio.ensure_future(_select_one(engine))
+    # Read a late failure so that it is not logged as never retrieved.
+    check.add_done_callback(lambda task: task.cancelled() or task.exception())
+    with contextlib.suppress(Exception):  # any failure of the store means it is unavailable
+        await asyncio.wait_for(asyncio.shield(check), STORE_CHECK_TIMEOUT_S)
+        return "ok"
+    return "unavailable"
+
+
 @router.get("/health", response_model=HealthOut)
 async def health(context: ContextDep) -> HealthOut:
-    """``degraded`` when the store, the embedding service or the LLM (with its default model) fails."""
-    try:
-        async with asyncio.timeout(STORE_CHECK_TIMEOUT_S), context.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        database: ComponentState = "ok"
-    except Exception:  # any failure of the store means it is unavailable
-        database = "unavailable"
+    """Liveness and what is wrong: always 200 while the process serves; ``degraded`` when the
+    store, the embedding service or the LLM (with its default model) fails."""
+    database = await store_state(context.engine)
     embedding: ComponentState = "ok" if await context.embedder.health() else "unavailable"
     llm: ComponentState = "ok" if await context.models.healthy() else "unavailable"
     components: dict[str, ComponentState] = {"database": database, "embedding": embedding, "llm": llm}
     status: Literal["ok", "degraded"] = "ok" if "unavailable" not in components.values() else "degraded"
     return HealthOut(status=status, components=components)
+
+
+@router.get("/health/ready", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
+async def ready(context: ContextDep, response: Response) -> ReadyOut:
+    """For a load balancer: 503 while this replica cannot reach the store (nothing but /health
+    works without it), so traffic goes to the replicas that can. The embedding service and the
+    LLM are shared by every replica: their outage is no reason to move traffic."""
+    database = await store_state(context.engine)
+    if database != "ok":
+        response.status_code = 503
+    return ReadyOut(status="ready" if database == "ok" else "unavailable", database=database)
