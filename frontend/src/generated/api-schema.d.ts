@@ -825,9 +825,32 @@ export interface paths {
         };
         /**
          * Health
-         * @description ``degraded`` when the store, the embedding service or the LLM (with its default model) fails.
+         * @description Liveness and what is wrong: always 200 while the process serves; ``degraded`` when the
+         *     store, the embedding service or the LLM (with its default model) fails.
          */
         get: operations["health_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ready
+         * @description For a load balancer: 503 while this replica cannot reach the store (nothing but /health
+         *     works without it), so traffic goes to the replicas that can. The embedding service and the
+         *     LLM are shared by every replica: their outage is no reason to move traffic.
+         */
+        get: operations["ready_health_ready_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2139,6 +2162,19 @@ export interface components {
             edited_from?: string | null;
             /** Query */
             query: string;
+        };
+        /** ReadyOut */
+        ReadyOut: {
+            /**
+             * Database
+             * @enum {string}
+             */
+            database: "ok" | "unavailable";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "unavailable";
         };
         /** RowsEvent */
         RowsEvent: {
@@ -4232,6 +4268,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthOut"];
+                };
+            };
+        };
+    };
+    ready_health_ready_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadyOut"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadyOut"];
                 };
             };
         };
