@@ -12,11 +12,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -53,9 +55,9 @@ def median(values: list[float]) -> float:
 
 
 @contextmanager
-def embedding_service() -> Iterator[str]:
-    """The embedding service in its own process, as ``make run`` starts it."""
-    port = free_port()
+def embedding_service(port: int | None = None) -> Iterator[str]:
+    """The embedding service in its own process, as ``make run`` starts it (on ``port``, else a free one)."""
+    port = port or free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "embedding_service.main:create_app", "--factory", "--port", str(port)],
@@ -156,8 +158,8 @@ def bench_app(**overrides: Any) -> Iterator[tuple[TestClient, dict[str, str]]]:
             yield client, {"Authorization": f"Bearer {token}"}
 
 
-def wait_synced(client: TestClient, headers: dict[str, str], connection_id: str) -> dict[str, Any]:
-    """Poll a connection's sync until it ends; returns the final status."""
+def wait_synced(client: TestClient | httpx.Client, headers: dict[str, str], connection_id: str) -> dict[str, Any]:
+    """Poll a connection's sync until it ends (through the test client or over HTTP); returns the final status."""
     while True:
         body: dict[str, Any] = client.get(f"/api/connections/{connection_id}/sync", headers=headers).json()
         if body["status"] in ("succeeded", "failed"):
@@ -182,3 +184,64 @@ def scripted_ollama(script: Any) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 120) -> None:
+    """Wait until ``url`` answers 200; fail when ``process`` exits first or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not answer in {timeout:.0f} s")
+
+
+@contextmanager
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes started in the block are stopped at its end (SIGTERM, then SIGKILL)."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        yield started
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def postgres_server(url: str) -> psutil.Process:
+    """The PostgreSQL server of a libpq URL: by its socket's lock file, or the TCP port's listener."""
+    parts = urlparse(url)
+    socket_dir = parse_qs(parts.query).get("host", [""])[0]
+    if socket_dir.startswith("/"):
+        lock = next(Path(socket_dir).glob(".s.PGSQL.*.lock"))
+        return psutil.Process(int(lock.read_text().split()[0]))
+    port = parts.port or 5432
+    listening = psutil.net_connections("tcp")
+    return psutil.Process(next(c.pid for c in listening if c.status == "LISTEN" and c.laddr.port == port and c.pid))
+
+
+def tree_cpu_seconds(process: psutil.Process) -> float:
+    """CPU seconds of a process, its live children, and the children it has reaped (this process:
+    its own only, as every other process of the bench is its child)."""
+    try:
+        times = process.cpu_times()
+        if process.pid == os.getpid():
+            return float(times.user + times.system)
+        total = times.user + times.system + times.children_user + times.children_system
+        children = process.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0.0
+    for child in children:
+        with suppress(psutil.NoSuchProcess):  # one that ended meanwhile is in the children_* fields
+            total += sum(child.cpu_times()[:2])
+    return float(total)

@@ -18,6 +18,7 @@ BENCHES = [
     "bench.bench_ask",
     "bench.bench_answer_cache",
     "bench.bench_load",
+    "bench.bench_replicas",
     "bench.bench_result_memory",
     "bench.bench_login_flood",
     "bench.bench_bundle",
