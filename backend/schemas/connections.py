@@ -90,6 +90,12 @@ class SyncStatus(BaseModel):
     error: str | None
     started_at: datetime | None
     finished_at: datetime | None
+    attempts: int = Field(default=0, description="Runs begun so far; a job lost or met by an outage runs again.")
+    waiting_for_worker: bool = Field(
+        default=False,
+        description="Pending and due for over a minute: every worker is busy, or none runs"
+        " (WORKER_ENABLED, python -m backend.worker).",
+    )
 
 
 class SyncStarted(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +51,9 @@ from backend.services.job_runner import JobRunner
 from backend.services.note_reader import load_notes
 from backend.services.rate_limit_service import RateLimitService
 
+# A due job not taken for this long is worth telling the user about: workers poll every few seconds.
+WORKER_WAIT = timedelta(minutes=1)
+
 
 def _job_out(job: IndexJob, url: str) -> SyncStatus:
     return SyncStatus(
@@ -63,6 +66,8 @@ def _job_out(job: IndexJob, url: str) -> SyncStatus:
         error=hide_password(job.error, url) if job.error else None,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        attempts=job.attempts,
+        waiting_for_worker=job.status == "pending" and datetime.now(UTC) - job.run_after > WORKER_WAIT,
     )
 
 

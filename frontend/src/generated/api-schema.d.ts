@@ -2341,6 +2341,12 @@ export interface components {
         };
         /** SyncStatus */
         SyncStatus: {
+            /**
+             * Attempts
+             * @description Runs begun so far; a job lost or met by an outage runs again.
+             * @default 0
+             */
+            attempts: number;
             /** Counts */
             counts: {
                 [key: string]: unknown;
@@ -2367,6 +2373,12 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "running" | "succeeded" | "failed";
+            /**
+             * Waiting For Worker
+             * @description Pending and due for over a minute: every worker is busy, or none runs (WORKER_ENABLED, python -m backend.worker).
+             * @default false
+             */
+            waiting_for_worker: boolean;
         };
         /**
          * Timings

@@ -390,5 +390,11 @@ export function JobProblem({ status }: { status: SyncStatus | null }) {
   if (status?.status === "failed") return <Alert>Indexing failed: {status.error}</Alert>;
   if (status?.status === "pending" && status.error)
     return <p className="text-xs text-amber-700">{status.error}; it will start again shortly.</p>;
+  if (status?.status === "pending" && status.waiting_for_worker)
+    return (
+      <p className="text-xs text-amber-700">
+        Waiting for an indexing worker: every worker is busy, or none is running (ask your administrator).
+      </p>
+    );
   return null;
 }

@@ -68,6 +68,8 @@ describe("JobProblem", () => {
     error: null,
     started_at: null,
     finished_at: null,
+    attempts: 0,
+    waiting_for_worker: false,
   };
 
   it("says why a failed job failed and why a queued-again job waits, and nothing otherwise", () => {
@@ -81,5 +83,7 @@ describe("JobProblem", () => {
     expect(screen.getByRole("alert")).toHaveTextContent("Indexing failed: password authentication failed");
     rerender(<JobProblem status={{ ...job, status: "running", error: "Retrying after: x" }} />);
     expect(container).toBeEmptyDOMElement();
+    rerender(<JobProblem status={{ ...job, waiting_for_worker: true }} />);
+    expect(container).toHaveTextContent(/^Waiting for an indexing worker: every worker is busy, or none is running/);
   });
 });

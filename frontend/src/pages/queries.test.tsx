@@ -177,7 +177,8 @@ describe("ConnectionsPage", () => {
     }; // prettier-ignore
     const job = (status: SyncStatus["status"], done: number): SyncStatus => ({
       job_id: "j1", mode: "full", status, progress: { done, total: 2 }, counts: { objects: 2, embedded: 2, reused: 0 },
-      error: null, started_at: "2026-12-01T10:00:00Z", finished_at: null,
+      error: null, started_at: "2026-12-01T10:00:00Z", finished_at: null, attempts: 1,
+      waiting_for_worker: false,
     }); // prettier-ignore
     let polls = 0;
     const calls = serveApi({

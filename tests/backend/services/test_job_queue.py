@@ -101,10 +101,17 @@ def test_a_backend_without_a_worker_only_queues_and_a_backend_with_one_runs_it(
         headers = register_and_login(front, email=f"front-{uuid.uuid4().hex[:6]}@example.com")
         cid = _create(front, headers, url)
         time.sleep(1.5)  # several poll intervals of a worker, had there been one
-        assert front.get(f"/api/connections/{cid}/sync", headers=headers).json()["status"] == "pending"
+        waiting = front.get(f"/api/connections/{cid}/sync", headers=headers).json()
+        assert (waiting["status"], waiting["attempts"], waiting["waiting_for_worker"]) == ("pending", 0, False)
+        # Due for two minutes and still not taken: the status says no worker is taking it.
+        with psycopg.connect(queue_store[1], autocommit=True) as conn:
+            conn.execute(
+                "UPDATE index_jobs SET run_after = now() - interval '2 minutes' WHERE connection_id = %s", (cid,)
+            )
+        assert front.get(f"/api/connections/{cid}/sync", headers=headers).json()["waiting_for_worker"] is True
         with TestClient(create_app(make_settings(worker_name="indexer"))):
             status = wait_for_sync(front, headers, cid)
-    assert status["status"] == "succeeded"
+    assert (status["status"], status["attempts"], status["waiting_for_worker"]) == ("succeeded", 1, False)
     assert [(j["worker"], j["attempts"]) for j in _jobs(queue_store[1], cid)] == [("indexer", 1)]
 
 
