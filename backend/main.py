@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, embedder: EmbeddingClient | Non
         async def metrics(request: Request) -> Response:
             context = request.app.state.context
             await context.metrics.probe("embedding", context.embedder.health)
+            await context.metrics.read_queue(context.runner.queue_state)
             body = context.metrics.render()
             return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 

@@ -27,6 +27,17 @@ class _Response(Protocol):
     status_code: int
 
 
+class QueueStateLike(Protocol):
+    """What the metrics read of the indexing queue (``services.job_queue.QueueState``)."""
+
+    @property
+    def pending(self) -> int: ...
+    @property
+    def running(self) -> int: ...
+    @property
+    def oldest_due_s(self) -> float: ...
+
+
 class StoreCollector(Collector):
     """The store's connection pool and the data directory's disk, read when Prometheus scrapes."""
 
@@ -117,6 +128,20 @@ class Metrics:
             registry=r,
         )
 
+        self.index_queue_jobs = Gauge(
+            "sextant_index_queue_jobs",
+            "Indexing jobs in the store's queue (every replica's) at the last scrape, by status (pending, running)",
+            ["status"],
+            registry=r,
+        )
+        self.index_queue_oldest_due = Gauge(
+            "sextant_index_queue_oldest_due_seconds",
+            "How long the oldest due pending indexing job had waited for a worker at the last scrape (0: none)",
+            registry=r,
+        )
+        for queued in ("pending", "running"):
+            self.index_queue_jobs.labels(queued)
+
         # Series that alerts take increase() of exist from the start at 0: a counter first seen
         # at 1 would hide its first event from increase() and rate().
         for status in ("succeeded", "failed", "retried", "interrupted"):
@@ -139,6 +164,17 @@ class Metrics:
         except Exception:  # whatever broke, the dependency did not answer well
             healthy = False
         self.dependency_up.labels(dependency).set(1 if healthy else 0)
+
+    async def read_queue(self, read: Callable[[], Awaitable[QueueStateLike]]) -> None:
+        """Set the queue gauges from the store; when it does not answer they keep their last
+        values (the store's outage has its own signals: /health, 503s)."""
+        try:
+            state = await read()
+        except Exception:  # a scrape must succeed whatever the store does
+            return
+        self.index_queue_jobs.labels("pending").set(state.pending)
+        self.index_queue_jobs.labels("running").set(state.running)
+        self.index_queue_oldest_due.set(state.oldest_due_s)
 
     def observe_response(self, method: str, route: str, response: _Response, started: float) -> None:
         """Count the response now and time it when its body ends (a question's stream is timed

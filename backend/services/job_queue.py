@@ -62,6 +62,11 @@ UPDATE index_jobs
 RETURNING id, status
 """
 STALE = "status = 'running' AND heartbeat_at < now() - make_interval(secs => :lease_s)"
+STATE_SQL = """
+SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'running'),
+       coalesce(extract(epoch FROM now() - min(run_after) FILTER (WHERE status = 'pending' AND run_after <= now())), 0)
+  FROM index_jobs WHERE status IN ('pending', 'running')
+"""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,15 @@ class Lease:
 
     def params(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "worker": self.worker, "attempt": self.attempt}
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """The queue at one moment: jobs waiting, jobs running, and how long the oldest due job has waited."""
+
+    pending: int
+    running: int
+    oldest_due_s: float
 
 
 class LeaseLost(Exception):
@@ -192,6 +206,11 @@ class JobQueue:
                 )
             ).all()
         return len(rows)
+
+    async def state(self) -> QueueState:
+        async with self._sessions() as session:
+            row = (await session.execute(text(STATE_SQL))).one()
+        return QueueState(int(row[0]), int(row[1]), float(row[2]))
 
     def _retry_params(self, reason: str, backoff: bool) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ import uuid
 from backend.schemas.connections import SyncMode
 from backend.services.background_tasks import BackgroundTasks
 from backend.services.index_worker import IndexWorker
-from backend.services.job_queue import JobQueue
+from backend.services.job_queue import JobQueue, QueueState
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,10 @@ class JobRunner:
             _, created = await self.start_job(connection_id, "check")
             started += created
         return started
+
+    async def queue_state(self) -> QueueState:
+        """The store's queue (all replicas' jobs), for the metrics."""
+        return await self._queue.state()
 
     async def stop(self) -> None:
         await self._background.stop()

@@ -86,6 +86,12 @@ def _queued(make_settings: Callable[..., Settings], url: str, count: int = 1) ->
         return [_create(front, headers, url) for _ in range(count)]
 
 
+def _samples(exposition: str) -> dict[str, float]:
+    """The samples of a Prometheus text exposition, by series."""
+    lines = [line.rsplit(" ", 1) for line in exposition.splitlines() if line and not line.startswith("#")]
+    return {series: float(value) for series, value in lines}
+
+
 def _until(predicate: Callable[[], bool], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -109,6 +115,10 @@ def test_a_backend_without_a_worker_only_queues_and_a_backend_with_one_runs_it(
                 "UPDATE index_jobs SET run_after = now() - interval '2 minutes' WHERE connection_id = %s", (cid,)
             )
         assert front.get(f"/api/connections/{cid}/sync", headers=headers).json()["waiting_for_worker"] is True
+        # The operator sees it too: the queue's gauges (SextantIndexQueueStuck fires past 10 minutes).
+        scraped = _samples(front.get("/metrics").text)
+        assert scraped['sextant_index_queue_jobs{status="pending"}'] == 1
+        assert 120 <= scraped["sextant_index_queue_oldest_due_seconds"] < 180
         with TestClient(create_app(make_settings(worker_name="indexer"))):
             status = wait_for_sync(front, headers, cid)
     assert (status["status"], status["attempts"], status["waiting_for_worker"]) == ("succeeded", 1, False)
