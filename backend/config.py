@@ -38,10 +38,18 @@ class _Group(BaseModel):
 
 class DatabaseSettings(_Group):
     database_url: SecretStr | None = Field(
-        default=None, description="The appliance store; unset means the embedded PostgreSQL."
+        default=None, description="The appliance store; unset (or empty) means the embedded PostgreSQL."
     )
     migrate_on_start: bool = True
     pool_size: int = 10
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `DATABASE_URL=` in .env reads as "not set", as an empty REDIS_URL turns the caches off.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
 
 class AuthSettings(_Group):

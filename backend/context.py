@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ from backend.services.rate_limit_service import RateLimitService
 from backend.services.search_service import SearchService
 from backend.services.suggestion_service import SuggestionService
 from backend.services.user_settings_service import UserSettingsService
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -110,6 +113,7 @@ def build_llm_client(cfg: LLMSettings, metrics: Metrics | None) -> LLMClient:
 def build_worker(cfg: IndexingSettings, queue: JobQueue, indexing: IndexingService) -> IndexWorker | None:
     """This process's worker of the indexing queue, or None with ``WORKER_ENABLED`` off."""
     if not cfg.worker_enabled:
+        logger.info("WORKER_ENABLED is false: this backend queues indexing jobs for other workers")
         return None
     # Unnamed workers get a name no later process has, so only a named one recovers its jobs at start.
     name = cfg.worker_name or f"{socket.gethostname()}:{os.getpid()}:{token_hex(3)}"

@@ -21,12 +21,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend.components.connection_policy import build_policy
 from backend.components.embedding_client import HttpEmbeddingClient
 from backend.components.metrics import Metrics
-from backend.components.url_cipher import UrlCipher
+from backend.components.url_cipher import KeyMismatchError, UrlCipher
+from backend.components.url_redaction import hide_password, redact_url
 from backend.components.vector_store import PgVectorStore
 from backend.config import Settings, resolve_secrets
 from backend.context import build_worker
@@ -36,6 +38,7 @@ from backend.services.job_queue import JobQueue
 from backend.services.job_runner import JobRunner
 
 logger = logging.getLogger("backend.worker")
+NEWEST_URL_SQL = "SELECT url_encrypted FROM connections ORDER BY created_at DESC LIMIT 1"
 ALIVE_FILE = Path(tempfile.gettempdir()) / "sextant-worker-alive"
 ALIVE_EVERY_S = 5.0
 
@@ -83,6 +86,12 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     runner = JobRunner(queue, worker, settings.indexing.job_sweep_interval_s)
     alive: asyncio.Task[None] | None = None
     try:
+        await preflight(engine, url, cipher)
+        if not await embedder.health():
+            logger.warning(
+                "the embedding service at %s does not answer (EMBEDDING_URL); jobs will be retried until it does",
+                redact_url(emb.embedding_url),
+            )
         await runner.start()
         assert worker is not None  # check() refused WORKER_ENABLED=false
         logger.info("worker %s is running", worker.name)
@@ -96,6 +105,26 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await runner.stop()
         await embedder.aclose()
         await engine.dispose()
+
+
+async def preflight(engine: AsyncEngine, url: str, cipher: UrlCipher) -> None:
+    """``WorkerConfigError`` unless the store answers and this key opens its newest connection:
+    a worker with another key than the backends' would take jobs only to fail them."""
+    try:
+        async with engine.connect() as conn:
+            token = (await conn.execute(text(NEWEST_URL_SQL))).scalar()
+    except Exception as exc:  # the driver's text, the password scrubbed: the reason to show
+        reason = hide_password(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, url)
+        raise WorkerConfigError(f"the store at DATABASE_URL does not answer: {reason}") from None
+    if token is None:
+        return
+    try:
+        cipher.decrypt(token)
+    except KeyMismatchError:
+        raise WorkerConfigError(
+            "ENCRYPTION_KEY does not decrypt the connections in this store: set the backends' key"
+            " (without ENCRYPTION_KEY the worker reads SEXTANT_DATA_DIR/secrets.json, this machine's own)"
+        ) from None
 
 
 async def _touch_while_polling(polling: Callable[[], bool]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -52,6 +53,17 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def _port_taken(host: str, port: int) -> bool:
+    """True when something already listens on ``host:port``: its health check would answer for
+    ours and the launcher would say Sextant runs while its backend could not bind."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -75,6 +87,10 @@ def main() -> int:
     env.setdefault("EMBEDDING_URL", embedding_url)
     # The connection policy refuses user connections to this port on a local address.
     env["BACKEND_PORT"] = str(args.port)
+    for host, port, flag in ((args.host, args.port, "--port"), ("127.0.0.1", args.embedding_port, "--embedding-port")):
+        if _port_taken(host, port):
+            print(f"port {port} on {host} is in use: stop what holds it, or choose another with {flag}", flush=True)
+            return 2
     processes: list[subprocess.Popen[bytes]] = []
     try:
         print("starting the embedding service (loads the bundled MiniLM model)...", flush=True)

@@ -6,6 +6,10 @@ from __future__ import annotations
 from cryptography.fernet import Fernet, InvalidToken
 
 
+class KeyMismatchError(RuntimeError):
+    """A stored URL was encrypted with another key than this process's ``ENCRYPTION_KEY``."""
+
+
 class UrlCipher:
     def __init__(self, key: str):
         self._fernet = Fernet(key.encode())
@@ -17,4 +21,4 @@ class UrlCipher:
         try:
             return self._fernet.decrypt(token).decode()
         except InvalidToken as exc:
-            raise RuntimeError("stored connection URL cannot be decrypted with the current key") from exc
+            raise KeyMismatchError("stored connection URL cannot be decrypted with the current key") from exc

@@ -7,11 +7,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+
+class QuietFailures:
+    """Logs a failure that repeats (a store outage, at every poll) with its traceback the first
+    time, then one line at most every ``every_s``, and says when it stops failing."""
+
+    def __init__(
+        self, log: logging.Logger, what: str, every_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ):
+        self._clock = clock
+        self._log = log
+        self._what = what
+        self._every_s = every_s
+        self._since: float | None = None
+        self._last = 0.0
+        self._count = 0
+
+    def failed(self, exc: BaseException) -> None:
+        now = self._clock()
+        self._count += 1
+        if self._since is None:
+            self._since, self._last = now, now
+            self._log.error("%s failed", self._what, exc_info=exc)
+        elif now - self._last >= self._every_s:
+            self._last = now
+            self._log.error(
+                "%s still failing (%d times in %.0f s): %s", self._what, self._count, now - self._since, exc
+            )
+
+    def succeeded(self) -> None:
+        if self._since is not None:
+            self._log.warning("%s works again after %d failure(s)", self._what, self._count)
+        self._since, self._count = None, 0
 
 
 class BackgroundTasks:
@@ -27,13 +61,17 @@ class BackgroundTasks:
     def start_sweeper(self, sweep: Callable[[], Awaitable[object]], interval_s: float) -> None:
         """Run ``sweep`` every ``interval_s``; a failed sweep is logged and the next one still runs."""
 
+        failures = QuietFailures(logger, f"{self._name} sweep")
+
         async def forever() -> None:
             while True:
                 await asyncio.sleep(interval_s)
                 try:
                     await sweep()
-                except Exception:  # the sweeper must outlive a passing store outage
-                    logger.exception("%s sweep failed", self._name)
+                except Exception as exc:  # the sweeper must outlive a passing store outage
+                    failures.failed(exc)
+                else:
+                    failures.succeeded()
 
         self._sweeper = asyncio.create_task(forever(), name=f"{self._name}-sweeper")
 

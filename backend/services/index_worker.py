@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Protocol
 
-from backend.services.background_tasks import BackgroundTasks
+from backend.services.background_tasks import BackgroundTasks, QuietFailures
 from backend.services.job_queue import JobQueue, Lease
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class IndexWorker:
         # Renewed four times per lease: three beats may be lost to a slow store before it expires.
         self._beat_every_s = lease_s / 4
         self._tasks = BackgroundTasks(f"worker-{name}")
+        self._claim_failures = QuietFailures(logger, f"worker {name}: claiming a job")
         self._leases: dict[uuid.UUID, Lease] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
@@ -68,9 +69,10 @@ class IndexWorker:
         while len(self._tasks) < self._concurrency:
             try:
                 lease = await self._queue.claim(self.name)
-            except Exception:  # the worker must outlive a passing store outage
-                logger.exception("worker %s could not claim a job", self.name)
+            except Exception as exc:  # the worker must outlive a passing store outage
+                self._claim_failures.failed(exc)
                 return
+            self._claim_failures.succeeded()
             self.last_poll_ok = time.monotonic()
             if lease is None:
                 return
@@ -115,3 +117,5 @@ class IndexWorker:
             await self._queue.release(given_back)
         except Exception:  # the store is gone too: the leases run out and a reaper takes them back
             logger.exception("worker %s could not give back %d job(s)", self.name, len(given_back))
+        else:
+            logger.info("worker %s stopped; gave %d running job(s) back to the queue", self.name, len(given_back))

@@ -27,7 +27,7 @@ from backend.components.errors import ComponentError, UnavailableError
 from backend.components.metrics import Metrics
 from backend.components.pii import tag_and_mask
 from backend.components.schema_notes import apply_notes
-from backend.components.url_cipher import UrlCipher
+from backend.components.url_cipher import KeyMismatchError, UrlCipher
 from backend.components.url_redaction import hide_password
 from backend.components.vector_store import StoredChunk, VectorStore
 from backend.config import IndexingSettings
@@ -42,6 +42,10 @@ from backend.services.note_reader import load_notes
 
 logger = logging.getLogger(__name__)
 
+WRONG_KEY = (
+    "The worker that ran this job cannot decrypt the connection's URL: its ENCRYPTION_KEY differs"
+    " from the one the connection was saved with"
+)
 # Texts per embedding call during indexing; also how often progress moves.
 EMBED_BATCH = 64
 
@@ -117,8 +121,10 @@ class IndexingService:
         except LeaseLost:
             logger.warning("indexing job %s: the lease was taken back; this run's work is dropped", lease.job_id)
         except UnavailableError as exc:  # the embedding service may come back: retried after a backoff
-            status = await self._queue.retry_or_fail(lease, str(exc))
-            outcome = "retried" if status == "pending" else "failed"
+            outcome = await self._retry(lease, str(exc))
+        except KeyMismatchError:  # this worker's fault, not the job's: another worker may hold the key
+            logger.error("indexing job %s: %s", lease.job_id, WRONG_KEY)
+            outcome = await self._retry(lease, WRONG_KEY)
         except (ConnectorError, ComponentError, AppError) as exc:
             outcome = await self._fail(lease, str(exc))
         except _Crash as exc:
@@ -133,6 +139,10 @@ class IndexingService:
             if self._metrics:
                 self._metrics.index_jobs.labels(outcome).inc()
                 self._metrics.index_job_seconds.observe(time.monotonic() - started)
+
+    async def _retry(self, lease: Lease, reason: str) -> str:
+        status = await self._queue.retry_or_fail(lease, reason)
+        return "retried" if status == "pending" else "failed"
 
     async def _fail(self, lease: Lease, reason: str) -> str:
         await self._queue.fail(lease, reason)

