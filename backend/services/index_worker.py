@@ -43,7 +43,8 @@ class IndexWorker:
         self._leases: dict[uuid.UUID, Lease] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
-        # When a claim last reached the queue (``time.monotonic``): what a liveness check reads.
+        # When the claim loop last reached the queue (``time.monotonic``): a claim, or a probe
+        # while every slot is busy. What a liveness check reads.
         self.last_poll_ok = time.monotonic()
 
     async def start(self) -> None:
@@ -65,6 +66,15 @@ class IndexWorker:
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
 
     async def _claim_while_free(self) -> None:
+        if len(self._tasks) >= self._concurrency:
+            # Busy with long jobs is alive: no claim to make, so prove the queue answers.
+            try:
+                await self._queue.ping()
+            except Exception:  # the worker must outlive a passing store outage
+                logger.exception("worker %s could not reach the queue", self.name)
+                return
+            self.last_poll_ok = time.monotonic()
+            return
         while len(self._tasks) < self._concurrency:
             try:
                 lease = await self._queue.claim(self.name)
@@ -74,6 +84,11 @@ class IndexWorker:
             self.last_poll_ok = time.monotonic()
             if lease is None:
                 return
+            if lease.job_id in self._leases:
+                # An older attempt of this job still runs here: its lease was taken back while
+                # the store was out of reach, so it can write nothing. Stop it, run this one.
+                logger.warning("worker %s claimed job %s again; stopping its stale run", self.name, lease.job_id)
+                await self._tasks.cancel(lease.job_id)
             self._leases[lease.job_id] = lease
             self._tasks.submit(lease.job_id, lambda lease=lease: self._run(lease))  # type: ignore[misc]
 
@@ -83,6 +98,13 @@ class IndexWorker:
             while True:
                 done, _ = await asyncio.wait({run}, timeout=self._beat_every_s)
                 if done:
+                    if not run.cancelled() and run.exception() is not None:
+                        # The job's own end failed too (the store went away): the lease runs out
+                        # and a reaper queues it again. The type only: the text may quote rows.
+                        logger.error(
+                            "worker %s: job %s ended without a state (%s)",
+                            self.name, lease.job_id, type(run.exception()).__name__,
+                        )  # fmt: skip
                     return
                 if not await self._beat(lease):
                     logger.warning("worker %s lost its lease on job %s; stopping that run", self.name, lease.job_id)
@@ -93,7 +115,8 @@ class IndexWorker:
             if not run.done():  # this task was cancelled (shutdown): the run goes with it
                 run.cancel()
                 await asyncio.gather(run, return_exceptions=True)
-            self._leases.pop(lease.job_id, None)
+            if self._leases.get(lease.job_id) == lease:  # not a newer attempt's, claimed since
+                del self._leases[lease.job_id]
             self._wake.set()  # a slot is free
 
     async def _beat(self, lease: Lease) -> bool:
