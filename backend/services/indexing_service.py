@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.components.chunker import chunk_object, chunk_snapshot
@@ -26,7 +28,7 @@ from backend.components.embedding_client import EmbeddingClient
 from backend.components.errors import ComponentError, UnavailableError
 from backend.components.metrics import Metrics
 from backend.components.pii import tag_and_mask
-from backend.components.schema_notes import apply_notes
+from backend.components.schema_notes import NoteTarget, apply_notes, notes_stamp
 from backend.components.url_cipher import UrlCipher
 from backend.components.url_redaction import hide_password
 from backend.components.vector_store import StoredChunk, VectorStore
@@ -44,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 # Texts per embedding call during indexing; also how often progress moves.
 EMBED_BATCH = 64
+# Errors of the store itself (only the store is reached through SQLAlchemy; the user's database
+# errors arrive as ``ConnectorError`` or ``_Crash``): a passing outage, retried like one.
+STORE_FAULTS = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 def introspect_options(settings: IndexingSettings) -> IntrospectOptions:
@@ -118,6 +123,11 @@ class IndexingService:
             logger.warning("indexing job %s: the lease was taken back; this run's work is dropped", lease.job_id)
         except UnavailableError as exc:  # the embedding service may come back: retried after a backoff
             status = await self._queue.retry_or_fail(lease, str(exc))
+            outcome = "retried" if status == "pending" else "failed"
+        except STORE_FAULTS as exc:  # the store dropped a connection (a failover, a restart): it comes back
+            # The type only: the driver's text quotes the statement and its rows.
+            logger.warning("indexing job %s lost the store (%s); queued again", lease.job_id, type(exc).__name__)
+            status = await self._queue.retry_or_fail(lease, f"The store was unreachable ({type(exc).__name__})")
             outcome = "retried" if status == "pending" else "failed"
         except (ConnectorError, ComponentError, AppError) as exc:
             outcome = await self._fail(lease, str(exc))
@@ -260,6 +270,7 @@ class IndexingService:
         finished = datetime.now(UTC)
         async with self._engine.begin() as conn:
             await self._lock_connection(conn, connection_id)
+            chunks = await self._with_notes_now(conn, connection_id, snapshot, notes, known, chunks)
             await self._store.replace(conn, connection_id, chunks)
             await conn.execute(
                 update(Connection)
@@ -282,6 +293,38 @@ class IndexingService:
             await conn.execute(text("ANALYZE chunks"))
             await conn.commit()
         return counts
+
+    async def _with_notes_now(
+        self,
+        conn: AsyncConnection,
+        connection_id: uuid.UUID,
+        snapshot: SchemaSnapshot,
+        read: list[NoteTarget],
+        known: dict[str, list[float]],
+        chunks: list[StoredChunk],
+    ) -> list[StoredChunk]:
+        """Under the connection's lock, in the swap: ``chunks`` as built, unless a note changed
+        since the notes were ``read`` (its writer held this lock and re-chunked its object in the
+        index this swap replaces); then chunks with the notes as they are now, embedding only
+        new texts. Later note changes wait for the lock and re-chunk on top of this index."""
+        latest = await load_notes(conn, connection_id)
+        if notes_stamp(latest) == notes_stamp(read):
+            return chunks
+        model = self._embedder.model
+        drafts = chunk_snapshot(
+            apply_notes(snapshot, latest),
+            self._settings.index_max_columns_per_chunk,
+            engine_for(snapshot.kind).spelling,
+        )
+        hashes = [d.content_hash(model) for d in drafts]
+        missing = {h: d for h, d in zip(hashes, drafts, strict=True) if h not in known}
+        if missing:
+            vectors = await self._embedder.embed([d.embed_text for d in missing.values()])
+            known.update(zip(missing, vectors, strict=True))
+        return [
+            StoredChunk(d.object_name, d.object_kind, d.part, d.text, h, known[h])
+            for d, h in zip(drafts, hashes, strict=True)
+        ]
 
     async def object_chunks(self, connection_id: uuid.UUID, kind: str, obj: ObjectInfo) -> list[StoredChunk]:
         """The chunks of one object (its notes on), embedded: what a changed note swaps in for the
