@@ -109,3 +109,83 @@ def test_a_note_written_while_a_reindex_runs_stays_in_the_chunks(
             )
         ]
     assert texts and any("zanzibar" in t for t in texts), texts
+
+
+def _reindex_blocked_at_the_swap(
+    client: TestClient, headers: dict[str, str], cid: str, store_dsn: str, blocker: psycopg.Connection[Any]
+) -> None:
+    """Start a re-index of ``cid`` and return when its final transaction waits for the
+    connection's row, which ``blocker`` holds."""
+    with psycopg.connect(store_dsn) as chunks_lock:
+        # Stops the run before the swap (at its read of known embeddings) until the row is held.
+        chunks_lock.execute("LOCK TABLE chunks IN ACCESS EXCLUSIVE MODE")
+        assert client.post(f"/api/connections/{cid}/sync", headers=headers).status_code == 202
+        _waiting_on_a_lock(store_dsn, "SELECT content_hash, embedding::text FROM chunks%")
+        blocker.execute("SELECT 1 FROM connections WHERE id = %s FOR UPDATE", (cid,))
+    _waiting_on_a_lock(store_dsn, "%FROM connections WHERE id%FOR UPDATE%")
+
+
+def test_a_run_whose_lease_was_taken_back_during_its_swap_changes_nothing(
+    settings_factory: Callable[..., Settings], scratch_db: Callable[[str], str], store_dsn: str
+) -> None:
+    """The fence in the final transaction: the run waits at the swap, a reaper takes its lease
+    back meanwhile; when the run goes on, its swap must roll back (index, connection, job)."""
+    url = scratch_db(SCHEMA)
+    slow_retry = IndexingSettings(job_sweep_interval_s=3600, job_max_attempts=3, job_retry_backoff_s=3600)
+    with TestClient(create_app(settings_factory(indexing=slow_retry))) as client:
+        headers = register_and_login(client)
+        cid = connect(client, headers, url)["id"]
+        with psycopg.connect(url, autocommit=True) as user_db:
+            user_db.execute("CREATE TABLE reviews (review_id int PRIMARY KEY, body text)")
+        with psycopg.connect(store_dsn) as conn:
+            before = conn.execute(
+                "SELECT indexed_at, (SELECT count(*) FROM chunks WHERE connection_id = c.id) FROM connections c"
+                " WHERE id = %s",
+                (cid,),
+            ).fetchone()
+        with psycopg.connect(store_dsn) as blocker:
+            _reindex_blocked_at_the_swap(client, headers, cid, store_dsn, blocker)
+            with psycopg.connect(store_dsn, autocommit=True) as reaper:  # what JobQueue.reap does
+                reaped = reaper.execute(
+                    "UPDATE index_jobs SET status = 'pending', worker = NULL, run_after = now() + interval '1 hour'"
+                    " WHERE connection_id = %s AND status = 'running' RETURNING id",
+                    (cid,),
+                ).fetchall()
+            assert len(reaped) == 1
+            blocker.rollback()
+        time.sleep(1.5)  # the run finishes its swap, or fails to
+        with psycopg.connect(store_dsn, autocommit=True) as conn:
+            after = conn.execute(
+                "SELECT indexed_at, (SELECT count(*) FROM chunks WHERE connection_id = c.id) FROM connections c"
+                " WHERE id = %s",
+                (cid,),
+            ).fetchone()
+            job = conn.execute("SELECT status, attempts, worker FROM index_jobs WHERE id = %s", reaped[0]).fetchone()
+            conn.execute("UPDATE index_jobs SET status = 'failed' WHERE id = %s", reaped[0])  # nothing left queued
+    assert after == before
+    assert job == ("pending", 1, None)
+
+
+def test_a_connection_deleted_while_its_run_waits_at_the_swap_ends_the_run_quietly(
+    client: TestClient, scratch_db: Callable[[str], str], store_dsn: str
+) -> None:
+    headers = register_and_login(client)
+    cid = connect(client, headers, scratch_db(SCHEMA))["id"]
+    with psycopg.connect(store_dsn) as blocker:
+        _reindex_blocked_at_the_swap(client, headers, cid, store_dsn, blocker)
+        blocker.execute("DELETE FROM connections WHERE id = %s", (cid,))
+        blocker.commit()
+    with psycopg.connect(store_dsn) as conn:
+        for _ in range(100):
+            left = conn.execute(
+                "SELECT (SELECT count(*) FROM chunks WHERE connection_id = %s),"
+                " (SELECT count(*) FROM index_jobs WHERE connection_id = %s)",
+                (cid, cid),
+            ).fetchone()
+            conn.rollback()
+            if left == (0, 0):
+                break
+            time.sleep(0.05)
+    assert left == (0, 0)
+    # The worker goes on: the next connection indexes.
+    assert connect(client, headers, scratch_db(SCHEMA))["id"]
