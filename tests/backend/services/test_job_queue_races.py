@@ -22,6 +22,7 @@ from backend.db.store import create_engine, migrate, sqlalchemy_url
 from backend.services.index_worker import IndexWorker
 from backend.services.job_queue import CLAIM_SQL, JobQueue, Lease
 from backend.services.job_runner import JobRunner
+from tests.freezable_forwarder import FreezableForwarder, store_socket
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +194,46 @@ async def test_a_full_request_does_not_relabel_a_check_that_a_worker_is_claiming
         claimer.commit()
     assert await request == (job_id, False)
     assert _job(race_store[1], job_id)["mode"] == "check"
+
+
+async def test_a_worker_cut_off_from_the_store_stops_its_run_before_another_can_claim_the_job(
+    engine: AsyncEngine, race_store: tuple[str, str]
+) -> None:
+    """Worker A loses the store (a partition: its renewals hang and fail) while the rest of the
+    cluster still reaches it. Once A has not renewed for a lease's time, a reaper may take the
+    job back and worker B run it: A's run must have stopped by then, not introspect the user's
+    database beside B's until A's store comes back or its swap is refused."""
+    forwarder = FreezableForwarder(store_socket(race_store[1]))
+    # Short libpq timeouts: A's hung renewals fail within a second, as they would in 30 s.
+    engine_a = create_engine(
+        f"postgresql://postgres@127.0.0.1:{forwarder.port}/sextant_races?connect_timeout=1&tcp_user_timeout=1000", 2
+    )
+    lease_s = 5  # the least JOB_STALE_AFTER_S allows
+    queue_a, queue_b = _queue(engine_a, job_stale_after_s=lease_s), _queue(engine, job_stale_after_s=lease_s)
+    job_id, _ = await queue_b.enqueue(await _connection(engine))
+    jobs_a = Blocking()
+    worker_a = IndexWorker(queue_a, jobs_a, "cut-off", concurrency=1, poll_interval_s=0.1, lease_s=lease_s)
+    stopped_at: list[float] = []
+    await worker_a.start()
+    try:
+        await _until(lambda: len(jobs_a.leases) == 1)
+        forwarder.flowing.clear()
+
+        def note_stop() -> bool:
+            if jobs_a.cancelled and not stopped_at:
+                stopped_at.append(time.monotonic())
+            return False
+
+        while (await queue_b.reap()) != (1, 0):  # B's side: the lease ran out
+            note_stop()
+            await asyncio.sleep(0.05)
+        lease_b = await queue_b.claim("b")
+        b_started = time.monotonic()
+        assert lease_b is not None and lease_b.job_id == job_id and lease_b.attempt == 2
+        note_stop()
+        assert stopped_at and stopped_at[0] <= b_started, "A still ran the job when B claimed it"
+    finally:
+        forwarder.flowing.set()
+        await worker_a.stop()
+        forwarder.close()
+        await engine_a.dispose()
