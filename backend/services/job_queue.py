@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from backend.config import IndexingSettings
 from backend.db.models import Connection, IndexJob
+from backend.errors import NotFoundError
 from backend.schemas.connections import SyncMode
 
 ACTIVE_STATUSES = ("pending", "running")
@@ -86,10 +87,13 @@ class JobQueue:
 
     async def enqueue(self, connection_id: uuid.UUID, mode: SyncMode = "full") -> tuple[uuid.UUID, bool]:
         """Return ``(job_id, created)``: an active job of the connection is reused, not doubled;
-        a ``full`` request upgrades a still-pending ``check``."""
+        a ``full`` request upgrades a still-pending ``check``. ``NotFoundError`` when the
+        connection is gone."""
         async with self._sessions() as session, session.begin():
             # Row lock on the connection serialises two concurrent sync requests.
-            await session.execute(select(Connection.id).where(Connection.id == connection_id).with_for_update())
+            locked = await session.scalar(select(Connection.id).where(Connection.id == connection_id).with_for_update())
+            if locked is None:  # deleted since the caller looked it up: 404, not a foreign key's 500
+                raise NotFoundError("Connection not found")
             active = await session.scalar(
                 select(IndexJob).where(IndexJob.connection_id == connection_id, IndexJob.status.in_(ACTIVE_STATUSES))
             )

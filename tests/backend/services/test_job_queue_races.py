@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from backend.config import IndexingSettings
 from backend.db.models import Connection, User
 from backend.db.store import create_engine, migrate, sqlalchemy_url
+from backend.errors import NotFoundError
 from backend.services.index_worker import IndexWorker
 from backend.services.job_queue import CLAIM_SQL, JobQueue, Lease
 from backend.services.job_runner import JobRunner
@@ -178,6 +179,12 @@ async def test_scheduled_checks_of_two_replicas_queue_one_check(
     with psycopg.connect(race_store[1]) as conn:
         count = conn.execute("SELECT count(*) FROM index_jobs WHERE connection_id = %s", (cid,)).fetchone()
     assert count == (1,)
+
+
+async def test_a_sync_request_for_a_connection_deleted_meanwhile_is_not_found(engine: AsyncEngine) -> None:
+    """The API looked the connection up, then it was deleted before the job was queued."""
+    with pytest.raises(NotFoundError):
+        await _queue(engine).enqueue(uuid.uuid4())
 
 
 async def test_a_full_request_does_not_relabel_a_check_that_a_worker_is_claiming(
