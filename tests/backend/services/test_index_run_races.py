@@ -189,3 +189,29 @@ def test_a_connection_deleted_while_its_run_waits_at_the_swap_ends_the_run_quiet
     assert left == (0, 0)
     # The worker goes on: the next connection indexes.
     assert connect(client, headers, scratch_db(SCHEMA))["id"]
+
+
+def test_a_backend_shut_down_mid_run_gives_its_job_back(
+    settings_factory: Callable[..., Settings], scratch_db: Callable[[str], str], store_dsn: str
+) -> None:
+    """Graceful shutdown (the lifespan's end) while a run waits on the store: the job is queued
+    again at once for another worker, not failed and not left running."""
+    url = scratch_db(SCHEMA)
+    retrying = IndexingSettings(job_sweep_interval_s=3600, job_max_attempts=3, job_retry_backoff_s=0)
+    with psycopg.connect(store_dsn) as chunks_lock:
+        with TestClient(create_app(settings_factory(indexing=retrying))) as client:
+            headers = register_and_login(client)
+            chunks_lock.execute("LOCK TABLE chunks IN ACCESS EXCLUSIVE MODE")
+            created = client.post(
+                "/api/connections", json={"name": "bye", "kind": "postgres", "url": url}, headers=headers
+            )
+            assert created.status_code == 201, created.text
+            _waiting_on_a_lock(store_dsn, "SELECT content_hash, embedding::text FROM chunks%")
+        chunks_lock.rollback()
+    with psycopg.connect(store_dsn, autocommit=True) as conn:
+        job = conn.execute(
+            "SELECT status, attempts, worker, error, run_after <= now() FROM index_jobs WHERE connection_id = %s",
+            (created.json()["id"],),
+        ).fetchone()
+        conn.execute("UPDATE index_jobs SET status = 'failed' WHERE connection_id = %s", (created.json()["id"],))
+    assert job == ("pending", 1, None, "Retrying after: Interrupted: the worker shut down while indexing", True)
