@@ -38,8 +38,9 @@ from backend.services.example_service import ExampleService
 from backend.services.export_service import ExportService
 from backend.services.feedback_service import FeedbackService
 from backend.services.history_service import HistoryService
+from backend.services.index_inputs import introspect_options
 from backend.services.index_worker import IndexWorker
-from backend.services.indexing_service import IndexingService, introspect_options
+from backend.services.indexing_service import IndexingService
 from backend.services.job_queue import JobQueue
 from backend.services.job_runner import JobRunner
 from backend.services.model_service import ModelService

@@ -81,7 +81,8 @@ class BackgroundTasks:
             return
         task = asyncio.create_task(work(), name=f"{self._name}-{key}")
         self._tasks[key] = task
-        task.add_done_callback(lambda _: self._tasks.pop(key, None))
+        # Only this task's entry: a task submitted for the same key after this one was cancelled stays.
+        task.add_done_callback(lambda done: self._tasks.pop(key) if self._tasks.get(key) is done else None)
 
     async def cancel(self, key: uuid.UUID) -> None:
         """Cancel ``key``'s task, if this process runs it, and wait for it to end."""
@@ -89,6 +90,8 @@ class BackgroundTasks:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            if self._tasks.get(key) is task:  # gone, whatever order the done callbacks run in
+                del self._tasks[key]
 
     async def stop(self) -> list[uuid.UUID]:
         """Cancel the sweeper and every task; the keys of the tasks that were still running."""

@@ -37,6 +37,7 @@ class IndexWorker:
         self._jobs = jobs
         self._concurrency = concurrency
         self._poll_interval_s = poll_interval_s
+        self._lease_s = lease_s
         # Renewed four times per lease: three beats may be lost to a slow store before it expires.
         self._beat_every_s = lease_s / 4
         self._tasks = BackgroundTasks(f"worker-{name}")
@@ -44,7 +45,9 @@ class IndexWorker:
         self._leases: dict[uuid.UUID, Lease] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
-        # When a claim last reached the queue (``time.monotonic``): what a liveness check reads.
+        self._claiming: asyncio.Future[Lease | None] | None = None
+        # When the claim loop last reached the queue (``time.monotonic``): a claim, or a probe
+        # while every slot is busy. What a liveness check reads.
         self.last_poll_ok = time.monotonic()
 
     async def start(self) -> None:
@@ -66,44 +69,106 @@ class IndexWorker:
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
 
     async def _claim_while_free(self) -> None:
-        while len(self._tasks) < self._concurrency:
+        if len(self._tasks) >= self._concurrency:
+            # Busy with long jobs is alive: no claim to make, so prove the queue answers.
             try:
-                lease = await self._queue.claim(self.name)
+                await self._queue.ping()
             except Exception as exc:  # the worker must outlive a passing store outage
                 self._claim_failures.failed(exc)
                 return
             self._claim_failures.succeeded()
             self.last_poll_ok = time.monotonic()
+            return
+        while len(self._tasks) < self._concurrency:
+            sent = time.monotonic()
+            # Shielded: a stop while the claim commits must still learn the lease, to give it back.
+            self._claiming = asyncio.ensure_future(self._queue.claim(self.name))
+            try:
+                lease = await asyncio.shield(self._claiming)
+            except Exception as exc:  # the worker must outlive a passing store outage
+                self._claiming = None
+                self._claim_failures.failed(exc)
+                return
+            self._claiming = None  # from here the lease is in self._leases
+            self._claim_failures.succeeded()
+            self.last_poll_ok = time.monotonic()
             if lease is None:
                 return
+            if lease.job_id in self._leases:
+                # An older attempt of this job still runs here: its lease was taken back while
+                # the store was out of reach, so it can write nothing. Stop it, run this one.
+                logger.warning("worker %s claimed job %s again; stopping its stale run", self.name, lease.job_id)
+                await self._tasks.cancel(lease.job_id)
             self._leases[lease.job_id] = lease
-            self._tasks.submit(lease.job_id, lambda lease=lease: self._run(lease))  # type: ignore[misc]
+            held_until = sent + self._lease_s
+            self._tasks.submit(lease.job_id, lambda lease=lease, until=held_until: self._run(lease, until))  # type: ignore[misc]
 
-    async def _run(self, lease: Lease) -> None:
+    async def _run(self, lease: Lease, held_until: float) -> None:
+        """Run the leased job and renew the lease. ``held_until`` (``time.monotonic``): the store
+        cannot take the lease back before then, as it is counted from when the claim (or the last
+        renewal the store answered) was sent. A run not renewed by then stops: from that moment
+        a reaper may queue the job again and another worker run it."""
         run = asyncio.create_task(self._jobs.run(lease))
         try:
             while True:
-                done, _ = await asyncio.wait({run}, timeout=self._beat_every_s)
+                wait = min(self._beat_every_s, held_until - time.monotonic())
+                done, _ = await asyncio.wait({run}, timeout=max(wait, 0.0))
                 if done:
+                    if not run.cancelled() and run.exception() is not None:
+                        # The job's own end failed too (the store went away): the lease runs out
+                        # and a reaper queues it again. The type only: the text may quote rows.
+                        logger.error(
+                            "worker %s: job %s ended without a state (%s)",
+                            self.name, lease.job_id, type(run.exception()).__name__,
+                        )  # fmt: skip
                     return
-                if not await self._beat(lease):
+                if time.monotonic() >= held_until:
+                    logger.warning(
+                        "worker %s could not renew its lease on job %s in time; stopping that run",
+                        self.name,
+                        lease.job_id,
+                    )
+                    return  # the run is cancelled below
+                sent = time.monotonic()
+                renewed = await self._beat(lease, held_until - sent)
+                if renewed is False:
                     logger.warning("worker %s lost its lease on job %s; stopping that run", self.name, lease.job_id)
-                    run.cancel()
-                    await asyncio.gather(run, return_exceptions=True)
                     return
+                if renewed:
+                    held_until = sent + self._lease_s
         finally:
-            if not run.done():  # this task was cancelled (shutdown): the run goes with it
+            if not run.done():  # a lost lease, or this task was cancelled (shutdown): the run goes with it
                 run.cancel()
                 await asyncio.gather(run, return_exceptions=True)
-            self._leases.pop(lease.job_id, None)
+            if self._leases.get(lease.job_id) == lease:  # not a newer attempt's, claimed since
+                del self._leases[lease.job_id]
             self._wake.set()  # a slot is free
 
-    async def _beat(self, lease: Lease) -> bool:
+    async def _beat(self, lease: Lease, within: float) -> bool | None:
+        """Renew the lease: True when renewed, False when it is gone, None when the store did not
+        answer within ``within`` seconds (the run goes on until its lease may have run out)."""
+        beat = asyncio.ensure_future(self._queue.beat(lease))
+        # Not cancelled at the limit (cancelling a query on a dead connection holds the driver for
+        # seconds more); a late failure is read so that it is not logged as never retrieved.
+        beat.add_done_callback(lambda task: task.cancelled() or task.exception())
         try:
-            return await self._queue.beat(lease)
-        except Exception:  # an unreachable store: keep running; the fenced writes decide later
+            return await asyncio.wait_for(asyncio.shield(beat), max(within, 0.0))
+        except TimeoutError:
+            logger.warning("worker %s: the store did not answer the renewal of job %s", self.name, lease.job_id)
+        except Exception:  # an unreachable store
             logger.exception("worker %s could not renew its lease on job %s", self.name, lease.job_id)
-            return True
+        return None
+
+    async def _claim_cut_off_by_stop(self) -> Lease | None:
+        """The lease of a claim that was in flight when the loop was cancelled, once it ends."""
+        claiming = self._claiming
+        if claiming is None:
+            return None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(claiming), self._lease_s)
+        if claiming.done() and not claiming.cancelled() and claiming.exception() is None:
+            return claiming.result()
+        return None
 
     async def stop(self) -> None:
         """Stop claiming, cancel the running jobs and give them back to the queue."""
@@ -113,6 +178,9 @@ class IndexWorker:
         leases = dict(self._leases)
         running = await self._tasks.stop()
         given_back = [leases[key] for key in running if key in leases]
+        claimed = await self._claim_cut_off_by_stop()
+        if claimed is not None and claimed.job_id not in leases:
+            given_back.append(claimed)
         try:
             await self._queue.release(given_back)
         except Exception:  # the store is gone too: the leases run out and a reaper takes them back

@@ -6,17 +6,16 @@ the swap commits only while the lease holds, so a run cut off by a reaper change
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.components.chunker import chunk_object, chunk_snapshot
@@ -26,17 +25,17 @@ from backend.components.embedding_client import EmbeddingClient
 from backend.components.errors import ComponentError, UnavailableError
 from backend.components.metrics import Metrics
 from backend.components.pii import tag_and_mask
-from backend.components.schema_notes import apply_notes
+from backend.components.schema_notes import NoteTarget, apply_notes, notes_stamp
 from backend.components.url_cipher import KeyMismatchError, UrlCipher
 from backend.components.url_redaction import hide_password
 from backend.components.vector_store import StoredChunk, VectorStore
 from backend.config import IndexingSettings
 from backend.db.models import Connection, IndexJob
-from backend.engines.base import INTROSPECT_SESSION, ConnectorError, IntrospectOptions, ProgressCallback
+from backend.engines.base import ConnectorError, ProgressCallback
 from backend.engines.registry import engine_for
 from backend.errors import AppError
-from backend.schemas.connections import SyncMode
 from backend.schemas.schema_snapshot import ObjectInfo, SchemaSnapshot
+from backend.services.index_inputs import JobTarget, index_hash, introspect_options
 from backend.services.job_queue import JobQueue, Lease, LeaseLost
 from backend.services.note_reader import load_notes
 
@@ -48,33 +47,9 @@ WRONG_KEY = (
 )
 # Texts per embedding call during indexing; also how often progress moves.
 EMBED_BATCH = 64
-
-
-def introspect_options(settings: IndexingSettings) -> IntrospectOptions:
-    return IntrospectOptions(
-        sample_rows=settings.index_sample_rows,
-        value_max_chars=settings.index_value_max_chars,
-        distinct_limit=settings.index_distinct_limit,
-        distinct_scan_rows=settings.index_distinct_scan_rows,
-        session=replace(
-            INTROSPECT_SESSION,
-            statement_timeout_ms=settings.index_statement_timeout_ms,
-            connect_timeout_s=settings.index_connect_timeout_s,
-        ),
-    )
-
-
-@dataclass(frozen=True)
-class _JobTarget:
-    """What a job needs of its connection, read once at its start."""
-
-    connection_id: uuid.UUID
-    kind: str
-    url_token: bytes
-    mask_pii: bool
-    mode: SyncMode
-    catalog_hash: str | None
-    object_count: int
+# Errors of the store itself (only the store is reached through SQLAlchemy; the user's database
+# errors arrive as ``ConnectorError`` or ``_Crash``): a passing outage, retried like one.
+STORE_FAULTS = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 class _Crash(Exception):
@@ -125,6 +100,10 @@ class IndexingService:
         except KeyMismatchError:  # this worker's fault, not the job's: another worker may hold the key
             logger.error("indexing job %s: %s", lease.job_id, WRONG_KEY)
             outcome = await self._retry(lease, WRONG_KEY)
+        except STORE_FAULTS as exc:  # the store dropped a connection (a failover, a restart): it comes back
+            # The type only: the driver's text quotes the statement and its rows.
+            logger.warning("indexing job %s lost the store (%s); queued again", lease.job_id, type(exc).__name__)
+            outcome = await self._retry(lease, f"The store was unreachable ({type(exc).__name__})")
         except (ConnectorError, ComponentError, AppError) as exc:
             outcome = await self._fail(lease, str(exc))
         except _Crash as exc:
@@ -141,14 +120,16 @@ class IndexingService:
                 self._metrics.index_job_seconds.observe(time.monotonic() - started)
 
     async def _retry(self, lease: Lease, reason: str) -> str:
+        """The run's outcome for the metrics: queued again, failed for good, or (the lease
+        already gone, the job another worker's now) interrupted."""
         status = await self._queue.retry_or_fail(lease, reason)
-        return "retried" if status == "pending" else "failed"
+        return {"pending": "retried", "failed": "failed"}.get(status, "interrupted")
 
     async def _fail(self, lease: Lease, reason: str) -> str:
         await self._queue.fail(lease, reason)
         return "failed"
 
-    async def _load(self, job_id: uuid.UUID) -> _JobTarget:
+    async def _load(self, job_id: uuid.UUID) -> JobTarget:
         async with self._sessions() as session:
             job = await session.get(IndexJob, job_id)
             if job is None:
@@ -156,7 +137,7 @@ class IndexingService:
             connection = await session.get(Connection, job.connection_id)
             if connection is None:
                 raise AppError("The connection was deleted")
-            return _JobTarget(
+            return JobTarget(
                 connection_id=connection.id,
                 kind=connection.kind,
                 url_token=connection.url_encrypted,
@@ -166,14 +147,14 @@ class IndexingService:
                 object_count=connection.object_count or 0,
             )
 
-    async def _read(self, job: _JobTarget, url: str, report: ProgressCallback) -> tuple[str, SchemaSnapshot | None]:
+    async def _read(self, job: JobTarget, url: str, report: ProgressCallback) -> tuple[str, SchemaSnapshot | None]:
         """The catalog hash, and the snapshot unless a ``check`` found the hash unchanged."""
         try:
             # Checked again before every run: the policy or DNS may have changed since the connection was made.
             target = await self._policy.check(job.kind, url)
             connector = engine_for(job.kind).connector(target.url, introspect_options(self._settings))
             try:
-                digest = self._index_hash(await connector.catalog_hash(), job.mask_pii)
+                digest = index_hash(self._settings, self._embedder.model, await connector.catalog_hash(), job.mask_pii)
                 if job.mode == "check" and digest == job.catalog_hash:
                     return digest, None
                 return digest, await connector.introspect(report)
@@ -186,21 +167,6 @@ class IndexingService:
             raise
         except Exception as exc:  # its text, or a frame of its traceback, may quote the URL
             raise _Crash(type(exc).__name__, hide_password("".join(traceback.format_exception(exc)), url)) from None
-
-    def _index_hash(self, catalog: str, mask_pii: bool) -> str:
-        """The catalog's hash bound to everything else an index depends on: the embedding model
-        and the settings that shape chunks. Changing either makes a ``check`` re-index."""
-        shaping = self._settings.model_dump(
-            include={
-                "index_sample_rows",
-                "index_value_max_chars",
-                "index_distinct_limit",
-                "index_distinct_scan_rows",
-                "index_max_columns_per_chunk",
-            }
-        )
-        bound = json.dumps({"catalog": catalog, "model": self._embedder.model, "mask_pii": mask_pii, **shaping})
-        return hashlib.sha256(bound.encode()).hexdigest()
 
     async def _index(self, lease: Lease) -> dict[str, Any]:
         job = await self._load(lease.job_id)
@@ -270,6 +236,7 @@ class IndexingService:
         finished = datetime.now(UTC)
         async with self._engine.begin() as conn:
             await self._lock_connection(conn, connection_id)
+            chunks = await self._with_notes_now(conn, connection_id, snapshot, notes, known, chunks)
             await self._store.replace(conn, connection_id, chunks)
             await conn.execute(
                 update(Connection)
@@ -293,6 +260,38 @@ class IndexingService:
             await conn.commit()
         return counts
 
+    async def _with_notes_now(
+        self,
+        conn: AsyncConnection,
+        connection_id: uuid.UUID,
+        snapshot: SchemaSnapshot,
+        read: list[NoteTarget],
+        known: dict[str, list[float]],
+        chunks: list[StoredChunk],
+    ) -> list[StoredChunk]:
+        """Under the connection's lock, in the swap: ``chunks`` as built, unless a note changed
+        since the notes were ``read`` (its writer held this lock and re-chunked its object in the
+        index this swap replaces); then chunks with the notes as they are now, embedding only
+        new texts. Later note changes wait for the lock and re-chunk on top of this index."""
+        latest = await load_notes(conn, connection_id)
+        if notes_stamp(latest) == notes_stamp(read):
+            return chunks
+        model = self._embedder.model
+        drafts = chunk_snapshot(
+            apply_notes(snapshot, latest),
+            self._settings.index_max_columns_per_chunk,
+            engine_for(snapshot.kind).spelling,
+        )
+        hashes = [d.content_hash(model) for d in drafts]
+        missing = {h: d for h, d in zip(hashes, drafts, strict=True) if h not in known}
+        if missing:
+            vectors = await self._embedder.embed([d.embed_text for d in missing.values()])
+            known.update(zip(missing, vectors, strict=True))
+        return [
+            StoredChunk(d.object_name, d.object_kind, d.part, d.text, h, known[h])
+            for d, h in zip(drafts, hashes, strict=True)
+        ]
+
     async def object_chunks(self, connection_id: uuid.UUID, kind: str, obj: ObjectInfo) -> list[StoredChunk]:
         """The chunks of one object (its notes on), embedded: what a changed note swaps in for the
         object's old chunks. Embeddings of unchanged text are reused."""
@@ -312,7 +311,7 @@ class IndexingService:
             for d, h in zip(drafts, hashes, strict=True)
         ]
 
-    async def _unchanged(self, lease: Lease, job: _JobTarget, elapsed: float) -> dict[str, Any]:
+    async def _unchanged(self, lease: Lease, job: JobTarget, elapsed: float) -> dict[str, Any]:
         """A ``check`` that found the indexed catalog: the index stays, the connection says when it was checked."""
         counts: dict[str, Any] = {
             "objects": job.object_count,

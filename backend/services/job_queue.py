@@ -17,11 +17,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from backend.config import IndexingSettings
 from backend.db.models import Connection, IndexJob
+from backend.errors import NotFoundError
 from backend.schemas.connections import SyncMode
 
 ACTIVE_STATUSES = ("pending", "running")
@@ -30,14 +31,13 @@ HELD = "id = :job_id AND worker = :worker AND attempts = :attempt AND status = '
 LOST_REASON = "Interrupted: the worker running this job stopped ({n} time(s))"
 SHUTDOWN_REASON = "Interrupted: the worker shut down while indexing"
 
-DUE_CHECKS_SQL = """
-SELECT c.id FROM connections c
- WHERE c.reindex_interval_minutes IS NOT NULL
+# A connection ``c`` whose scheduled check is due.
+DUE = """c.reindex_interval_minutes IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM index_jobs j WHERE j.connection_id = c.id AND j.status IN ('pending', 'running'))
    AND greatest(c.created_at, (SELECT max(j.created_at) FROM index_jobs j WHERE j.connection_id = c.id))
-       + make_interval(mins => c.reindex_interval_minutes) <= now()
- ORDER BY c.id
-"""
+       + make_interval(mins => c.reindex_interval_minutes) <= now()"""
+DUE_CHECKS_SQL = f"SELECT c.id FROM connections c WHERE {DUE} ORDER BY c.id"
+IS_DUE_SQL = f"SELECT 1 FROM connections c WHERE c.id = :cid AND {DUE}"
 CLAIM_SQL = """
 UPDATE index_jobs
    SET status = 'running', worker = :worker, attempts = attempts + 1, started_at = now(),
@@ -103,20 +103,42 @@ class JobQueue:
 
     async def enqueue(self, connection_id: uuid.UUID, mode: SyncMode = "full") -> tuple[uuid.UUID, bool]:
         """Return ``(job_id, created)``: an active job of the connection is reused, not doubled;
-        a ``full`` request upgrades a still-pending ``check``."""
+        a ``full`` request upgrades a still-pending ``check``. ``NotFoundError`` when the
+        connection is gone."""
         async with self._sessions() as session, session.begin():
             # Row lock on the connection serialises two concurrent sync requests.
-            await session.execute(select(Connection.id).where(Connection.id == connection_id).with_for_update())
+            locked = await session.scalar(select(Connection.id).where(Connection.id == connection_id).with_for_update())
+            if locked is None:  # deleted since the caller looked it up: 404, not a foreign key's 500
+                raise NotFoundError("Connection not found")
             active = await session.scalar(
                 select(IndexJob).where(IndexJob.connection_id == connection_id, IndexJob.status.in_(ACTIVE_STATUSES))
             )
             if active:
                 if mode == "full" and active.status == "pending":
-                    active.mode = "full"
+                    # Only while still pending: a worker claiming it now runs the mode it read.
+                    await session.execute(
+                        update(IndexJob)
+                        .where(IndexJob.id == active.id, IndexJob.status == "pending")
+                        .values(mode="full")
+                        .execution_options(synchronize_session=False)
+                    )
                 return active.id, False
-            job = IndexJob(id=uuid.uuid4(), connection_id=connection_id, status="pending", mode=mode, counts={})
-            session.add(job)
-            return job.id, True
+            return _add(session, connection_id, mode), True
+
+    async def enqueue_due_check(self, connection_id: uuid.UUID) -> uuid.UUID | None:
+        """Queue the scheduled ``check`` of a connection that ``due_checks`` listed, unless it is
+        no longer due once the connection is locked (another replica's sweep queued it since, and
+        the check may have ended already); the new job's id, or None."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(select(Connection.id).where(Connection.id == connection_id).with_for_update())
+            if (await session.execute(text(IS_DUE_SQL), {"cid": connection_id})).first() is None:
+                return None
+            return _add(session, connection_id, "check")
+
+    async def ping(self) -> None:
+        """One round trip to the store (a busy worker's proof of life)."""
+        async with self._sessions() as session:
+            await session.execute(text("SELECT 1"))
 
     async def due_checks(self) -> list[uuid.UUID]:
         """Connections whose schedule is due: no active job, and the latest job (or the
@@ -221,6 +243,12 @@ class JobQueue:
             "delay": self._settings.job_retry_backoff_s,
             "reason": reason,
         }
+
+
+def _add(session: AsyncSession, connection_id: uuid.UUID, mode: SyncMode) -> uuid.UUID:
+    job = IndexJob(id=uuid.uuid4(), connection_id=connection_id, status="pending", mode=mode, counts={})
+    session.add(job)
+    return job.id
 
 
 def _count(result: Any) -> int:

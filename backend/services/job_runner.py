@@ -60,8 +60,11 @@ class JobRunner:
         """Queue a ``check`` job for every connection whose schedule is due; returns how many."""
         started = 0
         for connection_id in await self._queue.due_checks():
-            _, created = await self.start_job(connection_id, "check")
-            started += created
+            # Checked again under the connection's lock: sweeps of several replicas race.
+            if await self._queue.enqueue_due_check(connection_id) is not None:
+                started += 1
+                if self._worker is not None:
+                    self._worker.wake()
         return started
 
     async def queue_state(self) -> QueueState:

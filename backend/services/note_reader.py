@@ -6,14 +6,15 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.components.schema_notes import NoteTarget
 from backend.db.models import ConnectionNote
 
 
-async def load_notes(session: AsyncSession, connection_id: uuid.UUID) -> list[NoteTarget]:
-    """Every note of a connection (one short query: there is at most one per target)."""
+async def load_notes(session: AsyncSession | AsyncConnection, connection_id: uuid.UUID) -> list[NoteTarget]:
+    """Every note of a connection (one short query: there is at most one per target), in the
+    session's or the connection's transaction."""
     rows = await session.execute(
         select(ConnectionNote.object_name, ConnectionNote.column_name, ConnectionNote.text).where(
             ConnectionNote.connection_id == connection_id

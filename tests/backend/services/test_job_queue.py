@@ -34,8 +34,9 @@ from backend.config import (
 )
 from backend.db.store import create_engine, migrate, sqlalchemy_url
 from backend.main import create_app
+from backend.services.index_worker import IndexWorker
 from backend.services.indexing_service import WRONG_KEY
-from backend.services.job_queue import JobQueue, LeaseLost
+from backend.services.job_queue import JobQueue, Lease, LeaseLost
 from backend.worker import ALIVE_FILE, WorkerConfigError, check, preflight
 from embedding_service.config import EmbeddingServiceSettings
 from embedding_service.embedder import Embedder
@@ -348,3 +349,45 @@ def test_a_worker_with_another_key_gives_the_job_back_saying_why(
         _until(lambda: _jobs(queue_store[1], cid)[0]["status"] == "failed")
     job = _jobs(queue_store[1], cid)[0]
     assert job["attempts"] == 2 and job["error"] == WRONG_KEY
+
+
+class _SlowClaims(JobQueue):
+    """The real queue, whose claims take a second to come back after they commit."""
+
+    claimed: Lease | None = None
+
+    async def claim(self, worker: str) -> Lease | None:
+        lease = await super().claim(worker)
+        self.claimed = lease
+        await asyncio.sleep(1)
+        return lease
+
+
+class _NoRuns:
+    async def run(self, lease: Lease) -> None:
+        raise AssertionError(f"job {lease.job_id} was run, not given back")
+
+
+async def test_a_worker_stopped_while_its_claim_commits_gives_that_job_back(
+    make_settings: Callable[..., Settings], scratch_db: Callable[[str], str], queue_store: tuple[str, str]
+) -> None:
+    _queued(make_settings, scratch_db(SCHEMA))
+    engine = create_engine(queue_store[0], 2)
+    queue = _SlowClaims(async_sessionmaker(engine, expire_on_commit=False), IndexingSettings(job_max_attempts=3))
+    worker = IndexWorker(queue, _NoRuns(), "stopped-mid-claim", 1, poll_interval_s=10, lease_s=30)
+    try:
+        await worker.start()
+        await asyncio.sleep(0.5)  # the claim has committed; its answer is still on the way
+        assert queue.claimed is not None
+        with psycopg.connect(queue_store[1]) as conn:
+            held = conn.execute(
+                "SELECT status, worker FROM index_jobs WHERE id = %s", (queue.claimed.job_id,)
+            ).fetchone()
+        assert held == ("running", "stopped-mid-claim")
+        await worker.stop()
+    finally:
+        await engine.dispose()
+    with psycopg.connect(queue_store[1], autocommit=True) as conn:
+        back = conn.execute("SELECT status, worker FROM index_jobs WHERE id = %s", (queue.claimed.job_id,)).fetchone()
+        conn.execute("UPDATE index_jobs SET status = 'failed' WHERE id = %s", (queue.claimed.job_id,))
+    assert back == ("pending", None)
