@@ -63,7 +63,10 @@ UPDATE index_jobs
  WHERE {where}
 RETURNING id, status
 """
-STALE = "status = 'running' AND heartbeat_at < now() - make_interval(secs => :lease_s)"
+# A running row without a heartbeat (none is written so today) is judged by when it started.
+STALE = (
+    "status = 'running' AND coalesce(heartbeat_at, started_at, created_at) < now() - make_interval(secs => :lease_s)"
+)
 STATE_SQL = """
 SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'running'),
        coalesce(extract(epoch FROM now() - min(run_after) FILTER (WHERE status = 'pending' AND run_after <= now())), 0)

@@ -391,3 +391,26 @@ async def test_a_worker_stopped_while_its_claim_commits_gives_that_job_back(
         back = conn.execute("SELECT status, worker FROM index_jobs WHERE id = %s", (queue.claimed.job_id,)).fetchone()
         conn.execute("UPDATE index_jobs SET status = 'failed' WHERE id = %s", (queue.claimed.job_id,))
     assert back == ("pending", None)
+
+
+async def test_a_running_job_that_never_beat_is_taken_back_by_its_start(
+    make_settings: Callable[..., Settings], scratch_db: Callable[[str], str], queue_store: tuple[str, str]
+) -> None:
+    [cid] = _queued(make_settings, scratch_db(SCHEMA))
+    engine = create_engine(queue_store[0], 1)
+    queue = JobQueue(async_sessionmaker(engine, expire_on_commit=False), IndexingSettings(job_stale_after_s=30))
+    try:
+        lease = await queue.claim("never-beat")
+        assert lease is not None
+        with psycopg.connect(queue_store[1], autocommit=True) as conn:
+            conn.execute(
+                "UPDATE index_jobs SET heartbeat_at = NULL, started_at = now() - interval '1 minute' WHERE id = %s",
+                (lease.job_id,),
+            )
+        assert await queue.reap() == (1, 0)
+    finally:
+        await engine.dispose()
+    job = _jobs(queue_store[1], cid)[0]
+    assert (job["status"], job["worker"]) == ("pending", None)
+    with psycopg.connect(queue_store[1], autocommit=True) as conn:  # nobody is to run it
+        conn.execute("UPDATE index_jobs SET status = 'failed' WHERE connection_id = %s", (cid,))
