@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from secrets import token_hex
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.components.answer_cache import AnswerCache, build_answer_cache
-from backend.components.connection_policy import build_policy
+from backend.components.connection_policy import ConnectionPolicy, build_policy
 from backend.components.embedding_client import EmbeddingClient, HttpEmbeddingClient
 from backend.components.index_cache import IndexCache
 from backend.components.llm_client import LLMClient, OllamaLLMClient
@@ -21,7 +21,7 @@ from backend.components.openai_llm_client import OpenAILLMClient
 from backend.components.security import PasswordHasher, TokenIssuer
 from backend.components.url_cipher import UrlCipher
 from backend.components.vector_store import PgVectorStore
-from backend.config import IndexingSettings, LLMSettings, Settings, resolve_secrets
+from backend.config import EmbeddingSettings, IndexingSettings, LLMSettings, Settings, resolve_secrets
 from backend.engines.base import QueryDialect
 from backend.engines.registry import ENGINES
 from backend.services.admin_service import AdminService
@@ -111,7 +111,40 @@ def build_llm_client(cfg: LLMSettings, metrics: Metrics | None) -> LLMClient:
     return OllamaLLMClient(cfg.ollama_url, cfg.llm_timeout_s, cfg.llm_connect_timeout_s, cfg.llm_temperature, metrics)
 
 
-def build_worker(cfg: IndexingSettings, queue: JobQueue, indexing: IndexingService) -> IndexWorker | None:
+def build_embedding_client(cfg: EmbeddingSettings, metrics: Metrics) -> HttpEmbeddingClient:
+    return HttpEmbeddingClient(
+        cfg.embedding_url, cfg.embedding_batch_size, cfg.embedding_timeout_s, cfg.embedding_dimension, metrics
+    )
+
+
+@dataclass
+class Indexing:
+    """Indexing as one process runs it: the service, the runner of the store's queue, and this
+    process's worker (None with ``WORKER_ENABLED`` off)."""
+
+    service: IndexingService
+    runner: JobRunner
+    worker: IndexWorker | None
+
+
+def build_indexing(
+    settings: Settings,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    cipher: UrlCipher,
+    embedder: EmbeddingClient,
+    store: PgVectorStore,
+    policy: ConnectionPolicy,
+    metrics: Metrics,
+) -> Indexing:
+    """The same wiring in a backend and in ``python -m backend.worker``."""
+    queue = JobQueue(sessions, settings.indexing)
+    service = IndexingService(engine, sessions, cipher, embedder, store, settings.indexing, policy, queue, metrics)
+    worker = _build_worker(settings.indexing, queue, service)
+    return Indexing(service, JobRunner(queue, worker, settings.indexing.job_sweep_interval_s), worker)
+
+
+def _build_worker(cfg: IndexingSettings, queue: JobQueue, indexing: IndexingService) -> IndexWorker | None:
     """This process's worker of the indexing queue, or None with ``WORKER_ENABLED`` off."""
     if not cfg.worker_enabled:
         logger.info("WORKER_ENABLED is false: this backend queues indexing jobs for other workers")
@@ -135,9 +168,7 @@ def build_context(
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     cipher = UrlCipher(secrets.encryption_key.get_secret_value())
     emb = settings.embedding
-    embedding_client = embedder or HttpEmbeddingClient(
-        emb.embedding_url, emb.embedding_batch_size, emb.embedding_timeout_s, emb.embedding_dimension, metrics
-    )
+    embedding_client = embedder or build_embedding_client(emb, metrics)
     store = PgVectorStore(engine)
     tokens = TokenIssuer(
         secrets.jwt_secret.get_secret_value(),
@@ -149,11 +180,8 @@ def build_context(
     hasher = PasswordHasher(settings.security.password_hash_workers or os.cpu_count() or 1)
     # Where user connections may not go: the store (this engine's server), metadata, our own services.
     policy = build_policy(settings, engine.url.render_as_string(hide_password=True))
-    queue = JobQueue(sessions, settings.indexing)
-    indexing = IndexingService(
-        engine, sessions, cipher, embedding_client, store, settings.indexing, policy, queue, metrics
-    )
-    runner = JobRunner(queue, build_worker(settings.indexing, queue, indexing), settings.indexing.job_sweep_interval_s)
+    indexing_parts = build_indexing(settings, engine, sessions, cipher, embedding_client, store, policy, metrics)
+    indexing, runner = indexing_parts.service, indexing_parts.runner
     connections = ConnectionService(
         sessions,
         cipher,

@@ -25,17 +25,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend.components.connection_policy import build_policy
-from backend.components.embedding_client import HttpEmbeddingClient
 from backend.components.metrics import Metrics
 from backend.components.url_cipher import KeyMismatchError, UrlCipher
 from backend.components.url_redaction import hide_password, redact_url
 from backend.components.vector_store import PgVectorStore
 from backend.config import Settings, resolve_secrets
-from backend.context import build_worker
+from backend.context import build_embedding_client, build_indexing
 from backend.db.store import create_engine
-from backend.services.indexing_service import IndexingService
-from backend.services.job_queue import JobQueue
-from backend.services.job_runner import JobRunner
 
 logger = logging.getLogger("backend.worker")
 NEWEST_URL_SQL = "SELECT url_encrypted FROM connections ORDER BY created_at DESC LIMIT 1"
@@ -68,29 +64,22 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run the worker and the sweep until ``stop`` is set, then give back what still runs."""
     url = check(settings)
     engine = create_engine(url, settings.database.pool_size)
-    emb = settings.embedding
     metrics = Metrics()
-    embedder = HttpEmbeddingClient(
-        emb.embedding_url, emb.embedding_batch_size, emb.embedding_timeout_s, emb.embedding_dimension, metrics
-    )
+    embedder = build_embedding_client(settings.embedding, metrics)
     # Only read from secrets.json when not given: resolving would write a new JWT secret there.
     key = settings.crypto.encryption_key or resolve_secrets(settings).encryption_key
     cipher = UrlCipher(key.get_secret_value())
     policy = build_policy(settings, engine.url.render_as_string(hide_password=True))
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    queue = JobQueue(sessions, settings.indexing)
-    indexing = IndexingService(
-        engine, sessions, cipher, embedder, PgVectorStore(engine), settings.indexing, policy, queue, metrics
-    )
-    worker = build_worker(settings.indexing, queue, indexing)
-    runner = JobRunner(queue, worker, settings.indexing.job_sweep_interval_s)
+    indexing = build_indexing(settings, engine, sessions, cipher, embedder, PgVectorStore(engine), policy, metrics)
+    runner, worker = indexing.runner, indexing.worker
     alive: asyncio.Task[None] | None = None
     try:
         await preflight(engine, url, cipher)
         if not await embedder.health():
             logger.warning(
                 "the embedding service at %s does not answer (EMBEDDING_URL); jobs will be retried until it does",
-                redact_url(emb.embedding_url),
+                redact_url(settings.embedding.embedding_url),
             )
         await runner.start()
         assert worker is not None  # check() refused WORKER_ENABLED=false
