@@ -10,9 +10,20 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+async def await_uncancelled(work: Awaitable[T], seconds: float) -> T:
+    """``await work`` for at most ``seconds`` (then ``TimeoutError``) without cancelling it:
+    cancelling a query on a dead connection holds the driver for its cancel request, seconds
+    more. The work ends on its own (the engine's network timeouts end it); a late failure is
+    read, so that it is not logged as never retrieved."""
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return await asyncio.wait_for(asyncio.shield(task), max(seconds, 0.0))
 
 
 class QuietFailures:

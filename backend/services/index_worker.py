@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Protocol
 
-from backend.services.background_tasks import BackgroundTasks, QuietFailures
+from backend.services.background_tasks import BackgroundTasks, QuietFailures, await_uncancelled
 from backend.services.job_queue import JobQueue, Lease
 
 logger = logging.getLogger(__name__)
@@ -147,12 +147,8 @@ class IndexWorker:
     async def _beat(self, lease: Lease, within: float) -> bool | None:
         """Renew the lease: True when renewed, False when it is gone, None when the store did not
         answer within ``within`` seconds (the run goes on until its lease may have run out)."""
-        beat = asyncio.ensure_future(self._queue.beat(lease))
-        # Not cancelled at the limit (cancelling a query on a dead connection holds the driver for
-        # seconds more); a late failure is read so that it is not logged as never retrieved.
-        beat.add_done_callback(lambda task: task.cancelled() or task.exception())
         try:
-            return await asyncio.wait_for(asyncio.shield(beat), max(within, 0.0))
+            return await await_uncancelled(self._queue.beat(lease), within)
         except TimeoutError:
             logger.warning("worker %s: the store did not answer the renewal of job %s", self.name, lease.job_id)
         except Exception:  # an unreachable store

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Literal
 
@@ -10,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.deps import ContextDep
+from backend.services.background_tasks import await_uncancelled
 
 router = APIRouter(tags=["health"])
 
@@ -35,14 +35,10 @@ async def _select_one(engine: AsyncEngine) -> None:
 
 
 async def store_state(engine: AsyncEngine) -> ComponentState:
-    """``ok`` when the store answers within ``STORE_CHECK_TIMEOUT_S``. The check itself is not
-    cancelled at the limit (cancelling a query on a dead connection makes the driver wait for
-    its cancel request, seconds more): it ends on its own, by the engine's network timeouts."""
-    check = asyncio.ensure_future(_select_one(engine))
-    # Read a late failure so that it is not logged as never retrieved.
-    check.add_done_callback(lambda task: task.cancelled() or task.exception())
+    """``ok`` when the store answers within ``STORE_CHECK_TIMEOUT_S``; the check itself is left
+    to end on its own (``await_uncancelled``)."""
     with contextlib.suppress(Exception):  # any failure of the store means it is unavailable
-        await asyncio.wait_for(asyncio.shield(check), STORE_CHECK_TIMEOUT_S)
+        await await_uncancelled(_select_one(engine), STORE_CHECK_TIMEOUT_S)
         return "ok"
     return "unavailable"
 
