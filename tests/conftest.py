@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 import uvicorn
@@ -302,8 +303,11 @@ def wait_for_sync(
         time.sleep(0.1)
 
 
-def connect(client: TestClient, headers: dict[str, str], url: str, name: str | None = None) -> dict[str, Any]:
-    """Create a Postgres connection and wait for its first index; returns the connection body."""
+def create_connection(
+    client: TestClient | httpx.Client, headers: dict[str, str], url: str, name: str | None = None
+) -> dict[str, Any]:
+    """Create a Postgres connection (through a TestClient or over HTTP); its first index starts,
+    not waited for. Returns the connection body."""
     response = client.post(
         "/api/connections",
         json={"name": name or f"db-{uuid.uuid4().hex[:6]}", "kind": "postgres", "url": url},
@@ -311,6 +315,12 @@ def connect(client: TestClient, headers: dict[str, str], url: str, name: str | N
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
+    return body
+
+
+def connect(client: TestClient, headers: dict[str, str], url: str, name: str | None = None) -> dict[str, Any]:
+    """Create a Postgres connection and wait for its first index; returns the connection body."""
+    body = create_connection(client, headers, url, name)
     status = wait_for_sync(client, headers, body["id"])
     assert status["status"] == "succeeded", status
     return body

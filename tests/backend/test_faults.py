@@ -32,6 +32,7 @@ from tests.conftest import (
     TEST_JWT_SECRET,
     USER_PG_ADMIN,
     ServerThread,
+    create_connection,
     free_port,
     migrated_store,
     register_and_login,
@@ -65,14 +66,6 @@ def _wait(client: TestClient | httpx.Client, headers: dict[str, str], cid: str, 
         time.sleep(0.02)
 
 
-def _create(client: TestClient | httpx.Client, headers: dict[str, str], url: str) -> str:
-    response = client.post(
-        "/api/connections", json={"name": f"f-{uuid.uuid4().hex[:6]}", "kind": "postgres", "url": url}, headers=headers
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
 def _done(body: dict[str, Any]) -> bool:
     return body["status"] in ("succeeded", "failed")
 
@@ -91,7 +84,7 @@ def test_embedding_service_stops_mid_index(
     )
     with TestClient(create_app(settings)) as client:
         headers = register_and_login(client)
-        cid = _create(client, headers, url)
+        cid = create_connection(client, headers, url)["id"]
         assert _wait(client, headers, cid, _done)["status"] == "succeeded"
         before = _chunk_count(store_dsn, cid)
         with psycopg.connect(url, autocommit=True) as conn:
@@ -116,7 +109,7 @@ def test_user_database_goes_away_mid_index(
         "CREATE TABLE notes (id int PRIMARY KEY, body text); CREATE VIEW slow AS SELECT 1 AS s FROM pg_sleep(1.5);"
     )
     headers = register_and_login(client)
-    cid = _create(client, headers, url)
+    cid = create_connection(client, headers, url)["id"]
     assert _wait(client, headers, cid, _done)["status"] == "succeeded"
     before = _chunk_count(store_dsn, cid)
     client.post(f"/api/connections/{cid}/sync", headers=headers)
@@ -136,7 +129,7 @@ def test_llm_times_out_mid_stream(settings_factory: Callable[..., Settings], sak
     settings = settings_factory(llm=LLMSettings(ollama_url=settings_factory().llm.ollama_url, llm_timeout_s=1))
     with TestClient(create_app(settings)) as client:
         headers = register_and_login(client)
-        cid = _create(client, headers, sakila_url)
+        cid = create_connection(client, headers, sakila_url)["id"]
         _wait(client, headers, cid, _done)
         started = time.monotonic()
         events = []
@@ -217,7 +210,7 @@ def test_a_job_of_a_backend_killed_mid_index_runs_again_after_the_restart(
             creds = {"email": "killed@example.com", "password": "long-password"}
             http.post("/api/auth/register", json=creds)
             headers = {"Authorization": f"Bearer {http.post('/api/auth/login', json=creds).json()['access_token']}"}
-            cid = _create(http, headers, user_url)
+            cid = create_connection(http, headers, user_url)["id"]
             _wait(http, headers, cid, lambda b: b["status"] == "running" and b["progress"]["done"] > 0)
             backend.send_signal(signal.SIGKILL)
             backend.wait(timeout=10)

@@ -19,6 +19,7 @@ import pytest
 
 from tests.cluster.harness import BACKEND_PORT, BACKENDS, CLIENT_ADDRESSES, FAIL_TIMEOUT_S, STORE, Cluster
 from tests.cluster.netns import ROOT_ADDRESS, Partition
+from tests.conftest import create_connection
 
 REPLICAS = {h.name for h in BACKENDS}
 PASSWORD = "correct horse battery"
@@ -52,13 +53,6 @@ def _login(http: httpx.Client, email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def _create(http: httpx.Client, headers: dict[str, str], url: str) -> str:
-    name = f"db-{uuid.uuid4().hex[:6]}"
-    created = http.post("/api/connections", json={"name": name, "kind": "postgres", "url": url}, headers=headers)
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
-
-
 def _wait_for_sync(http: httpx.Client, headers: dict[str, str], cid: str, timeout_s: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -80,7 +74,7 @@ def test_logins_and_questions_spread_over_all_three_replicas(replicas: Cluster, 
     replicas.ollama.current.handler = _reply
     with replicas.client() as http:
         email, headers = _signup(http)
-        cid = _create(http, headers, replicas.user_db_url(sakila_url))
+        cid = create_connection(http, headers, replicas.user_db_url(sakila_url))["id"]
         assert _wait_for_sync(http, headers, cid)["status"] == "succeeded"
         mark = replicas.log_mark()
         tokens = [_login(http, email) for _ in range(6)]
@@ -185,7 +179,7 @@ def test_the_audit_trail_has_every_event_once(replicas: Cluster, sakila_url: str
     mark = replicas.log_mark()
     with replicas.client() as http:
         email, headers = _signup(http)
-        connections = [_create(http, headers, replicas.user_db_url(sakila_url)) for _ in range(3)]
+        connections = [create_connection(http, headers, replicas.user_db_url(sakila_url))["id"] for _ in range(3)]
         for _ in range(5):
             _login(http, email)
         assert _wait_for_sync(http, headers, connections[0])["status"] == "succeeded"
@@ -246,7 +240,7 @@ def test_a_replica_killed_mid_index_leaves_the_job_to_another(
     with replicas.client() as http:
         _, headers = _signup(http)
         mark = replicas.log_mark()
-        cid = _create(http, headers, replicas.user_db_url(spider_url))
+        cid = create_connection(http, headers, replicas.user_db_url(spider_url))["id"]
         received_by = next(
             s.answered_by
             for s in replicas.served_since(mark, expect=1)

@@ -40,7 +40,16 @@ from backend.worker import ALIVE_FILE, WorkerConfigError, check, preflight
 from embedding_service.config import EmbeddingServiceSettings
 from embedding_service.embedder import Embedder
 from embedding_service.main import create_app as create_embedding_app
-from tests.conftest import ROOT, ServerThread, connect, free_port, migrated_store, register_and_login, wait_for_sync
+from tests.conftest import (
+    ROOT,
+    ServerThread,
+    connect,
+    create_connection,
+    free_port,
+    migrated_store,
+    register_and_login,
+    wait_for_sync,
+)
 
 SCHEMA = """
 CREATE TABLE authors (author_id int PRIMARY KEY, name text NOT NULL);
@@ -77,20 +86,12 @@ def _jobs(dsn: str, cid: str) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _create(client: TestClient, headers: dict[str, str], url: str) -> str:
-    response = client.post(
-        "/api/connections", json={"name": f"q-{uuid.uuid4().hex[:6]}", "kind": "postgres", "url": url}, headers=headers
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
 def _queued(make_settings: Callable[..., Settings], url: str, count: int = 1) -> list[str]:
     """``count`` connections to ``url`` made through a backend without a worker: their first
     jobs wait in the queue. Returns their ids."""
     with TestClient(create_app(make_settings(worker_enabled=False))) as front:
         headers = register_and_login(front, email=f"queued-{uuid.uuid4().hex[:6]}@example.com")
-        return [_create(front, headers, url) for _ in range(count)]
+        return [create_connection(front, headers, url)["id"] for _ in range(count)]
 
 
 def _samples(exposition: str) -> dict[str, float]:
@@ -112,7 +113,7 @@ def test_a_backend_without_a_worker_only_queues_and_a_backend_with_one_runs_it(
     url = scratch_db(SCHEMA)
     with TestClient(create_app(make_settings(worker_enabled=False))) as front:
         headers = register_and_login(front, email=f"front-{uuid.uuid4().hex[:6]}@example.com")
-        cid = _create(front, headers, url)
+        cid = create_connection(front, headers, url)["id"]
         time.sleep(1.5)  # several poll intervals of a worker, had there been one
         waiting = front.get(f"/api/connections/{cid}/sync", headers=headers).json()
         assert (waiting["status"], waiting["attempts"], waiting["waiting_for_worker"]) == ("pending", 0, False)
@@ -211,7 +212,7 @@ def test_a_transient_failure_is_retried_until_the_embedding_service_returns(
     )
     with TestClient(create_app(settings)) as client:
         headers = register_and_login(client, email=f"retry-{uuid.uuid4().hex[:6]}@example.com")
-        cid = _create(client, headers, url)
+        cid = create_connection(client, headers, url)["id"]
         _until(lambda: _jobs(queue_store[1], cid)[0]["attempts"] >= 2)
         job = _jobs(queue_store[1], cid)[0]
         assert job["status"] in ("pending", "running") and "embedding service is unreachable" in job["error"]
@@ -233,7 +234,7 @@ def test_a_job_fails_for_good_when_its_attempts_are_used_up(
     )
     with TestClient(create_app(settings)) as client:
         headers = register_and_login(client, email=f"used-{uuid.uuid4().hex[:6]}@example.com")
-        cid = _create(client, headers, url)
+        cid = create_connection(client, headers, url)["id"]
         status = wait_for_sync(client, headers, cid)
     assert status["status"] == "failed" and "embedding service is unreachable" in status["error"]
     assert not status["error"].startswith("Retrying")
@@ -251,7 +252,7 @@ def test_a_worker_process_alone_runs_the_queue_and_stops_cleanly_on_sigterm(
     settings = make_settings(worker_enabled=False)
     with TestClient(create_app(settings)) as front:
         headers = register_and_login(front, email=f"solo-{uuid.uuid4().hex[:6]}@example.com")
-        cid = _create(front, headers, url)
+        cid = create_connection(front, headers, url)["id"]
         env = {
             **os.environ, "DATABASE_URL": queue_store[0], "EMBEDDING_URL": embedding_server.url,
             # The backend's secrets.json: the worker reads connection URLs with the same key.
