@@ -4,11 +4,9 @@ time; socket paths say nothing about what exists; connection tests are rate-limi
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,46 +22,11 @@ from backend.config import ConnectionPolicySettings, DatabaseSettings, IndexingS
 from backend.db.store import sqlalchemy_url
 from backend.main import create_app
 from tests.conftest import ServerThread, connect, free_port, register_and_login, wait_for_sync
+from tests.tcp_forwarder import Forwarder
 
 STORE = "is the appliance's own store"
 METADATA = "is a link-local or cloud metadata address"
 SERVICE = "is one of the appliance's own services"
-
-
-class Forwarder:
-    """127.0.0.1:<port> -> a Unix socket: the test store, reachable over TCP like a DATABASE_URL server."""
-
-    def __init__(self, socket_path: str):
-        self.path = socket_path
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            upstream.connect(self.path)
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from backend.api.routes.health import STORE_CHECK_TIMEOUT_S
 from backend.config import DatabaseSettings, IndexingSettings, Settings
 from backend.main import create_app
 from tests.conftest import connect, register_and_login
-from tests.freezable_forwarder import FreezableForwarder, store_socket
+from tests.tcp_forwarder import Forwarder, store_socket
 
 SCHEMA = "CREATE TABLE authors (author_id int PRIMARY KEY, name text NOT NULL);"
 
@@ -34,7 +34,7 @@ def test_a_store_that_freezes_and_comes_back(
     store_url: str,
     scratch_db: Callable[[str], str],
 ) -> None:
-    forwarder = FreezableForwarder(store_socket(store_server.get_uri()))
+    forwarder = Forwarder(store_socket(store_server.get_uri()))
     store = DatabaseSettings(database_url=SecretStr(f"postgresql://postgres@127.0.0.1:{forwarder.port}/sextant_test"))
     indexing = IndexingSettings(job_sweep_interval_s=0.5, job_max_attempts=3, job_poll_interval_s=0.2)
     try:

@@ -28,12 +28,12 @@ import httpx
 from cryptography.fernet import Fernet
 
 from tests.cluster import netns
-from tests.cluster.forward import Forwarder
 from tests.cluster.netns import ROOT_ADDRESS, SUBNET, Host
 from tests.cluster.services import InProcessServer, Service, base_env, uvicorn_command
 from tests.cluster.store import ClusterStore
 from tests.deploy.nginx_harness import nginx_binary, render
 from tests.fake_ollama import OllamaScript, create_fake_ollama
+from tests.tcp_forwarder import Forwarder
 
 CLIENT_ADDRESSES = (f"{SUBNET}.2", f"{SUBNET}.3", f"{SUBNET}.4")
 STORE = Host("store", f"{SUBNET}.10")
@@ -95,7 +95,7 @@ class Cluster:
     def start(self) -> None:
         netns.clean_leftovers()
         netns.make_network([STORE, EMBED, *BACKENDS, LB], CLIENT_ADDRESSES)
-        self._forwarder = Forwarder((ROOT_ADDRESS, USER_PG_PORT), ("127.0.0.1", 5432))
+        self._forwarder = Forwarder(("127.0.0.1", 5432), listen=(ROOT_ADDRESS, USER_PG_PORT))
         self._ollama_server = InProcessServer(
             create_fake_ollama(lambda: self.ollama.current), ROOT_ADDRESS, OLLAMA_PORT
         )

@@ -23,7 +23,7 @@ from backend.services.index_worker import IndexWorker
 from backend.services.job_queue import CLAIM_SQL, JobQueue, Lease
 from backend.services.job_runner import JobRunner
 from tests.conftest import migrated_store
-from tests.freezable_forwarder import FreezableForwarder, store_socket
+from tests.tcp_forwarder import Forwarder, store_socket
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +209,7 @@ async def test_a_worker_cut_off_from_the_store_stops_its_run_before_another_can_
     cluster still reaches it. Once A has not renewed for a lease's time, a reaper may take the
     job back and worker B run it: A's run must have stopped by then, not introspect the user's
     database beside B's until A's store comes back or its swap is refused."""
-    forwarder = FreezableForwarder(store_socket(race_store[1]))
+    forwarder = Forwarder(store_socket(race_store[1]))
     # Short libpq timeouts: A's hung renewals fail within a second, as they would in 30 s.
     engine_a = create_engine(
         f"postgresql://postgres@127.0.0.1:{forwarder.port}/sextant_races?connect_timeout=1&tcp_user_timeout=1000", 2
