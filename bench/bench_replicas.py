@@ -51,7 +51,7 @@ from bench.common import (
     postgres_server,
     processes,
     tree_cpu_seconds,
-    wait_http,
+    wait_healthy,
     wait_synced,
 )
 
@@ -245,7 +245,7 @@ def _start_backends(stack: ExitStack, work: Path, ports: list[int], common: dict
         env = _backend_env(p, common, work / f"data{i + 1}")
         running.append(subprocess.Popen([*cmd, "--port", str(p)], cwd=ROOT, env=env, stdout=out, stderr=out))
     for p, process in zip(ports, running, strict=True):
-        wait_http(f"http://127.0.0.1:{p}/health", process, f"the backend on {p}")
+        wait_healthy(f"http://127.0.0.1:{p}/health", process, f"the backend on {p}")
     return [psutil.Process(process.pid) for process in running]
 
 
@@ -259,7 +259,7 @@ def _behind_nginx(
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         cmd = [nginx, "-p", str(work), "-e", str(work / "error.log"), "-c", str(conf), "-g", "daemon off;"]
         edge.append(subprocess.Popen(cmd))
-        wait_http(f"http://127.0.0.1:{port}/health", edge[0], "nginx")
+        wait_healthy(f"http://127.0.0.1:{port}/health", edge[0], "nginx")
         log.write_text("")  # the health probes are not questions
         return _phase(n, f"http://127.0.0.1:{port}", users, {**groups, "nginx": [psutil.Process(edge[0].pid)]}, log)
 
@@ -282,7 +282,7 @@ def run(first_port: int | None = None) -> dict[str, Any]:
         ollama_port = port()
         llm = stack.enter_context(processes())
         llm.append(subprocess.Popen([sys.executable, "-m", "bench.bench_replicas", "--serve-ollama", str(ollama_port)]))
-        wait_http(f"http://127.0.0.1:{ollama_port}/api/tags", llm[0], "the scripted Ollama")
+        wait_healthy(f"http://127.0.0.1:{ollama_port}/api/tags", llm[0], "the scripted Ollama")
         common = {
             "PYTHONPATH": str(ROOT),
             "HF_HUB_OFFLINE": "1",

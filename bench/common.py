@@ -30,6 +30,7 @@ import load_samples as load_samples  # noqa: E402 - re-exported for the benches
 from cryptography.fernet import Fernet  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
+from run import wait_healthy as wait_healthy  # noqa: E402 - re-exported for the benches
 
 from backend.config import AuthSettings, CryptoSettings, DatabaseSettings, EmbeddingSettings, Settings  # noqa: E402
 from backend.db.store import EmbeddedStore, migrate  # noqa: E402
@@ -184,21 +185,6 @@ def scripted_ollama(script: Any) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 120) -> None:
-    """Wait until ``url`` answers 200; fail when ``process`` exits first or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} did not answer in {timeout:.0f} s")
 
 
 @contextmanager

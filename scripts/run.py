@@ -28,7 +28,8 @@ def _spawn(module: str, host: str, port: int, env: dict[str, str]) -> subprocess
     return subprocess.Popen([*uvicorn, module, "--host", host, "--port", str(port)], cwd=ROOT, env=env)
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 180) -> None:
+def wait_healthy(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 180) -> None:
+    """Wait until ``url`` answers 200; ``SystemExit`` when ``process`` exits first or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -95,10 +96,10 @@ def main() -> int:
     try:
         print("starting the embedding service (loads the bundled MiniLM model)...", flush=True)
         processes.append(_spawn("embedding_service.main:create_app", "127.0.0.1", args.embedding_port, env))
-        _wait_healthy(f"{embedding_url}/health", processes[-1], "the embedding service")
+        wait_healthy(f"{embedding_url}/health", processes[-1], "the embedding service")
         print("starting the backend (embedded store unless DATABASE_URL is set)...", flush=True)
         processes.append(_spawn("backend.main:create_app", args.host, args.port, env))
-        _wait_healthy(f"http://127.0.0.1:{args.port}/health", processes[-1], "the backend")
+        wait_healthy(f"http://127.0.0.1:{args.port}/health", processes[-1], "the backend")
         shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
         print(f"\nSextant is running: http://{shown}:{args.port}  (API: /openapi.json). Ctrl-C stops it.\n", flush=True)
         while all(p.poll() is None for p in processes):
